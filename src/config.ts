@@ -1,0 +1,203 @@
+// The environment, declared once as a TypeBox schema and validated at boot.
+// Each dependency falls back to its embedded form on its own (PGlite, local secret store, in-process emulator).
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 })
+const Millis = Type.Integer({ minimum: 1 })
+
+export const EnvSchema = Type.Object({
+  PORT: Type.Optional(Type.Integer({ ...Port, default: 8080, description: 'HTTP port of the API.' })),
+  HOST: Type.Optional(Type.String({ default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 in containers).' })),
+  LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'pino log level.' })),
+
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL. Unset: embedded PGlite under BROKER_DATA_DIR.' })),
+  DATABASE_POOL_SIZE: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'pg pool size (server databases only).' })),
+  BROKER_DATA_DIR: Type.Optional(Type.String({ minLength: 1, default: './.data', description: 'Where embedded data lives: PGlite files, the local secret key file.' })),
+
+  SECRET_STORE: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('vault')], { description: 'Secret backend. Default: vault when VAULT_ADDR is set, else local.' })),
+  BROKER_SECRET_KEY: Type.Optional(Type.String({ description: 'Local store key: base64 of 32 bytes. Unset: a key file (mode 0600) in BROKER_DATA_DIR.' })),
+  VAULT_ADDR: Type.Optional(Type.String({ pattern: '^https?://', description: 'Vault address, e.g. http://127.0.0.1:8200.' })),
+  VAULT_KV_MOUNT: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'secret', description: 'KV v2 mount.' })),
+  VAULT_PATH_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$', default: 'credential-broker', description: 'Path prefix under the mount.' })),
+  VAULT_NAMESPACE: Type.Optional(Type.String({ description: 'X-Vault-Namespace (Enterprise/HCP only).' })),
+  VAULT_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'Vault token auth.' })),
+  VAULT_ROLE_ID: Type.Optional(Type.String({ minLength: 1, description: 'AppRole role id.' })),
+  VAULT_SECRET_ID: Type.Optional(Type.String({ minLength: 1, description: 'AppRole secret id.' })),
+  VAULT_SECRET_ID_FILE: Type.Optional(Type.String({ minLength: 1, description: 'File holding the AppRole secret id.' })),
+  VAULT_APPROLE_MOUNT: Type.Optional(Type.String({ default: 'approle', description: 'AppRole auth mount.' })),
+  VAULT_K8S_ROLE: Type.Optional(Type.String({ minLength: 1, description: 'Kubernetes auth role.' })),
+  VAULT_K8S_TOKEN_PATH: Type.Optional(Type.String({ default: '/var/run/secrets/kubernetes.io/serviceaccount/token', description: 'Service-account token file for Kubernetes auth.' })),
+  VAULT_K8S_MOUNT: Type.Optional(Type.String({ default: 'kubernetes', description: 'Kubernetes auth mount.' })),
+  VAULT_TIMEOUT_MS: Type.Optional(Type.Integer({ ...Millis, default: 5000, description: 'Timeout of one Vault call.' })),
+
+  FLOW_SERVICE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Flow Service base URL. Unset: the emulator, in-process on loopback.' })),
+  IMS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Adobe IMS base URL (the token call is POST <IMS_URL>/ims/token/v3).' })),
+  IMS_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, description: 'IMS client id; also sent as x-api-key.' })),
+  IMS_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 1, description: 'IMS client secret.' })),
+  IMS_SCOPES: Type.Optional(Type.String({ default: 'openid,AdobeID,read_organizations,additional_info.projectedProductContext,session', description: 'Comma-separated IMS scopes.' })),
+  IMS_ORG_ID: Type.Optional(Type.String({ pattern: '@AdobeOrg$', description: 'x-gw-ims-org-id, e.g. ABC123@AdobeOrg.' })),
+  FLOW_SERVICE_TIMEOUT_MS: Type.Optional(Type.Integer({ ...Millis, default: 10000, description: 'Timeout of one Flow Service call.' })),
+  DEFAULT_SANDBOX_NAME: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', default: 'prod', description: 'Sandbox used when a request has no x-sandbox-name.' })),
+
+  BROKER_ADMIN_KEY: Type.Optional(Type.String({ minLength: 32, description: 'Admin API key created (or kept) at boot.' })),
+
+  POLL_FAST_INTERVAL_MS: Type.Optional(Type.Integer({ ...Millis, default: 2000, description: 'Poll interval while pending/initializing.' })),
+  POLL_STEADY_INTERVAL_MS: Type.Optional(Type.Integer({ ...Millis, default: 60000, description: 'Poll interval once stable.' })),
+  POLL_BATCH_SIZE: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 100, description: 'Connections claimed per poll batch.' })),
+  POLL_LEASE_MS: Type.Optional(Type.Integer({ ...Millis, default: 30000, description: 'How long a replica holds claimed connections.' })),
+  POLLER_ENABLED: Type.Optional(Type.Boolean({ default: true, description: 'Run the background poller in this process.' })),
+
+  EMULATOR_READY_DELAY_MS: Type.Optional(Type.Integer({ minimum: 0, default: 3000, description: 'Dev mode: how long the emulator keeps a new connection initializing.' }))
+}, { additionalProperties: true })
+
+export type Env = Static<typeof EnvSchema>
+
+export interface Config {
+  port: number
+  host: string
+  logLevel: string
+  database: { kind: 'postgres', url: string, poolSize: number } | { kind: 'pglite', dataDir: string }
+  dataDir: string
+  secretStore:
+  | { kind: 'local', key?: Buffer }
+  | { kind: 'vault', addr: string, mount: string, prefix: string, namespace?: string, timeoutMs: number, auth: VaultAuth }
+  flowService:
+  | { kind: 'emulator', readyDelayMs: number, sandbox: string, timeoutMs: number }
+  | { kind: 'remote', url: string, imsUrl: string, clientId: string, clientSecret: string, scopes: string, orgId: string, timeoutMs: number }
+  defaultSandboxName: string
+  adminKey?: string
+  poller: { enabled: boolean, fastIntervalMs: number, steadyIntervalMs: number, batchSize: number, leaseMs: number }
+}
+
+export type VaultAuth =
+  | { method: 'token', token: string }
+  | { method: 'approle', mount: string, roleId: string, secretId?: string, secretIdFile?: string }
+  | { method: 'kubernetes', mount: string, role: string, tokenPath: string }
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  constructor (readonly variable: string, message: string) {
+    super(`${variable}: ${message}`)
+  }
+}
+
+const BOOLEAN_VARS = new Set(['POLLER_ENABLED'])
+
+/** Parses process.env (or another map) into a Config; throws ConfigError naming the variable. */
+export function loadConfig (source: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = source[key]
+    if (value === undefined || value === '') continue
+    raw[key] = coerce(key, value)
+  }
+  const withDefaults = Value.Default(EnvSchema, raw) as Record<string, unknown>
+  const first = [...Value.Errors(EnvSchema, withDefaults)][0]
+  if (first !== undefined) {
+    const variable = first.instancePath.replace(/^\//, '') || String((first.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? 'environment')
+    const described = (EnvSchema.properties as Record<string, { description?: string }>)[variable]?.description
+    throw new ConfigError(variable, `${first.message}${described !== undefined ? ` (${described})` : ''}`)
+  }
+  return toConfig(withDefaults as Required<Env>)
+}
+
+function coerce (key: string, value: string): unknown {
+  const schema = (EnvSchema.properties as Record<string, { type?: string }>)[key]
+  if (BOOLEAN_VARS.has(key)) {
+    if (/^(1|true|yes|on)$/i.test(value)) return true
+    if (/^(0|false|no|off)$/i.test(value)) return false
+    throw new ConfigError(key, `expected true or false, got "${value}"`)
+  }
+  if (schema?.type === 'integer') {
+    if (!/^-?\d+$/.test(value.trim())) throw new ConfigError(key, `expected an integer, got "${value}"`)
+    return Number(value)
+  }
+  return value
+}
+
+function toConfig (env: Required<Env>): Config {
+  const dataDir = env.BROKER_DATA_DIR
+  const secretStore = secretStoreConfig(env)
+  const flowService = flowServiceConfig(env)
+  if (env.POLL_FAST_INTERVAL_MS > env.POLL_STEADY_INTERVAL_MS) {
+    throw new ConfigError('POLL_FAST_INTERVAL_MS', `must not exceed POLL_STEADY_INTERVAL_MS (${env.POLL_FAST_INTERVAL_MS} > ${env.POLL_STEADY_INTERVAL_MS})`)
+  }
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    database: env.DATABASE_URL !== undefined
+      ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+      : { kind: 'pglite', dataDir },
+    dataDir,
+    secretStore,
+    flowService,
+    defaultSandboxName: env.DEFAULT_SANDBOX_NAME,
+    ...(env.BROKER_ADMIN_KEY !== undefined ? { adminKey: env.BROKER_ADMIN_KEY } : {}),
+    poller: {
+      enabled: env.POLLER_ENABLED,
+      fastIntervalMs: env.POLL_FAST_INTERVAL_MS,
+      steadyIntervalMs: env.POLL_STEADY_INTERVAL_MS,
+      batchSize: env.POLL_BATCH_SIZE,
+      leaseMs: env.POLL_LEASE_MS
+    }
+  }
+}
+
+function secretStoreConfig (env: Required<Env>): Config['secretStore'] {
+  const kind = env.SECRET_STORE ?? (env.VAULT_ADDR !== undefined ? 'vault' : 'local')
+  if (kind === 'local') {
+    if (env.BROKER_SECRET_KEY === undefined) return { kind }
+    const key = Buffer.from(env.BROKER_SECRET_KEY, 'base64')
+    if (key.length !== 32 || key.toString('base64') !== env.BROKER_SECRET_KEY.trim()) {
+      throw new ConfigError('BROKER_SECRET_KEY', `must be the base64 encoding of exactly 32 bytes (got ${key.length} bytes); generate one with: openssl rand -base64 32`)
+    }
+    return { kind, key }
+  }
+  if (env.VAULT_ADDR === undefined) throw new ConfigError('VAULT_ADDR', 'is required when SECRET_STORE=vault')
+  const methods = [
+    env.VAULT_TOKEN !== undefined && 'VAULT_TOKEN',
+    env.VAULT_ROLE_ID !== undefined && 'VAULT_ROLE_ID',
+    env.VAULT_K8S_ROLE !== undefined && 'VAULT_K8S_ROLE'
+  ].filter((m): m is string => m !== false)
+  if (methods.length === 0) throw new ConfigError('VAULT_TOKEN', 'Vault needs one auth method: VAULT_TOKEN, VAULT_ROLE_ID with VAULT_SECRET_ID(_FILE), or VAULT_K8S_ROLE')
+  if (methods.length > 1) throw new ConfigError(methods[1] ?? 'VAULT_TOKEN', `contradicts ${methods[0] ?? ''}: set exactly one Vault auth method`)
+  let auth: VaultAuth
+  if (env.VAULT_TOKEN !== undefined) auth = { method: 'token', token: env.VAULT_TOKEN }
+  else if (env.VAULT_ROLE_ID !== undefined) {
+    if (env.VAULT_SECRET_ID === undefined && env.VAULT_SECRET_ID_FILE === undefined) throw new ConfigError('VAULT_SECRET_ID', 'is required with VAULT_ROLE_ID (or VAULT_SECRET_ID_FILE)')
+    auth = { method: 'approle', mount: env.VAULT_APPROLE_MOUNT, roleId: env.VAULT_ROLE_ID, ...(env.VAULT_SECRET_ID !== undefined ? { secretId: env.VAULT_SECRET_ID } : { secretIdFile: env.VAULT_SECRET_ID_FILE }) }
+  } else auth = { method: 'kubernetes', mount: env.VAULT_K8S_MOUNT, role: env.VAULT_K8S_ROLE, tokenPath: env.VAULT_K8S_TOKEN_PATH }
+  return {
+    kind: 'vault',
+    addr: env.VAULT_ADDR.replace(/\/+$/, ''),
+    mount: env.VAULT_KV_MOUNT,
+    prefix: env.VAULT_PATH_PREFIX,
+    ...(env.VAULT_NAMESPACE !== undefined ? { namespace: env.VAULT_NAMESPACE } : {}),
+    timeoutMs: env.VAULT_TIMEOUT_MS,
+    auth
+  }
+}
+
+function flowServiceConfig (env: Required<Env>): Config['flowService'] {
+  if (env.FLOW_SERVICE_URL === undefined) {
+    for (const v of ['IMS_URL', 'IMS_CLIENT_ID', 'IMS_CLIENT_SECRET', 'IMS_ORG_ID'] as const) {
+      if (env[v] !== undefined) throw new ConfigError('FLOW_SERVICE_URL', `is required when ${v} is set (without it the broker runs the in-process emulator)`)
+    }
+    return { kind: 'emulator', readyDelayMs: env.EMULATOR_READY_DELAY_MS, sandbox: env.DEFAULT_SANDBOX_NAME, timeoutMs: env.FLOW_SERVICE_TIMEOUT_MS }
+  }
+  for (const v of ['IMS_URL', 'IMS_CLIENT_ID', 'IMS_CLIENT_SECRET', 'IMS_ORG_ID'] as const) {
+    if (env[v] === undefined) throw new ConfigError(v, 'is required when FLOW_SERVICE_URL is set')
+  }
+  return {
+    kind: 'remote',
+    url: env.FLOW_SERVICE_URL.replace(/\/+$/, ''),
+    imsUrl: env.IMS_URL.replace(/\/+$/, ''),
+    clientId: env.IMS_CLIENT_ID,
+    clientSecret: env.IMS_CLIENT_SECRET,
+    scopes: env.IMS_SCOPES,
+    orgId: env.IMS_ORG_ID,
+    timeoutMs: env.FLOW_SERVICE_TIMEOUT_MS
+  }
+}
