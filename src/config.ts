@@ -9,7 +9,7 @@ const Millis = Type.Integer({ minimum: 1 })
 export const EnvSchema = Type.Object({
   PORT: Type.Optional(Type.Integer({ ...Port, default: 8080, description: 'HTTP port of the API.' })),
   HOST: Type.Optional(Type.String({ default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 in containers).' })),
-  LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'pino log level.' })),
+  LOG_LEVEL: Type.Optional(Type.String({ pattern: '^(fatal|error|warn|info|debug|trace|silent)$', default: 'info', description: 'pino log level: fatal, error, warn, info, debug, trace or silent.' })),
 
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL. Unset: embedded PGlite under BROKER_DATA_DIR.' })),
   DATABASE_POOL_SIZE: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'pg pool size (server databases only).' })),

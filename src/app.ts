@@ -1,0 +1,71 @@
+// buildApp(deps): the Fastify app as a factory, used by the server and by tests (app.inject, no socket).
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { randomUUID } from 'node:crypto'
+import type { ConnectionDeps } from './connections/connection-deps.js'
+import { registerAuthentication } from './http/authenticate.js'
+import { registerErrorHandling } from './http/error-handler.js'
+import { registerJsonBodyParser } from './http/json-body-parser.js'
+import { connectionRoutes } from './http/routes/connections.js'
+import { connectionSpecRoutes } from './http/routes/connection-specs.js'
+import { healthRoutes, type ReadinessChecks } from './http/routes/health.js'
+import { validatorCompiler } from './http/validator-compilers.js'
+
+export interface AppDeps extends ConnectionDeps {
+  readiness: ReadinessChecks
+}
+
+export interface AppOptions {
+  defaultSandboxName: string
+  /** Serve Swagger UI at /docs (the document at /openapi.json is always served). */
+  docs?: boolean
+}
+
+export const BODY_LIMIT_BYTES = 1024 * 1024
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+export async function buildApp (deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
+  const base = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // A caller's request id is kept when it is safe to log; otherwise we mint one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    return503OnClosing: true,
+  })
+  base.setValidatorCompiler(validatorCompiler())
+  registerJsonBodyParser(base)
+  registerErrorHandling(base)
+  const app = base.withTypeProvider<TypeBoxTypeProvider>()
+  app.addHook('onSend', async (request, reply) => { void reply.header('x-request-id', request.id) })
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Credential broker',
+        version: '1.0.0',
+        description: 'Keeps third-party source credentials for Adobe Experience Platform Flow Service: validates them against a catalogue, keeps secret params in a secret store, creates base connections and follows their state. Errors are application/problem+json (RFC 9457).'
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' } } },
+      security: [{ apiKey: [] }],
+      tags: [
+        { name: 'connections', description: 'Base connections and their state history' },
+        { name: 'catalogue', description: 'Connection specs the broker accepts' },
+        { name: 'health', description: 'Liveness and readiness' }
+      ]
+    }
+  })
+  if (options.docs !== false) await app.register(swaggerUi, { routePrefix: '/docs' })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  registerAuthentication(base, deps.db)
+  await app.register(healthRoutes, { checks: deps.readiness })
+  await app.register(connectionSpecRoutes)
+  await app.register(connectionRoutes, { deps, defaultSandboxName: options.defaultSandboxName })
+  return base
+}

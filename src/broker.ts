@@ -1,0 +1,126 @@
+// The composition root: creates each resource once from the config, wires the app, and closes them in
+// reverse order of creation (poller first, database last).
+import { readFile, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { buildApp } from './app.js'
+import { ensureApiKey, generateApiKey } from './auth/api-key-repository.js'
+import type { Config } from './config.js'
+import { openDatabase, type BrokerDatabase, type DatabaseConfig } from './db/database.js'
+import { migrateToLatest } from './db/migrator.js'
+import { startEmulator, type RunningEmulator } from './emulator/emulator.js'
+import { createFlowServiceClient, type FlowServiceClient } from './flow-service/flow-service-client.js'
+import { StatePoller } from './poller/state-poller.js'
+import { loadLocalKey } from './secrets/local/local-key.js'
+import { LocalSecretStore } from './secrets/local/local-secret-store.js'
+import type { SecretStore } from './secrets/secret-store.js'
+import { createVaultSecretStore } from './secrets/vault/vault-secret-store.js'
+
+export interface Broker {
+  app: FastifyInstance
+  database: BrokerDatabase
+  secrets: SecretStore
+  flow: FlowServiceClient
+  poller: StatePoller | undefined
+  /** The in-process emulator, in dev mode. */
+  emulator: RunningEmulator | undefined
+  /** The dev-mode admin key (printed at startup), when one was made. */
+  devAdminKey: string | undefined
+}
+
+export interface BrokerOverrides {
+  /** e.g. an in-memory PGlite for tests. */
+  database?: DatabaseConfig
+  /** Where the dev admin key file lives; null: keep it in memory only. */
+  devKeyDir?: string | null
+}
+
+export async function createBroker (config: Config, logger: Logger, overrides: BrokerOverrides = {}): Promise<Broker> {
+  const closers: Array<() => Promise<void>> = []
+  try {
+    const database = await openDatabase(overrides.database ?? (config.database.kind === 'pglite' ? { kind: 'pglite', dataDir: config.database.dataDir } : config.database), logger)
+    closers.push(async () => { await database.close() })
+    await migrateToLatest(database.db)
+
+    const secrets: SecretStore = config.secretStore.kind === 'vault'
+      ? createVaultSecretStore(config.secretStore, logger.child({ component: 'vault' }))
+      : new LocalSecretStore(database.db, await loadLocalKey({ ...(config.secretStore.key !== undefined ? { key: config.secretStore.key } : {}), dataDir: config.dataDir }, logger))
+    closers.push(async () => { await secrets.close() })
+
+    let emulator: RunningEmulator | undefined
+    let flowConfig: Parameters<typeof createFlowServiceClient>[0]
+    if (config.flowService.kind === 'emulator') {
+      emulator = await startEmulator({ readyDelayMs: config.flowService.readyDelayMs, logger: logger.child({ component: 'emulator' }) })
+      closers.push(async () => { await emulator?.close() })
+      flowConfig = { url: emulator.flowServiceUrl, imsUrl: emulator.imsUrl, ...emulator.credentials, scopes: 'openid,AdobeID', timeoutMs: config.flowService.timeoutMs }
+      logger.warn({ flowServiceUrl: emulator.flowServiceUrl }, '*** DEV MODE: Flow Service is the in-process EMULATOR, not Adobe. Set FLOW_SERVICE_URL and IMS_* for the real service. ***')
+    } else {
+      const f = config.flowService
+      flowConfig = { url: f.url, imsUrl: f.imsUrl, clientId: f.clientId, clientSecret: f.clientSecret, scopes: f.scopes, orgId: f.orgId, timeoutMs: f.timeoutMs }
+    }
+    const flow = createFlowServiceClient({ ...flowConfig, pingSandbox: config.defaultSandboxName, logger: logger.child({ component: 'flow-service' }) })
+    closers.push(async () => { await flow.close() })
+
+    const devAdminKey = await bootstrapKeys(database, config, logger, overrides.devKeyDir === undefined ? config.dataDir : overrides.devKeyDir)
+
+    const poller = config.poller.enabled
+      ? new StatePoller({ db: database.db, flow, secrets, logger: logger.child({ component: 'poller' }) }, {
+        owner: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+        fastIntervalMs: config.poller.fastIntervalMs,
+        steadyIntervalMs: config.poller.steadyIntervalMs,
+        batchSize: config.poller.batchSize,
+        leaseMs: config.poller.leaseMs
+      })
+      : undefined
+    closers.push(async () => { await poller?.stop() })
+
+    const app = await buildApp({
+      db: database.db,
+      secrets,
+      flow,
+      logger,
+      settings: { createDeadlineMs: 20000, fastPollIntervalMs: config.poller.fastIntervalMs },
+      readiness: {
+        database: async () => { await database.ping() },
+        secretStore: async () => { await secrets.ping() },
+        flowService: async () => { await flow.ping() }
+      }
+    }, { defaultSandboxName: config.defaultSandboxName })
+    // Fastify runs onClose hooks in registration order; closers were pushed in creation order.
+    app.addHook('onClose', async () => {
+      for (const close of closers.reverse()) {
+        try { await close() } catch (err) { logger.error({ err }, 'closing a resource failed') }
+      }
+    })
+    poller?.start()
+    return { app, database, secrets, flow, poller, emulator, devAdminKey }
+  } catch (err) {
+    for (const close of closers.reverse()) await close().catch(() => {})
+    throw err
+  }
+}
+
+const DEV_KEY_FILE = 'dev-admin.key'
+
+/** BROKER_ADMIN_KEY is made valid at boot; dev mode without it gets a key of its own, kept in the data dir. */
+async function bootstrapKeys (database: BrokerDatabase, config: Config, logger: Logger, devKeyDir: string | null): Promise<string | undefined> {
+  if (config.adminKey !== undefined) {
+    await ensureApiKey(database.db, config.adminKey, { team: 'platform', name: 'BROKER_ADMIN_KEY', scopes: ['admin'], createdBy: 'boot' })
+    return undefined
+  }
+  if (config.flowService.kind !== 'emulator') {
+    logger.warn('no BROKER_ADMIN_KEY: create keys with `npm run keys` against this database')
+    return undefined
+  }
+  let key: string | undefined
+  const file = devKeyDir === null ? undefined : path.resolve(devKeyDir, DEV_KEY_FILE)
+  if (file !== undefined) key = await readFile(file, 'utf8').then((k) => k.trim(), () => undefined)
+  if (key === undefined) {
+    key = generateApiKey()
+    if (file !== undefined) await writeFile(file, key + '\n', { mode: 0o600 })
+  }
+  await ensureApiKey(database.db, key, { team: 'dev', name: 'dev admin key', scopes: ['admin'], createdBy: 'boot' })
+  return key
+}

@@ -1,0 +1,24 @@
+// What the connection use cases need from the outside world; built once in app.ts and injected.
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { Database } from '../db/schema.js'
+import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
+import type { SecretStore } from '../secrets/secret-store.js'
+
+export interface ConnectionDeps {
+  db: Kysely<Database>
+  secrets: SecretStore
+  flow: FlowServiceClient
+  logger: Logger
+  settings: {
+    /** How long a create may keep retrying Flow Service before answering 503. */
+    createDeadlineMs: number
+    /** First poll after a create. */
+    fastPollIntervalMs: number
+  }
+}
+
+/** The request-scoped facts every use case records. */
+export interface RequestContext {
+  requestId: string
+}

@@ -1,0 +1,97 @@
+// All SQL about connections and their state history. Functions take the executor (db or transaction) first.
+import { sql, type Kysely } from 'kysely'
+import type { ConnectionEventRow, ConnectionRow, ConnectionUpdate, Database, NewConnectionRow } from '../db/schema.js'
+
+export interface ConnectionFilters {
+  /** Undefined: every team (admin keys). */
+  team?: string
+  flowConnectionId?: string
+  name?: string
+  connectionSpecId?: string
+  state?: string
+  sandboxName?: string
+}
+
+export async function insertConnection (db: Kysely<Database>, row: NewConnectionRow): Promise<ConnectionRow> {
+  return await db.insertInto('connections').values(row).returningAll().executeTakeFirstOrThrow()
+}
+
+export async function findConnection (db: Kysely<Database>, id: string, team?: string): Promise<ConnectionRow | undefined> {
+  let query = db.selectFrom('connections').selectAll().where('id', '=', id)
+  if (team !== undefined) query = query.where('team', '=', team)
+  return await query.executeTakeFirst()
+}
+
+/** Locks the row for the rest of the transaction (serialises concurrent changes to one connection). */
+export async function lockConnection (tx: Kysely<Database>, id: string): Promise<ConnectionRow | undefined> {
+  return await tx.selectFrom('connections').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+}
+
+export async function findByIdempotencyKey (db: Kysely<Database>, team: string, key: string): Promise<ConnectionRow | undefined> {
+  return await db.selectFrom('connections').selectAll()
+    .where('team', '=', team).where('idempotency_key', '=', key).executeTakeFirst()
+}
+
+/** One page in id order (uuid v7: creation order), strictly after `afterId`. */
+export async function listConnections (db: Kysely<Database>, filters: ConnectionFilters, page: { limit: number, afterId?: string }): Promise<ConnectionRow[]> {
+  let query = db.selectFrom('connections').selectAll()
+  if (filters.team !== undefined) query = query.where('team', '=', filters.team)
+  if (filters.flowConnectionId !== undefined) query = query.where('flow_connection_id', '=', filters.flowConnectionId)
+  if (filters.name !== undefined) query = query.where('name', '=', filters.name)
+  if (filters.connectionSpecId !== undefined) query = query.where('connection_spec_id', '=', filters.connectionSpecId)
+  if (filters.state !== undefined) query = query.where('state', '=', filters.state)
+  if (filters.sandboxName !== undefined) query = query.where('sandbox_name', '=', filters.sandboxName)
+  if (page.afterId !== undefined) query = query.where('id', '>', page.afterId)
+  return await query.orderBy('id').limit(page.limit).execute()
+}
+
+export async function updateConnection (db: Kysely<Database>, id: string, patch: ConnectionUpdate): Promise<ConnectionRow> {
+  return await db.updateTable('connections').set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+}
+
+export interface NewConnectionEvent {
+  connectionId: string
+  fromState: string | null
+  toState: string
+  reason: string | null
+  downstreamState: string | null
+  observedBy: 'request' | 'poller' | 'reconciler'
+  requestId: string | null
+}
+
+export async function insertConnectionEvent (db: Kysely<Database>, e: NewConnectionEvent): Promise<void> {
+  await db.insertInto('connection_events').values({
+    connection_id: e.connectionId,
+    from_state: e.fromState,
+    to_state: e.toState,
+    reason: e.reason,
+    downstream_state: e.downstreamState,
+    observed_at: new Date(),
+    observed_by: e.observedBy,
+    request_id: e.requestId
+  }).execute()
+}
+
+export async function listConnectionEvents (db: Kysely<Database>, connectionId: string): Promise<ConnectionEventRow[]> {
+  return await db.selectFrom('connection_events').selectAll()
+    .select(sql<string>`id::text`.as('id'))
+    .where('connection_id', '=', connectionId).orderBy('connection_events.id').execute()
+}
+
+/**
+ * Claims up to `limit` due connections for `owner` until `leaseUntil`: rows locked by another replica's claim
+ * are skipped (SKIP LOCKED), and a row whose lease has expired (its replica died) is claimable again.
+ */
+export async function claimDueConnections (db: Kysely<Database>, owner: string, now: Date, leaseUntil: Date, limit: number): Promise<ConnectionRow[]> {
+  return await db.transaction().execute(async (tx) => {
+    const due = await tx.selectFrom('connections').select('id')
+      .where('next_poll_at', '<=', now)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+      .orderBy('next_poll_at').limit(limit)
+      .forUpdate().skipLocked().execute()
+    if (due.length === 0) return []
+    return await tx.updateTable('connections').set({ lease_owner: owner, lease_until: leaseUntil })
+      .where('id', 'in', due.map((r) => r.id)).returningAll().execute()
+  })
+}

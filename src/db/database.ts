@@ -1,0 +1,59 @@
+// The database: Kysely over a pg pool (PostgreSQL server) or over embedded PGlite, with readiness and close.
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import type { Logger } from 'pino'
+import { PGliteDialect } from './pglite-dialect.js'
+import type { Database } from './schema.js'
+
+export type DatabaseConfig =
+  | { kind: 'postgres', url: string, poolSize: number }
+  | { kind: 'pglite', dataDir: string | null } // null: in memory (tests)
+
+export interface BrokerDatabase {
+  readonly kind: DatabaseConfig['kind']
+  readonly db: Kysely<Database>
+  /** Resolves when the database answers a trivial query (readiness). */
+  ping (): Promise<void>
+  close (): Promise<void>
+}
+
+const INT8_OID = 20
+
+export async function openDatabase (config: DatabaseConfig, logger: Logger): Promise<BrokerDatabase> {
+  if (config.kind === 'postgres') {
+    const pool = new pg.Pool({
+      connectionString: config.url,
+      max: config.poolSize,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30000,
+      // A bounded wait on a dead server, so requests answer 503 instead of hanging.
+      query_timeout: 15000
+    })
+    // Without a listener, an idle client's socket error (server restart) would crash the process.
+    pool.on('error', (err) => { logger.warn({ err }, 'idle PostgreSQL client failed; the pool replaces it') })
+    // int8 ids stay strings: they may exceed 2^53 and are only ever compared and echoed.
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    return {
+      kind: 'postgres',
+      db,
+      ping: async () => { await sql`select 1`.execute(db) },
+      close: async () => { await db.destroy() }
+    }
+  }
+  let dataDir: string | undefined
+  if (config.dataDir !== null) {
+    dataDir = path.resolve(config.dataDir, 'pglite')
+    await mkdir(dataDir, { recursive: true })
+  }
+  const pglite = new PGlite(dataDir, { parsers: { [INT8_OID]: (value: string) => value } })
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
+  return {
+    kind: 'pglite',
+    db,
+    ping: async () => { await sql`select 1`.execute(db) },
+    close: async () => { await db.destroy() }
+  }
+}

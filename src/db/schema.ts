@@ -1,0 +1,101 @@
+// Kysely table types: one interface per table, composed into the Database the repositories use.
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+type Json<T> = ColumnType<T, string, string>
+
+export interface ConnectionsTable {
+  id: string
+  team: string
+  name: string
+  description: string | null
+  sandbox_name: string
+  connection_spec_id: string
+  connection_spec_version: string
+  auth_spec_name: string
+  /** Non-secret params only. Secret params live in the secret store. */
+  public_params: Json<Record<string, string | boolean>>
+  /** Names of the params kept in the secret store. */
+  secret_fields: Json<string[]>
+  /** Secret store version Flow Service currently holds (null before the first write). */
+  secret_version: number | null
+  flow_connection_id: string | null
+  etag: string | null
+  state: string
+  state_reason: string | null
+  /** The state string exactly as Flow Service last reported it. */
+  downstream_state: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+  next_poll_at: Date | null
+  poll_failures: Generated<number>
+  lease_owner: string | null
+  lease_until: Date | null
+  idempotency_key: string | null
+  request_fingerprint: string | null
+}
+
+export interface ConnectionEventsTable {
+  id: Generated<string>
+  connection_id: string
+  from_state: string | null
+  to_state: string
+  reason: string | null
+  downstream_state: string | null
+  observed_at: Timestamp
+  /** `request`, `poller`, or `reconciler`. */
+  observed_by: string
+  request_id: string | null
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>
+  occurred_at: Timestamp
+  actor: string
+  actor_team: string | null
+  actor_key_id: string | null
+  action: string
+  connection_id: string | null
+  request_id: string | null
+  outcome: string
+  changed_fields: Json<string[]>
+  detail: Json<Record<string, unknown>> | null
+  prev_hash: string
+  hash: string
+}
+
+export interface ApiKeysTable {
+  id: string
+  team: string
+  name: string
+  scopes: Json<string[]>
+  /** sha256 of the key: keys are 256-bit random, so a fast hash is enough and lookups stay O(1). */
+  key_hash: string
+  created_at: Timestamp
+  created_by: string | null
+  revoked_at: Date | null
+  last_used_at: Date | null
+}
+
+export interface LocalSecretsTable {
+  key: string
+  version: number
+  /** base64(iv | auth tag | AES-256-GCM ciphertext) */
+  sealed: string
+  created_at: Timestamp
+}
+
+export interface Database {
+  connections: ConnectionsTable
+  connection_events: ConnectionEventsTable
+  audit_events: AuditEventsTable
+  api_keys: ApiKeysTable
+  local_secrets: LocalSecretsTable
+}
+
+export type ConnectionRow = Selectable<ConnectionsTable>
+export type NewConnectionRow = Insertable<ConnectionsTable>
+export type ConnectionUpdate = Updateable<ConnectionsTable>
+export type ConnectionEventRow = Selectable<ConnectionEventsTable>
+export type AuditEventRow = Selectable<AuditEventsTable>
+export type ApiKeyRow = Selectable<ApiKeysTable>

@@ -1,0 +1,60 @@
+// One error model: every failure a caller can see is an AppError with a code; the HTTP layer turns it into problem+json.
+
+export const ErrorCodes = {
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  malformed_json: { status: 400, title: 'The body is not valid JSON' },
+  unknown_connection_spec: { status: 400, title: 'Unknown connection spec' },
+  unknown_auth_spec: { status: 400, title: 'Unknown auth spec for this connection spec' },
+  invalid_params: { status: 400, title: 'The auth params are not valid' },
+  unauthorized: { status: 401, title: 'Authentication required' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  connection_busy: { status: 409, title: 'The connection is busy downstream' },
+  payload_too_large: { status: 413, title: 'The body is too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported content type' },
+  idempotency_key_reused: { status: 422, title: 'Idempotency-Key reused with a different body' },
+  downstream_rejected: { status: 422, title: 'Flow Service rejected the connection' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal error' },
+  downstream_unavailable: { status: 503, title: 'Flow Service is unavailable' },
+  secret_store_unavailable: { status: 503, title: 'The secret store is unavailable' },
+  database_unavailable: { status: 503, title: 'The database is unavailable' }
+} as const satisfies Record<string, { status: number, title: string }>
+
+export type ErrorCode = keyof typeof ErrorCodes
+
+export interface FieldProblem {
+  /** JSON Pointer into the request (body fields) or `query.<name>` / `header.<name>`. */
+  path: string
+  message: string
+}
+
+export interface AppErrorOptions {
+  errors?: FieldProblem[]
+  /** Extra problem members, e.g. `downstream: { code, message }`. Never secrets. */
+  extensions?: Record<string, unknown>
+  retryAfterSeconds?: number
+  cause?: unknown
+}
+
+export class AppError extends Error {
+  override readonly name = 'AppError'
+  readonly status: number
+  readonly title: string
+  readonly errors: FieldProblem[] | undefined
+  readonly extensions: Record<string, unknown> | undefined
+  readonly retryAfterSeconds: number | undefined
+
+  constructor (readonly code: ErrorCode, readonly detail: string, options: AppErrorOptions = {}) {
+    super(detail, options.cause !== undefined ? { cause: options.cause } : undefined)
+    this.status = ErrorCodes[code].status
+    this.title = ErrorCodes[code].title
+    this.errors = options.errors
+    this.extensions = options.extensions
+    this.retryAfterSeconds = options.retryAfterSeconds
+  }
+}
+
+export const problemType = (code: ErrorCode): string => `https://credential-broker.dev/problems/${code.replaceAll('_', '-')}`

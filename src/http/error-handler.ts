@@ -1,0 +1,90 @@
+// Turns every error into application/problem+json. 5xx bodies say nothing internal; each error is logged once.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, problemType, type FieldProblem } from '../errors/app-error.js'
+import { SecretStoreError } from '../secrets/secret-store.js'
+import type { Problem } from './problem-schema.js'
+
+export function sendProblem (reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
+  const body: Problem = {
+    type: problemType(error.code),
+    title: error.title,
+    status: error.status,
+    detail: error.detail,
+    instance: request.id,
+    ...(error.errors !== undefined ? { errors: error.errors } : {}),
+    ...error.extensions
+  }
+  if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds))
+  return reply.code(error.status).type('application/problem+json').send(body)
+}
+
+export function registerErrorHandling (app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = toAppError(error, request)
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
+    else request.log.info({ err: { type: problem.code, message: problem.detail } }, 'request refused')
+    return sendProblem(reply, request, problem)
+  })
+  app.setNotFoundHandler((request, reply) => {
+    return sendProblem(reply, request, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0] ?? ''}. See /docs for the API.`))
+  })
+}
+
+function toAppError (error: FastifyError, request: FastifyRequest): AppError {
+  if (error instanceof AppError) return error
+  if (error instanceof SecretStoreError && error.retryable) {
+    return new AppError('secret_store_unavailable', 'The secret store is unavailable. Retry later.', { retryAfterSeconds: 5 })
+  }
+  if (error.validation !== undefined) {
+    const part = error.validationContext ?? 'body'
+    const errors = error.validation.map((v) => fieldProblem(part, v))
+    return new AppError('validation_failed', `The ${part === 'querystring' ? 'query string' : part} is not valid: ${errors.map((e) => `${e.path || '(root)'} ${e.message}`).join('; ')}.`, { errors })
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('payload_too_large', 'The body is larger than 1 MiB. A connection body is a few hundred bytes; check what is being sent.')
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('unsupported_media_type', `Content-Type ${String(request.headers['content-type'] ?? '(none)')} is not accepted. Send the body as application/json.`)
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('malformed_json', 'The body is empty. Send a JSON object.', { errors: [{ path: '', message: 'empty body' }] })
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('validation_failed', 'Content-Length does not match the body sent.')
+    case 'FST_ERR_BAD_URL':
+      return new AppError('validation_failed', 'The URL is malformed (bad percent-encoding).')
+  }
+  if (isDatabaseDown(error)) {
+    return new AppError('database_unavailable', 'The database is unavailable. Retry later.', { retryAfterSeconds: 5 })
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    // A Fastify client error we have no better words for: keep its status, use its (non-secret) message.
+    return Object.assign(new AppError('validation_failed', error.message), { status: error.statusCode })
+  }
+  return new AppError('internal', 'Something failed inside the broker. It has been logged; quote the instance id when asking for help.')
+}
+
+interface AjvError { instancePath: string, message?: string, keyword: string, params: Record<string, unknown> }
+
+function fieldProblem (part: string, v: AjvError): FieldProblem {
+  const prefix = part === 'body' ? '' : `${part === 'querystring' ? 'query' : part === 'headers' ? 'header' : part}.`
+  let pointer = v.instancePath
+  let message = v.message ?? 'is not valid'
+  if (v.keyword === 'required') {
+    pointer += `/${String(v.params.missingProperty)}`
+    message = 'is required'
+  } else if (v.keyword === 'additionalProperties') {
+    pointer += `/${String(v.params.additionalProperty)}`
+    message = 'is not a recognised field; remove it'
+  } else if (v.keyword === 'type') {
+    message = `must be of type ${String(v.params.type)}`
+  }
+  const path = part === 'body' ? pointer : prefix + pointer.replace(/^\//, '').replaceAll('/', '.')
+  return { path, message }
+}
+
+const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004'])
+
+function isDatabaseDown (error: unknown): boolean {
+  const e = error as { code?: unknown, message?: unknown }
+  if (typeof e.code === 'string' && DB_DOWN_CODES.has(e.code)) return true
+  return typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Query read timeout/i.test(e.message)
+}

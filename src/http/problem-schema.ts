@@ -1,0 +1,34 @@
+// The one error schema every route references: RFC 9457 problem details plus our `errors` list.
+import { Type, type Static } from 'typebox'
+
+export const FieldProblemSchema = Type.Object({
+  path: Type.String({ description: 'JSON Pointer into the body (/auth/params/password), or query.<name> / header.<name>.' }),
+  message: Type.String({ description: 'Why, and what to send instead.' })
+})
+
+export const Problem = Type.Object({
+  type: Type.String({ description: 'URI identifying the kind of problem.' }),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  instance: Type.Optional(Type.String({ description: 'The request id, to quote when asking for help.' })),
+  errors: Type.Optional(Type.Array(FieldProblemSchema)),
+  connectionId: Type.Optional(Type.String()),
+  downstream: Type.Optional(Type.Object({
+    status: Type.Union([Type.Integer(), Type.Null()]),
+    code: Type.Union([Type.String(), Type.Null()]),
+    message: Type.Union([Type.String(), Type.Null()])
+  }, { description: "Flow Service's own answer, when it refused." }))
+}, { additionalProperties: true, description: 'application/problem+json (RFC 9457)' })
+export type Problem = Static<typeof Problem>
+
+/** Error responses every route can give. */
+export const commonProblems = {
+  400: Problem,
+  401: Problem,
+  403: Problem,
+  404: Problem,
+  429: Problem,
+  500: Problem,
+  503: Problem
+}

@@ -1,0 +1,94 @@
+// /v1/connections: create, read, list, and state history.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { appendAudit } from '../../audit/audit-log.js'
+import type { ConnectionDeps } from '../../connections/connection-deps.js'
+import { toConnectionResource } from '../../connections/connection-resource.js'
+import { createConnection } from '../../connections/create-connection.js'
+import { getConnection, getConnectionEvents, listConnectionPage } from '../../connections/read-connections.js'
+import { callerOf } from '../authenticate.js'
+import { commonProblems, Problem } from '../problem-schema.js'
+import { ConnectionEvents, ConnectionId, ConnectionPage, CreateConnectionHeaders, CreateConnectionRequest, CreatedConnection, ListConnectionsQuery } from '../schemas.js'
+import { ConnectionResource } from '../../connections/connection-resource.js'
+
+export interface ConnectionRoutesOptions {
+  deps: ConnectionDeps
+  defaultSandboxName: string
+}
+
+export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions> = async (app, { deps, defaultSandboxName }) => {
+  app.post('/v1/connections', {
+    config: { scope: 'connections:write', action: 'connection.create' },
+    schema: {
+      operationId: 'createConnection',
+      tags: ['connections'],
+      summary: 'Create a base connection from a Flow Service-shaped body',
+      description: 'Validates the body against the catalogue, keeps secret params in the secret store, creates the base connection in Flow Service and starts following its state.',
+      headers: CreateConnectionHeaders,
+      body: CreateConnectionRequest,
+      response: { 201: CreatedConnection, ...commonProblems, 409: Problem, 413: Problem, 415: Problem, 422: Problem }
+    }
+  }, async (request, reply) => {
+    const { row, notices } = await createConnection(deps, callerOf(request), {
+      body: request.body,
+      sandboxName: request.headers['x-sandbox-name'] ?? defaultSandboxName,
+      requestId: request.id
+    })
+    void reply.header('location', `/v1/connections/${row.id}`)
+    return await reply.code(201).send({ ...toConnectionResource(row, deps.secrets), notices })
+  })
+
+  app.get('/v1/connections/:id', {
+    config: { scope: 'connections:read', action: 'connection.read' },
+    schema: {
+      operationId: 'getConnection',
+      tags: ['connections'],
+      summary: 'Read one connection by broker id',
+      params: ConnectionId,
+      response: { 200: ConnectionResource, ...commonProblems }
+    }
+  }, async (request) => {
+    const caller = callerOf(request)
+    const row = await getConnection(deps, caller, request.params.id)
+    await appendAudit(deps.db, { actor: { kind: 'key', team: caller.team, keyId: caller.keyId }, action: 'connection.read', connectionId: row.id, requestId: request.id, outcome: 'success' })
+    return toConnectionResource(row, deps.secrets)
+  })
+
+  app.get('/v1/connections', {
+    config: { scope: 'connections:read', action: 'connection.list' },
+    schema: {
+      operationId: 'listConnections',
+      tags: ['connections'],
+      summary: 'Find connections by Flow Service id, name, spec, state or sandbox',
+      querystring: ListConnectionsQuery,
+      response: { 200: ConnectionPage, ...commonProblems }
+    }
+  }, async (request) => {
+    const { rows, nextCursor } = await listConnectionPage(deps, callerOf(request), request.query)
+    return { items: rows.map((r) => toConnectionResource(r, deps.secrets)), nextCursor }
+  })
+
+  app.get('/v1/connections/:id/events', {
+    config: { scope: 'connections:read', action: 'connection.events' },
+    schema: {
+      operationId: 'listConnectionEvents',
+      tags: ['connections'],
+      summary: 'State history of one connection, oldest first',
+      params: ConnectionId,
+      response: { 200: ConnectionEvents, ...commonProblems }
+    }
+  }, async (request) => {
+    const events = await getConnectionEvents(deps, callerOf(request), request.params.id)
+    return {
+      items: events.map((e) => ({
+        id: e.id,
+        from: e.from_state,
+        to: e.to_state,
+        reason: e.reason,
+        downstreamState: e.downstream_state,
+        observedAt: e.observed_at.toISOString(),
+        observedBy: e.observed_by,
+        requestId: e.request_id
+      }))
+    }
+  })
+}

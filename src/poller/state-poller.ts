@@ -1,0 +1,202 @@
+// The background poller: claims due connections with a lease, asks Flow Service for their state in batches,
+// and records each real change. Errors are logged and rescheduled, never thrown out of the loop.
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { Actor } from '../audit/audit-log.js'
+import { destroySecretQuietly } from '../connections/create-connection.js'
+import { claimDueConnections, lockConnection, updateConnection } from '../connections/connection-repository.js'
+import { recordObservation } from '../connections/record-observation.js'
+import type { Observation } from '../connections/states.js'
+import type { ConnectionRow, Database } from '../db/schema.js'
+import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
+import { FlowServiceError } from '../flow-service/flow-service-error.js'
+import type { FlowConnection } from '../flow-service/types.js'
+import type { SecretStore } from '../secrets/secret-store.js'
+import { backoffDelay, nextPollDelay, type ScheduleSettings } from './poll-schedule.js'
+
+export interface StatePollerDeps {
+  db: Kysely<Database>
+  flow: FlowServiceClient
+  secrets: SecretStore
+  logger: Logger
+}
+
+export interface StatePollerOptions extends ScheduleSettings {
+  /** Identifies this replica in leases. */
+  owner: string
+  batchSize: number
+  leaseMs: number
+  /** How often an idle poller looks for due work. */
+  idleDelayMs?: number
+}
+
+export interface SweepResult {
+  polled: number
+  changed: number
+  failed: number
+  downstreamCalls: number
+}
+
+const POLLER: Actor = { kind: 'system', name: 'poller' }
+const MAX_IDS_PER_LIST = 100
+
+export class StatePoller {
+  #running: Promise<void> | undefined
+  #stopping = false
+  #wake: (() => void) | undefined
+  #pausedUntil = 0
+
+  constructor (private readonly deps: StatePollerDeps, private readonly options: StatePollerOptions) {}
+
+  start (): void {
+    if (this.#running !== undefined) return
+    this.#stopping = false
+    this.#running = this.#loop()
+  }
+
+  /** Stops the loop and waits for the sweep in flight to finish recording. */
+  async stop (): Promise<void> {
+    this.#stopping = true
+    this.#wake?.()
+    await this.#running
+    this.#running = undefined
+  }
+
+  async #loop (): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        await this.sweep()
+      } catch (err) {
+        // The database may be down: log, wait, try again. Progress lives in the database, not here.
+        this.deps.logger.error({ err }, 'poller sweep failed')
+      }
+      const pause = Math.max(this.options.idleDelayMs ?? Math.min(1000, this.options.fastIntervalMs), this.#pausedUntil - Date.now())
+      await this.#sleep(pause)
+    }
+  }
+
+  async #sleep (ms: number): Promise<void> {
+    if (this.#stopping) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.#wake = () => { clearTimeout(timer); resolve() }
+    })
+    this.#wake = undefined
+  }
+
+  /** Polls every connection due now, batch after batch, until none is left or a 429 pauses us. */
+  async sweep (): Promise<SweepResult> {
+    const total: SweepResult = { polled: 0, changed: 0, failed: 0, downstreamCalls: 0 }
+    while (!this.#stopping && Date.now() >= this.#pausedUntil) {
+      const now = new Date()
+      const claimed = await claimDueConnections(this.deps.db, this.options.owner, now, new Date(now.getTime() + this.options.leaseMs), this.options.batchSize)
+      if (claimed.length === 0) break
+      const result = await this.#pollBatch(claimed)
+      total.polled += result.polled
+      total.changed += result.changed
+      total.failed += result.failed
+      total.downstreamCalls += result.downstreamCalls
+      if (claimed.length < this.options.batchSize) break
+    }
+    return total
+  }
+
+  async #pollBatch (rows: ConnectionRow[]): Promise<SweepResult> {
+    const result: SweepResult = { polled: 0, changed: 0, failed: 0, downstreamCalls: 0 }
+    const bySandbox = new Map<string, ConnectionRow[]>()
+    for (const row of rows) {
+      if (row.flow_connection_id === null) {
+        // Not created downstream yet: the create (or the reconciler) owns it.
+        await this.#release(row, { next_poll_at: null })
+        continue
+      }
+      const group = bySandbox.get(row.sandbox_name) ?? []
+      group.push(row)
+      bySandbox.set(row.sandbox_name, group)
+    }
+    for (const [sandbox, group] of bySandbox) {
+      for (let i = 0; i < group.length; i += MAX_IDS_PER_LIST) {
+        const chunk = group.slice(i, i + MAX_IDS_PER_LIST)
+        let found: Map<string, FlowConnection>
+        try {
+          result.downstreamCalls++
+          const page = await this.deps.flow.listConnections(sandbox, { ids: chunk.map((r) => r.flow_connection_id ?? ''), limit: MAX_IDS_PER_LIST })
+          found = new Map(page.items.map((c) => [c.id, c]))
+        } catch (err) {
+          this.#noteThrottle(err)
+          this.deps.logger.warn({ err, sandbox, connections: chunk.length }, 'poll batch failed; rescheduled with backoff')
+          for (const row of chunk) await this.#recordFailure(row)
+          result.failed += chunk.length
+          continue
+        }
+        for (const row of chunk) {
+          try {
+            const observation = await this.#observe(row, found, () => { result.downstreamCalls++ })
+            if (await this.#record(row, observation.observation, observation.etag)) result.changed++
+            result.polled++
+          } catch (err) {
+            this.#noteThrottle(err)
+            this.deps.logger.warn({ err, connectionId: row.id }, 'poll failed; rescheduled with backoff')
+            await this.#recordFailure(row)
+            result.failed++
+          }
+        }
+      }
+    }
+    return result
+  }
+
+  /** A connection missing from the batch answer is confirmed by one GET before it is called gone. */
+  async #observe (row: ConnectionRow, found: Map<string, FlowConnection>, countCall: () => void): Promise<{ observation: Observation, etag: string | undefined }> {
+    const id = row.flow_connection_id ?? ''
+    let connection = found.get(id)
+    if (connection === undefined) {
+      countCall()
+      connection = await this.deps.flow.getConnection(row.sandbox_name, id) ?? undefined
+    }
+    if (connection === undefined) return { observation: { kind: 'downstream_gone' }, etag: undefined }
+    return { observation: { kind: 'downstream_state', state: connection.state }, etag: connection.etag }
+  }
+
+  /** Returns whether the state changed. Skips rows whose lease we lost (another replica owns them now). */
+  async #record (claimed: ConnectionRow, observation: Observation, etag: string | undefined): Promise<boolean> {
+    const outcome = await this.deps.db.transaction().execute(async (tx) => {
+      const row = await lockConnection(tx, claimed.id)
+      if (row === undefined || row.lease_owner !== this.options.owner) return { changed: false, gone: false }
+      const before = row.state
+      let updated = await recordObservation(tx, row, observation, { observedBy: 'poller', actor: POLLER, requestId: null })
+      const delay = nextPollDelay(updated.state, updated.state_reason !== null && !['deleted', 'failed'].includes(updated.state), this.options)
+      updated = await updateConnection(tx, row.id, {
+        next_poll_at: delay === null ? null : new Date(Date.now() + delay),
+        poll_failures: 0,
+        lease_owner: null,
+        lease_until: null,
+        ...(etag !== undefined ? { etag } : {})
+      })
+      return { changed: updated.state !== before, gone: updated.state === 'deleted' && before !== 'deleted' }
+    })
+    if (outcome.gone) {
+      // Deleted downstream behind our back: its credentials have no reason to exist any more.
+      await destroySecretQuietly(this.deps, claimed.id)
+      await updateConnection(this.deps.db, claimed.id, { secret_version: null })
+    }
+    return outcome.changed
+  }
+
+  async #recordFailure (row: ConnectionRow): Promise<void> {
+    const failures = row.poll_failures + 1
+    await this.#release(row, { poll_failures: failures, next_poll_at: new Date(Date.now() + backoffDelay(failures, this.options)) })
+  }
+
+  async #release (row: ConnectionRow, patch: { next_poll_at: Date | null, poll_failures?: number }): Promise<void> {
+    await this.deps.db.updateTable('connections').set({ ...patch, lease_owner: null, lease_until: null })
+      .where('id', '=', row.id).where('lease_owner', '=', this.options.owner).execute()
+  }
+
+  /** A 429 pauses every call of this poller for Retry-After (or a default). */
+  #noteThrottle (err: unknown): void {
+    if (err instanceof FlowServiceError && err.status === 429) {
+      this.#pausedUntil = Date.now() + (err.retryAfterMs ?? 5000)
+    }
+  }
+}
