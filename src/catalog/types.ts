@@ -7,6 +7,7 @@ export const ParamFormat = Type.Union([
   Type.Literal('https-url'), // any https URL
   Type.Literal('api-version'), // a decimal string such as 52.0
   Type.Literal('marketing-cloud-rest-host'), // <subdomain>.rest.marketingcloudapis.com
+  Type.Literal('marketing-cloud-subdomain'), // <subdomain> alone, a single DNS label
   Type.Literal('hostname'), // a bare host name, no scheme
   Type.Literal('boolean')
 ], { description: 'How the value is checked (and, where safe, normalised).' })

@@ -22,7 +22,7 @@ export const salesforceMarketingCloud: ConnectionSpec = {
       description: 'Client credentials of a Marketing Cloud installed package.',
       availability: 'Experience Platform on Amazon Web Services only.',
       params: [
-        { name: 'subdomain', description: 'Tenant subdomain, e.g. acme-ab12c3d4e5fg6hijk7lmnop8qrst.', required: true, secret: false, format: 'hostname', example: 'acme-ab12c3d4e5fg6hijk7lmnop8qrst' },
+        { name: 'subdomain', description: 'Tenant subdomain, e.g. acme-ab12c3d4e5fg6hijk7lmnop8qrst.', required: true, secret: false, format: 'marketing-cloud-subdomain', example: 'acme-ab12c3d4e5fg6hijk7lmnop8qrst' },
         { name: 'clientId', description: 'Client id of the installed package.', required: true, secret: false, format: 'text' },
         { name: 'clientSecret', description: 'Client secret of the installed package.', required: true, secret: true, format: 'text' }
       ]

@@ -1,0 +1,54 @@
+// The answer of credential validation: the resolved spec and split params, or each wrong field and why.
+import { Type, type Static } from 'typebox'
+import type { AuthSpec, ConnectionSpec } from './types.js'
+
+export const Notice = Type.Object({
+  path: Type.String({ description: 'JSON Pointer into the request body, e.g. /auth/params/host.' }),
+  message: Type.String()
+}, { description: 'A normalisation the broker applied to the request, reported so the caller can fix its source.' })
+export type Notice = Static<typeof Notice>
+
+export const FieldError = Type.Object({
+  path: Type.String({ description: 'JSON Pointer into the request body, e.g. /auth/params/password.' }),
+  message: Type.String()
+}, { description: 'One wrong field and what to send instead. Never contains a secret value.' })
+export type FieldError = Static<typeof FieldError>
+
+/** A param value as Flow Service takes it once normalised. */
+export type ParamValue = string | boolean
+
+/** The part of a Flow Service `POST /connections` body that the catalogue checks. */
+export interface CredentialsInput {
+  connectionSpec: { id: string, version: string }
+  auth: { specName: string, params: Record<string, unknown> }
+}
+
+export type CredentialsRejectionReason =
+  | 'unknown_connection_spec'
+  | 'unknown_version'
+  | 'unknown_auth_spec'
+  | 'invalid_params'
+
+export interface AcceptedCredentials {
+  ok: true
+  spec: ConnectionSpec
+  /** The accepted connectionSpec.version, normalised (send this downstream, not the input). */
+  version: string
+  authSpec: AuthSpec
+  /** Every param, normalised, in catalogue order. */
+  params: Record<string, ParamValue>
+  /** Exactly the params the catalogue flags secret: these go to the secret store. */
+  secretParams: Record<string, string>
+  /** The other params: these may be stored and shown in clear. */
+  publicParams: Record<string, ParamValue>
+  notices: Notice[]
+}
+
+export interface RejectedCredentials {
+  ok: false
+  reason: CredentialsRejectionReason
+  detail: string
+  errors: FieldError[]
+}
+
+export type CredentialsCheck = AcceptedCredentials | RejectedCredentials
