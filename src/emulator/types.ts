@@ -1,0 +1,178 @@
+// Public types of the Flow Service + IMS emulator: its options, the running handle and the control surface tests drive.
+import { Type, type Static } from 'typebox'
+import { ParamValue } from '../flow-service/types.js'
+
+/** The subset of a pino logger the emulator uses; a pino instance fits. */
+export interface EmulatorLogger {
+  info: (obj: object, msg?: string) => void
+  debug: (obj: object, msg?: string) => void
+  warn: (obj: object, msg?: string) => void
+}
+
+export interface EmulatorOptions {
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string
+  /** 0 (the default) picks a free port. */
+  port?: number
+  /** How long a new connection stays `initializing`. 0 = enabled on first read. Default 3000. */
+  readyDelayMs?: number
+  /** The only IMS client (and x-api-key) the emulator accepts. Default 'broker-dev-client'. */
+  clientId?: string
+  clientSecret?: string
+  /** The only x-gw-ims-org-id accepted. Default 'DEV0000000000000000000000@AdobeOrg'. */
+  orgId?: string
+  /** `expires_in` of minted tokens, in seconds. Default 86399 (what IMS answers). */
+  tokenTtlSeconds?: number
+  /** How many recent requests the request log keeps. Default 1000. */
+  requestLogSize?: number
+  logger?: EmulatorLogger
+}
+
+/** The operations faults and counters are keyed by. */
+export const OPERATIONS = ['token', 'create', 'get', 'list', 'update', 'delete', 'test'] as const
+export type Operation = typeof OPERATIONS[number]
+
+/**
+ * What an injected fault does to the next matching request(s).
+ * - status: answer `status` with the body Adobe sends for it (1102-500, 502 gateway, 1103-503, 1104-504; IMS shape for `token`).
+ * - rate-limit: 429, with `Retry-After: retryAfterSeconds` when given; `emptyBody` mimics gateways that send nothing.
+ * - timeout: hold the request without doing anything for delayMs (default 60 s), then drop the socket unanswered.
+ * - lost-answer: perform the operation, then drop the socket unanswered (the connection IS created/updated/deleted).
+ * - reset: drop the socket at once without doing anything.
+ * - reject: a Flow Service error with the given catalogue code (`1418-400`), status taken from the code;
+ *   for `token`, an IMS error `{error: code, error_description: message}` with status 400.
+ * - delay: wait delayMs, then handle the request normally.
+ * A schema, because the HTTP control API receives faults as JSON.
+ */
+export const FaultSpec = Type.Union([
+  Type.Object({ kind: Type.Literal('status'), status: Type.Integer({ minimum: 400, maximum: 599 }), retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  Type.Object({ kind: Type.Literal('rate-limit'), retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 0 })), emptyBody: Type.Optional(Type.Boolean()) }),
+  Type.Object({ kind: Type.Literal('timeout'), delayMs: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  Type.Object({ kind: Type.Literal('lost-answer') }),
+  Type.Object({ kind: Type.Literal('reset') }),
+  Type.Object({ kind: Type.Literal('reject'), code: Type.String({ pattern: '^([0-9]{4}-[0-9]{3}|[a-z_]+)$' }), message: Type.Optional(Type.String()) }),
+  Type.Object({ kind: Type.Literal('delay'), delayMs: Type.Integer({ minimum: 0 }) })
+])
+export type FaultSpec = Static<typeof FaultSpec>
+
+export type FaultKind = FaultSpec['kind']
+export const FAULT_KINDS: readonly FaultKind[] = ['status', 'rate-limit', 'timeout', 'lost-answer', 'reset', 'reject', 'delay']
+
+export interface PendingFault {
+  operation: Operation
+  fault: FaultSpec
+  /** How many more requests it applies to. */
+  remaining: number
+}
+
+/** One entry of the bounded request log. Never holds the Authorization header, a body or a secret. */
+export interface RequestLogEntry {
+  at: number
+  method: string
+  path: string
+  /** The raw query string without '?', with IMS `client_secret` redacted. */
+  query: string
+  sandbox?: string
+  operation?: Operation
+  /** The status answered, or 'no-answer' when the socket was dropped or the emulator closed first. */
+  status?: number | 'no-answer'
+  fault?: FaultKind
+}
+
+/** A connection as the emulator keeps it: real secret values, computed state. Tests assert what reached Flow Service. */
+export interface StoredConnectionView {
+  id: string
+  sandboxName: string
+  sandboxId: string
+  imsOrgId: string
+  name: string
+  description?: string
+  connectionSpec: { id: string, version: string }
+  auth: { specName: string, params: Record<string, ParamValue> }
+  state: string
+  etag: string
+  createdAt: number
+  updatedAt: number
+  createdBy: string
+  updatedBy: string
+  createdClient: string
+  updatedClient: string
+  testResult: boolean
+}
+
+/** How control.seed fills the store; a schema because POST /_emulator/seed receives it as JSON. */
+export const SeedOptions = Type.Object({
+  count: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'How many connections to create.' }),
+  sandboxName: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: "Default 'prod'." })),
+  state: Type.Optional(Type.String({ minLength: 1, description: "Default 'enabled'; 'initializing' follows readyDelayMs; any other string is forced." })),
+  namePrefix: Type.Optional(Type.String({ description: "Names are `${namePrefix}${index}`. Default 'seed-'." })),
+  connectionSpecId: Type.Optional(Type.String({ description: 'A catalogue spec id. Default Salesforce.' })),
+  specName: Type.Optional(Type.String({ description: "An auth spec of that connection spec. Default its first one." })),
+  params: Type.Optional(Type.Record(Type.String(), ParamValue, { description: 'Default: a dummy value for every param of the auth spec.' }))
+})
+export type SeedOptions = Static<typeof SeedOptions>
+
+export interface CallCounts {
+  token: number
+  create: number
+  get: number
+  list: number
+  update: number
+  delete: number
+  test: number
+}
+
+/** Drives the emulator from a test, in-process; the same operations exist over HTTP under /_emulator. */
+export interface EmulatorControl {
+  /** Sets a connection's state as Flow Service itself would (new etag). Any string, e.g. 'enabled-finalizing'. false when unknown. */
+  forceState: (id: string, state: string) => boolean
+  /** Deletes a connection behind the broker's back. false when unknown. */
+  deleteConnection: (id: string) => boolean
+  /** What GET /connections/{id}/test answers for this connection. false when unknown. */
+  setTestResult: (id: string, result: boolean) => boolean
+  /** Queues a fault for the next `count` (default 1) requests of `operation`. Faults of one operation apply in order. */
+  injectFault: (operation: Operation, fault: FaultSpec, count?: number) => void
+  /** Drops queued faults, of one operation or all. */
+  clearFaults: (operation?: Operation) => void
+  pendingFaults: () => PendingFault[]
+  /** Applies to connections created from now on. */
+  setReadyDelayMs: (ms: number) => void
+  readyDelayMs: () => number
+  /** Every token minted so far now answers 401013 (expired). */
+  expireTokens: () => void
+  /** Revokes one token, or every token minted so far. */
+  revokeTokens: (token?: string) => void
+  /** Requests received per operation since start or the last reset. */
+  callCounts: () => CallCounts
+  /** The most recent requests, oldest first. */
+  recentRequests: () => RequestLogEntry[]
+  /** Connections as stored, with real secret values, in creation order; of one sandbox or all. */
+  storedConnections: (sandboxName?: string) => StoredConnectionView[]
+  storedConnection: (id: string) => StoredConnectionView | undefined
+  /** Creates connections directly in the store, quickly (benchmarks seed 100 000). Returns their ids in order. */
+  seed: (options: SeedOptions) => string[]
+  /**
+   * Forgets connections, faults, counters and the log, restores the configured readyDelayMs, and invalidates every
+   * token minted so far unless keepTokens (so a client's cached token does not cost a 401 after each test's reset).
+   */
+  reset: (options?: { keepTokens?: boolean }) => void
+}
+
+export interface EmulatorCredentials {
+  clientId: string
+  clientSecret: string
+  orgId: string
+}
+
+export interface RunningEmulator {
+  /** http://host:port */
+  origin: string
+  /** origin + '/data/foundation/flowservice' */
+  flowServiceUrl: string
+  /** origin; the token call is POST <imsUrl>/ims/token/v3 */
+  imsUrl: string
+  credentials: EmulatorCredentials
+  control: EmulatorControl
+  /** Stops listening and drops every socket, held ones included. */
+  close: () => Promise<void>
+}
