@@ -29,7 +29,8 @@ export class VaultSecretStore implements SecretStore {
   private closed = false
 
   constructor (private readonly config: VaultStoreConfig, logger: Logger) {
-    this.logger = logger.child({ component: 'vault-secret-store' })
+    // The caller names the component (the broker binds component: 'vault'); a second binding would repeat the key.
+    this.logger = logger
     this.client = new VaultClient({ addr: config.addr, timeoutMs: config.timeoutMs, ...(config.namespace !== undefined ? { namespace: config.namespace } : {}) })
     this.kv = new KvV2(this.client, config.mount)
     this.session = new VaultTokenSession(this.client, config.auth, this.logger)

@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# The credential broker image: compiled with dev dependencies, run with production ones only, as a non-root user.
+# The same image runs the Flow Service emulator (node dist/src/emulator/main.js) and the migrations
+# (node dist/src/db/migrate-cli.js; the broker also applies them at boot).
+
+ARG NODE_IMAGE=node:24-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# Dependencies first: this layer stays cached until the lock file changes.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY migrations ./migrations
+# tsc -p tsconfig.build.json: dist/src (entry dist/src/server.js) and dist/migrations.
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    PORT=8080 \
+    HOST=0.0.0.0 \
+    BROKER_DATA_DIR=/app/.data
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# The embedded database and the local secret key file live here when no DATABASE_URL / VAULT_ADDR is given.
+RUN mkdir -p /app/.data && chown node:node /app/.data
+# The node user (uid 1000) ships with the official image.
+USER node
+EXPOSE 8080
+# Slim images have no curl: node's own fetch asks the liveness route.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/src/server.js"]
