@@ -167,6 +167,7 @@ function secretStoreConfig (env: Required<Env>): Config['secretStore'] {
   if (env.VAULT_TOKEN !== undefined) auth = { method: 'token', token: env.VAULT_TOKEN }
   else if (env.VAULT_ROLE_ID !== undefined) {
     if (env.VAULT_SECRET_ID === undefined && env.VAULT_SECRET_ID_FILE === undefined) throw new ConfigError('VAULT_SECRET_ID', 'is required with VAULT_ROLE_ID (or VAULT_SECRET_ID_FILE)')
+    if (env.VAULT_SECRET_ID !== undefined && env.VAULT_SECRET_ID_FILE !== undefined) throw new ConfigError('VAULT_SECRET_ID_FILE', 'contradicts VAULT_SECRET_ID: give the AppRole secret id one way')
     auth = { method: 'approle', mount: env.VAULT_APPROLE_MOUNT, roleId: env.VAULT_ROLE_ID, ...(env.VAULT_SECRET_ID !== undefined ? { secretId: env.VAULT_SECRET_ID } : { secretIdFile: env.VAULT_SECRET_ID_FILE }) }
   } else auth = { method: 'kubernetes', mount: env.VAULT_K8S_MOUNT, role: env.VAULT_K8S_ROLE, tokenPath: env.VAULT_K8S_TOKEN_PATH }
   return {

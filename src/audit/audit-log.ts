@@ -44,11 +44,13 @@ export async function appendAudit (executor: Kysely<Database>, entry: AuditEntry
     actorTeam: entry.actor.kind === 'key' ? entry.actor.team : null,
     actorKeyId: entry.actor.kind === 'key' ? entry.actor.keyId : null,
     action: entry.action,
-    connectionId: entry.connectionId ?? null,
+    // Hash what PostgreSQL will store and give back: uuids in lower case, detail as JSON (a Date becomes its
+    // ISO string, undefined disappears). Otherwise a faithful row would fail verification.
+    connectionId: entry.connectionId?.toLowerCase() ?? null,
     requestId: entry.requestId ?? null,
     outcome: entry.outcome,
     changedFields: entry.changedFields ?? [],
-    detail: entry.detail ?? null
+    detail: entry.detail == null ? null : JSON.parse(JSON.stringify(entry.detail)) as Record<string, unknown>
   }
   await executor.insertInto('audit_events').values({
     occurred_at: content.occurredAt,

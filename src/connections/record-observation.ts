@@ -4,7 +4,7 @@ import type { Actor } from '../audit/audit-log.js'
 import { appendAudit } from '../audit/audit-log.js'
 import type { ConnectionRow, ConnectionUpdate, Database } from '../db/schema.js'
 import { insertConnectionEvent, updateConnection, type NewConnectionEvent } from './connection-repository.js'
-import { nextState, type BrokerState, type Observation } from './states.js'
+import { isTerminal, nextState, type BrokerState, type Observation } from './states.js'
 
 export interface ObservationContext {
   observedBy: NewConnectionEvent['observedBy']
@@ -22,8 +22,8 @@ export async function recordObservation (tx: Kysely<Database>, row: ConnectionRo
   const from = row.state as BrokerState
   const downstreamState = observation.kind === 'downstream_state' ? observation.state : row.downstream_state
   let transition = nextState(from, observation)
-  if (transition === null && observation.kind === 'downstream_state' && downstreamState !== row.downstream_state && row.state_reason !== null) {
-    // Back to a known state after an unknown one: clear the reason.
+  if (transition === null && !isTerminal(from) && observation.kind === 'downstream_state' && downstreamState !== row.downstream_state && row.state_reason !== null) {
+    // Back to a known state after an unknown one: clear the reason. (A terminal state's reason says why it ended: kept.)
     transition = { to: from, reason: null }
   }
   const downstreamChanged = downstreamState !== row.downstream_state

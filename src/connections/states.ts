@@ -21,11 +21,12 @@ export interface Transition {
   reason: string | null
 }
 
-const DOWNSTREAM_STATES: Record<string, BrokerState> = {
-  initializing: 'initializing',
-  enabled: 'enabled',
-  disabled: 'disabled'
-}
+// A Map, not an object literal: a downstream string such as "constructor" must not find Object.prototype members.
+const DOWNSTREAM_STATES = new Map<string, BrokerState>([
+  ['initializing', 'initializing'],
+  ['enabled', 'enabled'],
+  ['disabled', 'disabled']
+])
 
 const TERMINAL = new Set<BrokerState>(['deleted', 'failed'])
 
@@ -38,7 +39,7 @@ export function nextState (from: BrokerState, observation: Observation): Transit
   if (TERMINAL.has(from)) return null
   switch (observation.kind) {
     case 'downstream_state': {
-      const known = DOWNSTREAM_STATES[observation.state]
+      const known = DOWNSTREAM_STATES.get(observation.state)
       if (known === undefined) {
         return { to: from === 'pending' ? 'initializing' : from, reason: `Flow Service reports state "${observation.state}", which the broker does not know` }
       }

@@ -10,7 +10,8 @@ import type { Database } from './schema.js'
 
 export type DatabaseConfig =
   | { kind: 'postgres', url: string, poolSize: number }
-  | { kind: 'pglite', dataDir: string | null } // null: in memory (tests)
+  /** dataDir null: in memory. snapshot: a dumped data dir to start from (skips initdb; tests). */
+  | { kind: 'pglite', dataDir: string | null, snapshot?: Blob }
 
 export interface BrokerDatabase {
   readonly kind: DatabaseConfig['kind']
@@ -48,7 +49,9 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger): Pro
     dataDir = path.resolve(config.dataDir, 'pglite')
     await mkdir(dataDir, { recursive: true })
   }
-  const pglite = new PGlite(dataDir, { parsers: { [INT8_OID]: (value: string) => value } })
+  // Options as the only argument: PGlite ignores a second argument when the first (dataDir) is undefined,
+  // which would drop the int8 parser for in-memory databases.
+  const pglite = new PGlite({ ...(dataDir !== undefined ? { dataDir } : {}), parsers: { [INT8_OID]: (value: string) => value } })
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
   return {
     kind: 'pglite',

@@ -87,7 +87,7 @@ export class StatePoller {
   /** Polls every connection due now, batch after batch, until none is left or a 429 pauses us. */
   async sweep (): Promise<SweepResult> {
     const total: SweepResult = { polled: 0, changed: 0, failed: 0, downstreamCalls: 0 }
-    while (!this.#stopping && Date.now() >= this.#pausedUntil) {
+    while (!this.#stopping && !this.#isPaused()) {
       const now = new Date()
       const claimed = await claimDueConnections(this.deps.db, this.options.owner, now, new Date(now.getTime() + this.options.leaseMs), this.options.batchSize)
       if (claimed.length === 0) break
@@ -117,6 +117,11 @@ export class StatePoller {
     for (const [sandbox, group] of bySandbox) {
       for (let i = 0; i < group.length; i += MAX_IDS_PER_LIST) {
         const chunk = group.slice(i, i + MAX_IDS_PER_LIST)
+        if (this.#isPaused()) {
+          // A 429 earlier in this batch: no more calls until Retry-After, and no failure counted against these.
+          for (const row of chunk) await this.#release(row, { next_poll_at: new Date(this.#pausedUntil) })
+          continue
+        }
         let found: Map<string, FlowConnection>
         try {
           result.downstreamCalls++
@@ -130,6 +135,10 @@ export class StatePoller {
           continue
         }
         for (const row of chunk) {
+          if (!found.has(row.flow_connection_id ?? '') && this.#isPaused()) {
+            await this.#release(row, { next_poll_at: new Date(this.#pausedUntil) })
+            continue
+          }
           try {
             const observation = await this.#observe(row, found, () => { result.downstreamCalls++ })
             if (await this.#record(row, observation.observation, observation.etag)) result.changed++
@@ -185,7 +194,13 @@ export class StatePoller {
 
   async #recordFailure (row: ConnectionRow): Promise<void> {
     const failures = row.poll_failures + 1
-    await this.#release(row, { poll_failures: failures, next_poll_at: new Date(Date.now() + backoffDelay(failures, this.options)) })
+    // Never due again before a Retry-After we were given, whichever replica looks next.
+    const at = Math.max(Date.now() + backoffDelay(failures, this.options), this.#pausedUntil)
+    await this.#release(row, { poll_failures: failures, next_poll_at: new Date(at) })
+  }
+
+  #isPaused (): boolean {
+    return Date.now() < this.#pausedUntil
   }
 
   async #release (row: ConnectionRow, patch: { next_poll_at: Date | null, poll_failures?: number }): Promise<void> {

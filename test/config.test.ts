@@ -1,0 +1,106 @@
+// loadConfig: nothing set is a working dev setup; each bad or contradictory setting stops the boot with a
+// ConfigError that names the variable to fix.
+import { randomBytes } from 'node:crypto'
+import t, { type Test } from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+const FLOW = {
+  FLOW_SERVICE_URL: 'https://platform.adobe.io/data/foundation/flowservice',
+  IMS_URL: 'https://ims-na1.adobelogin.com',
+  IMS_CLIENT_ID: 'client-id',
+  IMS_CLIENT_SECRET: 'client-secret',
+  IMS_ORG_ID: 'ABC123@AdobeOrg'
+}
+
+/** Asserts loadConfig(env) stops with a ConfigError naming `variable`, in its field and its message. */
+function refuses (t: Test, env: Record<string, string>, variable: string, why?: RegExp): void {
+  try {
+    loadConfig(env)
+    t.fail(`accepted ${JSON.stringify(env)}`)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    t.equal(err.variable, variable, 'names the variable')
+    t.ok(err.message.startsWith(`${variable}: `), `the message starts with it: ${err.message}`)
+    if (why !== undefined) t.match(err.message, why, 'says why')
+  }
+}
+
+void t.test('nothing set: dev mode with every embedded default', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.port, 8080)
+  t.equal(config.host, '127.0.0.1')
+  t.equal(config.logLevel, 'info')
+  t.same(config.database, { kind: 'pglite', dataDir: './.data' })
+  t.same(config.secretStore, { kind: 'local' })
+  t.match(config.flowService, { kind: 'emulator', sandbox: 'prod' })
+  t.equal(config.defaultSandboxName, 'prod')
+  t.equal(config.poller.enabled, true)
+  t.ok(config.poller.fastIntervalMs <= config.poller.steadyIntervalMs, 'fast is not slower than steady')
+  t.ok(config.poller.steadyIntervalMs <= 60000, 'a stable connection is polled at least once a minute')
+  t.equal(config.adminKey, undefined)
+})
+
+void t.test('empty values count as unset', async (t) => {
+  t.same(loadConfig({ PORT: '', DATABASE_URL: '', VAULT_ADDR: '' }), loadConfig({}))
+})
+
+void t.test('production settings are read as given', async (t) => {
+  const key = randomBytes(32).toString('base64')
+  const config = loadConfig({ ...FLOW, PORT: '9090', DATABASE_URL: 'postgres://broker@db:5432/broker', BROKER_SECRET_KEY: key, POLLER_ENABLED: 'false', LOG_LEVEL: 'warn' })
+  t.equal(config.port, 9090)
+  t.equal(config.logLevel, 'warn')
+  t.same(config.database, { kind: 'postgres', url: 'postgres://broker@db:5432/broker', poolSize: 10 })
+  t.equal(config.secretStore.kind === 'local' && config.secretStore.key?.toString('base64'), key)
+  t.match(config.flowService, { kind: 'remote', url: FLOW.FLOW_SERVICE_URL, imsUrl: FLOW.IMS_URL, orgId: FLOW.IMS_ORG_ID })
+  t.equal(config.poller.enabled, false)
+})
+
+void t.test('VAULT_ADDR alone selects the Vault store', async (t) => {
+  const config = loadConfig({ VAULT_ADDR: 'http://127.0.0.1:8200/', VAULT_TOKEN: 'root' })
+  t.match(config.secretStore, { kind: 'vault', addr: 'http://127.0.0.1:8200', mount: 'secret', prefix: 'credential-broker', auth: { method: 'token', token: 'root' } })
+  // Without an auth method it is still Vault that was chosen: the error asks for Vault auth, not for nothing.
+  refuses(t, { VAULT_ADDR: 'http://127.0.0.1:8200' }, 'VAULT_TOKEN', /auth method/)
+})
+
+void t.test('SECRET_STORE=local keeps the local store even when VAULT_ADDR is set (the Vault CLI sets it)', async (t) => {
+  t.same(loadConfig({ SECRET_STORE: 'local', VAULT_ADDR: 'http://127.0.0.1:8200' }).secretStore, { kind: 'local' })
+})
+
+void t.test('each Vault auth method alone is accepted', async (t) => {
+  t.match(loadConfig({ VAULT_ADDR: 'http://v:8200', VAULT_ROLE_ID: 'role', VAULT_SECRET_ID: 'sid' }).secretStore, { auth: { method: 'approle', roleId: 'role', secretId: 'sid' } })
+  t.match(loadConfig({ VAULT_ADDR: 'http://v:8200', VAULT_ROLE_ID: 'role', VAULT_SECRET_ID_FILE: '/run/sid' }).secretStore, { auth: { method: 'approle', secretIdFile: '/run/sid' } })
+  t.match(loadConfig({ VAULT_ADDR: 'http://v:8200', VAULT_K8S_ROLE: 'broker' }).secretStore, { auth: { method: 'kubernetes', role: 'broker' } })
+})
+
+void t.test('bad or contradictory settings stop the boot, naming the variable', async (t) => {
+  const cases: Array<[string, Record<string, string>, string, RegExp?]> = [
+    ['PORT not a number', { PORT: 'eighty' }, 'PORT', /integer/],
+    ['PORT out of range', { PORT: '70000' }, 'PORT', /65535/],
+    ['PORT negative', { PORT: '-1' }, 'PORT'],
+    ['BROKER_SECRET_KEY of 16 bytes', { BROKER_SECRET_KEY: randomBytes(16).toString('base64') }, 'BROKER_SECRET_KEY', /32 bytes/],
+    ['BROKER_SECRET_KEY of 33 bytes', { BROKER_SECRET_KEY: randomBytes(33).toString('base64') }, 'BROKER_SECRET_KEY', /32 bytes/],
+    ['BROKER_SECRET_KEY not base64', { BROKER_SECRET_KEY: 'this is not a key at all, is it?' }, 'BROKER_SECRET_KEY'],
+    ['BROKER_SECRET_KEY as hex', { BROKER_SECRET_KEY: randomBytes(32).toString('hex') }, 'BROKER_SECRET_KEY'],
+    ['SECRET_STORE=vault without VAULT_ADDR', { SECRET_STORE: 'vault', VAULT_TOKEN: 'root' }, 'VAULT_ADDR'],
+    ['SECRET_STORE unknown', { SECRET_STORE: 'keychain' }, 'SECRET_STORE'],
+    ['VAULT_ADDR not a URL', { VAULT_ADDR: '127.0.0.1:8200', VAULT_TOKEN: 'root' }, 'VAULT_ADDR'],
+    ['token and AppRole', { VAULT_ADDR: 'http://v:8200', VAULT_TOKEN: 'root', VAULT_ROLE_ID: 'role', VAULT_SECRET_ID: 'sid' }, 'VAULT_ROLE_ID', /VAULT_TOKEN/],
+    ['token and Kubernetes', { VAULT_ADDR: 'http://v:8200', VAULT_TOKEN: 'root', VAULT_K8S_ROLE: 'broker' }, 'VAULT_K8S_ROLE', /VAULT_TOKEN/],
+    ['AppRole without a secret id', { VAULT_ADDR: 'http://v:8200', VAULT_ROLE_ID: 'role' }, 'VAULT_SECRET_ID'],
+    ['AppRole secret id given twice', { VAULT_ADDR: 'http://v:8200', VAULT_ROLE_ID: 'role', VAULT_SECRET_ID: 'sid', VAULT_SECRET_ID_FILE: '/run/sid' }, 'VAULT_SECRET_ID_FILE', /VAULT_SECRET_ID/],
+    ['IMS_CLIENT_ID without FLOW_SERVICE_URL', { IMS_CLIENT_ID: 'client-id' }, 'FLOW_SERVICE_URL', /IMS_CLIENT_ID/],
+    ['IMS_URL without FLOW_SERVICE_URL', { IMS_URL: FLOW.IMS_URL }, 'FLOW_SERVICE_URL', /IMS_URL/],
+    ['FLOW_SERVICE_URL without IMS_URL', { ...FLOW, IMS_URL: '' }, 'IMS_URL'],
+    ['FLOW_SERVICE_URL without IMS_CLIENT_SECRET', { ...FLOW, IMS_CLIENT_SECRET: '' }, 'IMS_CLIENT_SECRET'],
+    ['FLOW_SERVICE_URL without IMS_ORG_ID', { ...FLOW, IMS_ORG_ID: '' }, 'IMS_ORG_ID'],
+    ['IMS_ORG_ID without @AdobeOrg', { ...FLOW, IMS_ORG_ID: 'ABC123' }, 'IMS_ORG_ID'],
+    ['LOG_LEVEL unknown', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /fatal, error, warn/],
+    ['DATABASE_URL of another database', { DATABASE_URL: 'mysql://root@db/broker' }, 'DATABASE_URL', /postgres/],
+    ['POLL_FAST_INTERVAL_MS above POLL_STEADY_INTERVAL_MS', { POLL_FAST_INTERVAL_MS: '5000', POLL_STEADY_INTERVAL_MS: '1000' }, 'POLL_FAST_INTERVAL_MS', /POLL_STEADY_INTERVAL_MS/],
+    ['POLL_BATCH_SIZE above Flow Service’s page', { POLL_BATCH_SIZE: '101' }, 'POLL_BATCH_SIZE'],
+    ['POLLER_ENABLED not a boolean', { POLLER_ENABLED: 'maybe' }, 'POLLER_ENABLED', /true or false/]
+  ]
+  for (const [name, env, variable, why] of cases) {
+    void t.test(name, async (t) => { refuses(t, env, variable, why) })
+  }
+})

@@ -1,0 +1,119 @@
+// The repository's lookups are served by indexes: each connection list filter, and the poller's due query.
+// The queries checked are the ones the repository itself sends (captured through a Kysely plugin), explained
+// with sequential scans disabled so that a few rows suffice: a plan that still scans the table has no index.
+import t from 'tap'
+import { CompiledQuery, sql, type Kysely, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely'
+import { claimDueConnections, listConnections, type ConnectionFilters } from '../../src/connections/connection-repository.js'
+import type { Database } from '../../src/db/schema.js'
+import { testConnectionValues } from '../support/connection-rows.js'
+import { openMigratedDatabase } from '../support/migrated-database.js'
+
+/** Records every query a Kysely instance sends. */
+class CapturedQueries implements KyselyPlugin {
+  readonly queries: PluginTransformQueryArgs[] = []
+  transformQuery (args: PluginTransformQueryArgs): RootOperationNode {
+    this.queries.push(args)
+    return args.node
+  }
+
+  async transformResult (args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result
+  }
+}
+
+/** The query `work` sends first (and its compiled SQL), from the repository itself. */
+async function firstQuery (db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<unknown>): Promise<CompiledQuery> {
+  const plugin = new CapturedQueries()
+  const capturing = db.withPlugin(plugin)
+  await work(capturing)
+  const first = plugin.queries.find((q) => q.node.kind === 'SelectQueryNode')
+  if (first === undefined) throw new Error('no select was sent')
+  return capturing.getExecutor().compileQuery(first.node, first.queryId)
+}
+
+interface PlanNode {
+  'Node Type': string
+  'Index Name'?: string
+  'Relation Name'?: string
+  Plans?: PlanNode[]
+}
+
+function nodesOf (plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodesOf)]
+}
+
+/** The plan PostgreSQL chooses for `query` with sequential scans off. */
+async function planOf (db: Kysely<Database>, query: CompiledQuery): Promise<PlanNode[]> {
+  return await db.transaction().execute(async (tx) => {
+    await sql`set local enable_seqscan = off`.execute(tx)
+    const result = await tx.executeQuery<{ 'QUERY PLAN': unknown }>(CompiledQuery.raw(`explain (format json) ${query.sql}`, [...query.parameters]))
+    const raw = result.rows[0]?.['QUERY PLAN']
+    const parsed = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<{ Plan: PlanNode }>
+    const root = parsed[0]?.Plan
+    if (root === undefined) throw new Error('no plan')
+    return nodesOf(root)
+  })
+}
+
+const INDEX_SCANS = new Set(['Index Scan', 'Index Only Scan', 'Bitmap Index Scan'])
+const indexesUsed = (plan: PlanNode[]): string[] => plan.filter((n) => INDEX_SCANS.has(n['Node Type'])).map((n) => n['Index Name'] ?? '')
+const scansTable = (plan: PlanNode[]): boolean => plan.some((n) => n['Node Type'] === 'Seq Scan')
+
+void t.test('connection lookups use an index', async (t) => {
+  const { db } = await openMigratedDatabase(t)
+  const teams = ['crm', 'marketing', 'support']
+  const states = ['pending', 'initializing', 'enabled', 'disabled', 'deleted', 'failed']
+  await db.insertInto('connections').values(Array.from({ length: 60 }, (_, i) => testConnectionValues({
+    team: teams[i % 3],
+    name: `connection ${i % 20}`,
+    state: states[i % 6],
+    sandbox_name: i % 2 === 0 ? 'prod' : 'dev',
+    connection_spec_id: i % 4 === 0 ? '51ae16c2-bdad-42fd-9fce-8d5dfddaf140' : 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5',
+    flow_connection_id: `flow-${i}`,
+    next_poll_at: i % 5 === 0 ? null : new Date(Date.now() + (i - 30) * 1000)
+  }))).execute()
+  await sql`analyze connections`.execute(db)
+
+  const SINGLE: Array<[string, ConnectionFilters, string]> = [
+    ['team', { team: 'crm' }, 'connections_team_id_idx'],
+    ['flowConnectionId', { flowConnectionId: 'flow-7' }, 'connections_flow_connection_id_key'],
+    ['name', { name: 'connection 3' }, 'connections_name_id_idx'],
+    ['connectionSpecId', { connectionSpecId: '51ae16c2-bdad-42fd-9fce-8d5dfddaf140' }, 'connections_spec_id_idx'],
+    ['state', { state: 'enabled' }, 'connections_state_id_idx'],
+    ['sandboxName', { sandboxName: 'dev' }, 'connections_sandbox_id_idx']
+  ]
+  for (const [name, filters, index] of SINGLE) {
+    void t.test(`the ${name} filter uses ${index}`, async (t) => {
+      const query = await firstQuery(db, async (db) => await listConnections(db, filters, { limit: 50 }))
+      const plan = await planOf(db, query)
+      t.notOk(scansTable(plan), 'no sequential scan')
+      t.ok(indexesUsed(plan).includes(index), `uses ${index} (plan: ${indexesUsed(plan).join(', ') || 'no index'})`)
+    })
+  }
+
+  // A team's key always filters by its team too; every combination, and the next page, must stay indexed.
+  for (const [name, filters] of SINGLE.slice(1)) {
+    void t.test(`a team's ${name} filter on a later page uses an index`, async (t) => {
+      const query = await firstQuery(db, async (db) => await listConnections(db, { ...filters, team: 'crm' }, { limit: 50, afterId: '00000000-0000-0000-0000-000000000000' }))
+      const plan = await planOf(db, query)
+      t.notOk(scansTable(plan), 'no sequential scan')
+      t.ok(indexesUsed(plan).length > 0, `uses an index (${indexesUsed(plan).join(', ')})`)
+    })
+  }
+
+  void t.test('the unfiltered (admin) list pages through the primary key', async (t) => {
+    const query = await firstQuery(db, async (db) => await listConnections(db, {}, { limit: 50, afterId: '00000000-0000-0000-0000-000000000000' }))
+    const plan = await planOf(db, query)
+    t.notOk(scansTable(plan))
+    t.ok(indexesUsed(plan).includes('connections_pkey'), indexesUsed(plan).join(', '))
+  })
+
+  void t.test('the poller’s due query uses connections_due_idx', async (t) => {
+    const now = new Date()
+    const query = await firstQuery(db, async (db) => await claimDueConnections(db, 'explain-owner', now, new Date(now.getTime() + 1000), 100))
+    t.match(query.sql, /for update skip locked/, 'the claim query itself')
+    const plan = await planOf(db, query)
+    t.notOk(scansTable(plan), 'no sequential scan')
+    t.ok(indexesUsed(plan).includes('connections_due_idx'), `uses connections_due_idx (plan: ${indexesUsed(plan).join(', ') || 'no index'})`)
+  })
+})
