@@ -27,8 +27,9 @@ export const BODY_LIMIT_BYTES = 1024 * 1024
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 export async function buildApp (deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
+  const loggerInstance: FastifyBaseLogger = deps.logger
   const base = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance,
     bodyLimit: BODY_LIMIT_BYTES,
     // A caller's request id is kept when it is safe to log; otherwise we mint one.
     genReqId: (req) => {

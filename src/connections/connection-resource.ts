@@ -32,7 +32,7 @@ export const ConnectionResource = Type.Object({
   etag: Nullable(Type.String({ description: 'Flow Service etag, quotes included, as Flow Service gave it.' })),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' })
-}, { $id: 'Connection' })
+})
 export type ConnectionResource = Static<typeof ConnectionResource>
 
 const specNames = new Map(catalog.map((s) => [s.id, s.name]))

@@ -15,6 +15,7 @@ import { insertConnection, insertConnectionEvent, updateConnection } from './con
 import { credentialsProblem } from './credentials-problem.js'
 import { downstreamMarker, findAdoptableDownstream } from './downstream-marker.js'
 import { recordObservation } from './record-observation.js'
+import { scrubSecrets } from './scrub-secrets.js'
 
 export interface CreateInput {
   body: CreateConnectionRequest
@@ -43,7 +44,7 @@ export async function createConnection (deps: ConnectionDeps, caller: Caller, in
       description: input.body.description ?? null,
       sandbox_name: input.sandboxName,
       connection_spec_id: check.spec.id,
-      connection_spec_version: input.body.connectionSpec.version,
+      connection_spec_version: check.version,
       auth_spec_name: check.authSpec.name,
       public_params: JSON.stringify(check.publicParams),
       secret_fields: JSON.stringify(Object.keys(check.secretParams)),
@@ -90,7 +91,7 @@ export async function createConnection (deps: ConnectionDeps, caller: Caller, in
     name: input.body.name,
     description: downstreamMarker(input.body.description, id),
     auth: { specName: check.authSpec.name, params: check.params },
-    connectionSpec: { id: check.spec.id, version: input.body.connectionSpec.version }
+    connectionSpec: { id: check.spec.id, version: check.version }
   }
   let created: { id: string, etag: string | null }
   try {
@@ -115,10 +116,12 @@ export async function createConnection (deps: ConnectionDeps, caller: Caller, in
     })
   } catch (err) {
     if (err instanceof FlowServiceError && (err.kind === 'rejected' || err.kind === 'not_found' || err.kind === 'auth')) {
-      const reason = `Flow Service rejected the connection${err.code !== undefined ? ` (${err.code})` : ''}: ${err.downstreamMessage ?? err.message}`
+      // Flow Service may quote what it was sent: never let a secret value through in its words.
+      const downstreamMessage = err.downstreamMessage === undefined ? null : scrubSecrets(err.downstreamMessage, Object.values(check.secretParams))
+      const reason = `Flow Service rejected the connection${err.code !== undefined ? ` (${err.code})` : ''}: ${downstreamMessage ?? 'no reason given'}`
       await reject(deps, row, actor, ctx, reason)
       throw new AppError('downstream_rejected', reason, {
-        extensions: { connectionId: id, downstream: { status: err.status ?? null, code: err.code ?? null, message: err.downstreamMessage ?? null } },
+        extensions: { connectionId: id, downstream: { status: err.status ?? null, code: err.code ?? null, message: downstreamMessage } },
         cause: err
       })
     }

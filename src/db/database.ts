@@ -51,7 +51,11 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger): Pro
   }
   // Options as the only argument: PGlite ignores a second argument when the first (dataDir) is undefined,
   // which would drop the int8 parser for in-memory databases.
-  const pglite = new PGlite({ ...(dataDir !== undefined ? { dataDir } : {}), parsers: { [INT8_OID]: (value: string) => value } })
+  const pglite = new PGlite({
+    ...(dataDir !== undefined ? { dataDir } : {}),
+    ...(config.snapshot !== undefined ? { loadDataDir: config.snapshot } : {}),
+    parsers: { [INT8_OID]: (value: string) => value }
+  })
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
   return {
     kind: 'pglite',

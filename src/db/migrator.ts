@@ -17,7 +17,7 @@ export async function migrateToLatest<T> (db: Kysely<T>, folder = MIGRATIONS_DIR
   const { error, results = [] } = await migrator.migrateToLatest()
   if (error !== undefined) {
     const failed = results.find((r) => r.status === 'Error')
-    throw new MigrationError(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    throw new MigrationError(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { cause: error })
   }
   return results
 }

@@ -22,13 +22,16 @@ export const Problem = Type.Object({
 }, { additionalProperties: true, description: 'application/problem+json (RFC 9457)' })
 export type Problem = Static<typeof Problem>
 
-/** Error responses every route can give. */
+/** A problem response, documented with its real media type. */
+export const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } })
+
+/** Error responses every authenticated route can give. */
 export const commonProblems = {
-  400: Problem,
-  401: Problem,
-  403: Problem,
-  404: Problem,
-  429: Problem,
-  500: Problem,
-  503: Problem
+  400: problemResponse('Bad input: which field, why, what to send'),
+  401: problemResponse('No API key, or an unknown or revoked one'),
+  403: problemResponse('The API key lacks the scope'),
+  404: problemResponse('No such resource (or another team\'s)'),
+  429: problemResponse('Rate limited; see Retry-After'),
+  500: problemResponse('Internal error (nothing internal is said)'),
+  503: problemResponse('A dependency is unavailable; see Retry-After')
 }

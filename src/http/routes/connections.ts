@@ -6,7 +6,7 @@ import { toConnectionResource } from '../../connections/connection-resource.js'
 import { createConnection } from '../../connections/create-connection.js'
 import { getConnection, getConnectionEvents, listConnectionPage } from '../../connections/read-connections.js'
 import { callerOf } from '../authenticate.js'
-import { commonProblems, Problem } from '../problem-schema.js'
+import { commonProblems, problemResponse } from '../problem-schema.js'
 import { ConnectionEvents, ConnectionId, ConnectionPage, CreateConnectionHeaders, CreateConnectionRequest, CreatedConnection, ListConnectionsQuery } from '../schemas.js'
 import { ConnectionResource } from '../../connections/connection-resource.js'
 
@@ -25,7 +25,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
       description: 'Validates the body against the catalogue, keeps secret params in the secret store, creates the base connection in Flow Service and starts following its state.',
       headers: CreateConnectionHeaders,
       body: CreateConnectionRequest,
-      response: { 201: CreatedConnection, ...commonProblems, 409: Problem, 413: Problem, 415: Problem, 422: Problem }
+      response: { 201: CreatedConnection, ...commonProblems, 409: problemResponse('Idempotency-Key in use by a request still running'), 413: problemResponse('Body over 1 MiB'), 415: problemResponse('Body is not application/json'), 422: problemResponse('Flow Service rejected the connection, or Idempotency-Key reused with another body') }
     }
   }, async (request, reply) => {
     const { row, notices } = await createConnection(deps, callerOf(request), {

@@ -11,15 +11,17 @@ const Readiness = Type.Object({ ready: Type.Boolean(), checks: Type.Record(Type.
 
 const CHECK_TIMEOUT_MS = 2000
 
+interface CheckOutcome { ok: boolean, error?: string }
+
 export const healthRoutes: FastifyPluginAsyncTypebox<{ checks: ReadinessChecks }> = async (app, { checks }) => {
   app.get('/health/live', {
-    schema: { operationId: 'live', tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ live: Type.Boolean() }) } }
+    schema: { operationId: 'live', tags: ['health'], security: [], summary: 'The process is up', response: { 200: Type.Object({ live: Type.Boolean() }) } }
   }, async () => ({ live: true }))
 
   app.get('/health/ready', {
-    schema: { operationId: 'ready', tags: ['health'], summary: 'Database, secret store and Flow Service answer', response: { 200: Readiness, 503: Readiness } }
+    schema: { operationId: 'ready', tags: ['health'], security: [], summary: 'Database, secret store and Flow Service answer', response: { 200: Readiness, 503: Readiness } }
   }, async (request, reply) => {
-    const entries = await Promise.all(Object.entries(checks).map(async ([name, check]) => {
+    const entries = await Promise.all(Object.entries(checks).map(async ([name, check]): Promise<readonly [string, CheckOutcome]> => {
       try {
         await withTimeout(check(), CHECK_TIMEOUT_MS)
         return [name, { ok: true }] as const
@@ -27,7 +29,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ checks: ReadinessChecks }
         request.log.warn({ err, check: name }, 'readiness check failed')
         // The error's class and code only: messages from clients can carry URLs with credentials.
         const e = err as { name?: string, code?: unknown }
-        return [name, { ok: false, error: `${e.name ?? 'Error'}${typeof e.code === 'string' ? ` (${e.code})` : ''}` }] as const
+        const error: string = `${e.name ?? 'Error'}${typeof e.code === 'string' ? ` (${e.code})` : ''}`
+        return [name, { ok: false, error }] as const
       }
     }))
     const ready = entries.every(([, r]) => r.ok)

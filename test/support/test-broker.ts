@@ -1,0 +1,106 @@
+// Builds a whole broker for a test: its own database, the in-process emulator, the local secret store,
+// captured logs, and helpers to make keys, wait for states and dump every table.
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { Writable } from 'node:stream'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { sql } from 'kysely'
+import { insertApiKey } from '../../src/auth/api-key-repository.js'
+import type { Scope } from '../../src/auth/scopes.js'
+import { createBroker, type Broker } from '../../src/broker.js'
+import { loadConfig } from '../../src/config.js'
+import type { RunningEmulator } from '../../src/emulator/emulator.js'
+import { createLogger } from '../../src/logging/logger.js'
+import { createTestDatabase } from './test-database.js'
+
+export interface TestBrokerOptions {
+  /** Extra environment, as the process would see it. */
+  env?: Record<string, string>
+  readyDelayMs?: number
+  poller?: boolean
+}
+
+export interface TestBroker {
+  app: FastifyInstance
+  broker: Broker
+  emulator: RunningEmulator
+  adminKey: string
+  /** Every log line written so far, joined. */
+  logs: () => string
+  /** Every row of every table, as text, to search for secret values. */
+  dumpDatabase: () => Promise<string>
+  createKey: (team: string, scopes: Scope[]) => Promise<string>
+  request: (options: { method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, key?: string | null, body?: unknown, headers?: Record<string, string> }) => Promise<LightMyRequestResponse>
+  waitForState: (id: string, state: string, timeoutMs?: number) => Promise<Record<string, unknown>>
+}
+
+interface Teardown { teardown: (fn: () => Promise<void> | void) => void }
+
+export async function startTestBroker (t: Teardown, options: TestBrokerOptions = {}): Promise<TestBroker> {
+  const lines: string[] = []
+  const sink = new Writable({ write (chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done() } })
+  const logger = createLogger('debug', sink)
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'broker-test-'))
+  const database = await createTestDatabase()
+  const config = loadConfig({
+    BROKER_DATA_DIR: dataDir,
+    BROKER_SECRET_KEY: randomBytes(32).toString('base64'),
+    EMULATOR_READY_DELAY_MS: String(options.readyDelayMs ?? 300),
+    POLL_FAST_INTERVAL_MS: '100',
+    POLL_STEADY_INTERVAL_MS: '500',
+    POLLER_ENABLED: options.poller === false ? 'false' : 'true',
+    LOG_LEVEL: 'debug',
+    ...options.env
+  })
+  const broker = await createBroker(config, logger, { database: database.config, devKeyDir: null })
+  t.teardown(async () => {
+    await broker.app.close()
+    await database.drop()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+  if (broker.emulator === undefined || broker.devAdminKey === undefined) throw new Error('test broker expects dev mode')
+  const adminKey = broker.devAdminKey
+  const app = broker.app
+
+  const request: TestBroker['request'] = async ({ method, url, key, body, headers }) => await app.inject({
+    method,
+    url,
+    headers: {
+      ...(key === null ? {} : { authorization: `Bearer ${key ?? adminKey}` }),
+      ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+      ...headers
+    },
+    ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {})
+  })
+
+  return {
+    app,
+    broker,
+    emulator: broker.emulator,
+    adminKey,
+    logs: () => lines.join(''),
+    dumpDatabase: async () => {
+      const tables = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public'`.execute(broker.database.db)
+      const parts: string[] = []
+      for (const { tablename } of tables.rows) {
+        const rows = await sql`select * from ${sql.table(tablename)}`.execute(broker.database.db)
+        parts.push(`${tablename}: ${JSON.stringify(rows.rows)}`)
+      }
+      return parts.join('\n')
+    },
+    createKey: async (team, scopes) => (await insertApiKey(broker.database.db, { team, name: `${team} test key`, scopes })).key,
+    request,
+    waitForState: async (id, state, timeoutMs = 10000) => {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const res = await request({ method: 'GET', url: `/v1/connections/${id}` })
+        const body = res.json<Record<string, unknown>>()
+        if (body.state === state) return body
+        if (Date.now() > deadline) throw new Error(`connection ${id} is ${String(body.state)}, not ${state}, after ${timeoutMs} ms`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+  }
+}
