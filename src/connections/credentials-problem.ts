@@ -12,5 +12,8 @@ const CODES: Record<Failed['reason'], ErrorCode> = {
 }
 
 export function credentialsProblem (check: Failed): AppError {
-  return new AppError(CODES[check.reason], check.detail, { errors: check.errors })
+  // One problem: say it in the detail too, so a human reading only `detail` knows what to send.
+  const only = check.errors.length === 1 ? check.errors[0] : undefined
+  const detail = only === undefined ? check.detail : `${check.detail} ${only.message}`
+  return new AppError(CODES[check.reason], detail, { errors: check.errors })
 }
