@@ -1,0 +1,88 @@
+// Removes secrets that no live connection needs: keys left by a crash or an outage between a connection's
+// end and its secret's destruction. Logs each key it removes (the key is a connection id, never a value).
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { Database } from '../db/schema.js'
+import type { SecretStore } from './secret-store.js'
+
+export interface OrphanSweepOptions {
+  intervalMs: number
+  /** A key must look orphaned for this long before it is removed (a restored database, an in-flight create). */
+  graceMs: number
+  now?: () => number
+}
+
+export interface OrphanSweepResult {
+  scanned: number
+  removed: string[]
+  waiting: number
+}
+
+const TERMINAL = ['deleted', 'failed']
+
+export class SecretOrphanSweep {
+  /** When each currently-orphaned key was first seen orphaned. Losing it on restart only delays removal. */
+  readonly #firstSeen = new Map<string, number>()
+  #timer: NodeJS.Timeout | undefined
+  #running: Promise<unknown> | undefined
+
+  constructor (
+    private readonly deps: { db: Kysely<Database>, secrets: SecretStore, logger: Logger },
+    private readonly options: OrphanSweepOptions
+  ) {}
+
+  start (): void {
+    if (this.#timer !== undefined) return
+    this.#timer = setInterval(() => {
+      if (this.#running !== undefined) return
+      this.#running = this.sweep()
+        .catch((err: unknown) => { this.deps.logger.warn({ err }, 'secret orphan sweep failed; retrying next interval') })
+        .finally(() => { this.#running = undefined })
+    }, this.options.intervalMs)
+    this.#timer.unref()
+  }
+
+  /** Stops the timer and waits for a sweep in flight. */
+  async stop (): Promise<void> {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    await this.#running
+  }
+
+  async sweep (): Promise<OrphanSweepResult> {
+    const now = (this.options.now ?? Date.now)()
+    const keys = await this.deps.secrets.listKeys()
+    const result: OrphanSweepResult = { scanned: keys.length, removed: [], waiting: 0 }
+    const stillOrphaned = new Set<string>()
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500)
+      const live = await this.#liveKeys(chunk)
+      for (const key of chunk) {
+        if (live.has(key)) continue
+        stillOrphaned.add(key)
+        const since = this.#firstSeen.get(key) ?? now
+        this.#firstSeen.set(key, since)
+        if (now - since < this.options.graceMs) {
+          result.waiting++
+          continue
+        }
+        await this.deps.secrets.destroy(key)
+        this.#firstSeen.delete(key)
+        result.removed.push(key)
+        this.deps.logger.info({ key, store: this.deps.secrets.kind }, 'removed an orphaned secret (no live connection)')
+      }
+    }
+    // Keys that stopped looking orphaned (or are gone) start their grace again if they come back.
+    for (const key of this.#firstSeen.keys()) if (!stillOrphaned.has(key)) this.#firstSeen.delete(key)
+    return result
+  }
+
+  /** Keys whose connection exists and is not terminal. Keys that are not connection ids are never live. */
+  async #liveKeys (keys: string[]): Promise<Set<string>> {
+    const ids = keys.filter((k) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(k))
+    if (ids.length === 0) return new Set()
+    const rows = await this.deps.db.selectFrom('connections').select('id')
+      .where('id', 'in', ids).where('state', 'not in', TERMINAL).execute()
+    return new Set(rows.map((r) => r.id))
+  }
+}

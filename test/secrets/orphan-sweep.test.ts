@@ -1,0 +1,86 @@
+// The orphan sweep removes secrets no live connection needs, only after a grace period, with either store,
+// and logs which keys it removed but never a value.
+import t, { type Test } from 'tap'
+import { randomBytes } from 'node:crypto'
+import { v7 as uuidv7 } from 'uuid'
+import { LocalSecretStore } from '../../src/secrets/local/local-secret-store.js'
+import { SecretOrphanSweep } from '../../src/secrets/orphan-sweep.js'
+import type { SecretStore } from '../../src/secrets/secret-store.js'
+import { captureLogger } from '../support/captured-logger.js'
+import { insertTestConnection } from '../support/connection-rows.js'
+import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.js'
+import { startVaultTarget } from '../support/vault-setup.js'
+import { openStore } from '../support/vault-store-harness.js'
+
+const GRACE = 60_000
+const VALUE = 'orphan-sweep-secret-value-9d1c'
+
+async function scenario (t: Test, database: MigratedDatabase, secrets: SecretStore): Promise<void> {
+  const live = await insertTestConnection(database.db, { state: 'enabled' })
+  const pending = await insertTestConnection(database.db, { state: 'pending' })
+  const failed = await insertTestConnection(database.db, { state: 'failed' })
+  const deleted = await insertTestConnection(database.db, { state: 'deleted' })
+  const noRow = uuidv7()
+  for (const key of [live.id, pending.id, failed.id, deleted.id, noRow]) await secrets.write(key, { password: VALUE }, { cas: 0 })
+
+  const { logger, lines } = captureLogger()
+  const text = (): string => JSON.stringify(lines())
+  let now = 1_000_000
+  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger }, { intervalMs: 60_000, graceMs: GRACE, now: () => now })
+
+  const first = await sweep.sweep()
+  t.same(first.removed, [], 'nothing is removed before the grace period')
+  t.equal(first.waiting, 3, 'three keys look orphaned: failed, deleted, and no row at all')
+
+  now += GRACE - 1
+  t.same((await sweep.sweep()).removed, [], 'still within the grace period')
+
+  now += 1
+  const third = await sweep.sweep()
+  t.same(third.removed.sort(), [failed.id, deleted.id, noRow].sort(), 'removed after the grace period')
+  t.same((await secrets.listKeys()).sort(), [live.id, pending.id].sort(), 'live and pending connections keep their secrets')
+  await t.rejects(secrets.read(deleted.id), { code: 'not_found' })
+  t.match(text(), deleted.id, 'the removal is logged by key')
+  t.notOk(text().includes(VALUE), 'never a value')
+}
+
+void t.test('local store', async (t) => {
+  const database = await openMigratedDatabase(t)
+  await scenario(t, database, new LocalSecretStore(database.db, randomBytes(32)))
+})
+
+void t.test('vault store', async (t) => {
+  const database = await openMigratedDatabase(t)
+  const vault = await startVaultTarget()
+  t.teardown(async () => { await vault.close() })
+  await scenario(t, database, openStore(t, vault).store)
+})
+
+void t.test('a key that stops looking orphaned starts its grace period again', async (t) => {
+  const database = await openMigratedDatabase(t)
+  const secrets = new LocalSecretStore(database.db, randomBytes(32))
+  const row = await insertTestConnection(database.db, { state: 'failed' })
+  await secrets.write(row.id, { password: VALUE }, { cas: 0 })
+  let now = 0
+  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger: captureLogger().logger }, { intervalMs: 1000, graceMs: GRACE, now: () => now })
+  await sweep.sweep()
+  await database.db.updateTable('connections').set({ state: 'enabled' }).where('id', '=', row.id).execute()
+  now += GRACE
+  await sweep.sweep()
+  await database.db.updateTable('connections').set({ state: 'failed' }).where('id', '=', row.id).execute()
+  now += 1
+  t.same((await sweep.sweep()).removed, [], 'grace restarts from when it looked orphaned again')
+})
+
+void t.test('a failing store is reported by the loop, not thrown out of it', async (t) => {
+  const database = await openMigratedDatabase(t)
+  const secrets = new LocalSecretStore(database.db, randomBytes(32))
+  const { logger, lines } = captureLogger()
+  const text = (): string => JSON.stringify(lines())
+  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger }, { intervalMs: 20, graceMs: GRACE })
+  await database.close()
+  sweep.start()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  await sweep.stop()
+  t.match(text(), /secret orphan sweep failed/)
+})
