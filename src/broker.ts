@@ -13,6 +13,7 @@ import { migrateToLatest } from './db/migrator.js'
 import { startEmulator, type RunningEmulator } from './emulator/emulator.js'
 import { createFlowServiceClient, type FlowServiceClient } from './flow-service/flow-service-client.js'
 import { StatePoller } from './poller/state-poller.js'
+import { Reconciler } from './reconciler/reconciler.js'
 import { loadLocalKey } from './secrets/local/local-key.js'
 import { LocalSecretStore } from './secrets/local/local-secret-store.js'
 import type { SecretStore } from './secrets/secret-store.js'
@@ -24,6 +25,8 @@ export interface Broker {
   secrets: SecretStore
   flow: FlowServiceClient
   poller: StatePoller | undefined
+  /** Always built (tests call sweep()); its loop runs only when RECONCILER_ENABLED. */
+  reconciler: Reconciler
   /** The in-process emulator, in dev mode. */
   emulator: RunningEmulator | undefined
   /** The dev-mode admin key (printed at startup), when one was made. */
@@ -76,12 +79,26 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       : undefined
     closers.push(async () => { await poller?.stop() })
 
+    const settings = {
+      createDeadlineMs: config.deadlines.createMs,
+      changeDeadlineMs: config.deadlines.changeMs,
+      fastPollIntervalMs: config.poller.fastIntervalMs,
+      flowTimeoutMs: config.flowService.timeoutMs
+    }
+    const reconciler = new Reconciler({ db: database.db, secrets, flow, logger: logger.child({ component: 'reconciler' }), settings }, {
+      owner: `${os.hostname()}:${process.pid}:reconciler:${Math.random().toString(36).slice(2, 8)}`,
+      intervalMs: config.reconciler.intervalMs,
+      pendingGraceMs: config.reconciler.pendingGraceMs,
+      flowTimeoutMs: config.flowService.timeoutMs
+    })
+    closers.push(async () => { await reconciler.stop() })
+
     const app = await buildApp({
       db: database.db,
       secrets,
       flow,
       logger,
-      settings: { createDeadlineMs: 20000, fastPollIntervalMs: config.poller.fastIntervalMs },
+      settings,
       readiness: {
         database: async () => { await database.ping() },
         secretStore: async () => { await secrets.ping() },
@@ -95,7 +112,8 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       }
     })
     poller?.start()
-    return { app, database, secrets, flow, poller, emulator, devAdminKey }
+    if (config.reconciler.enabled) reconciler.start()
+    return { app, database, secrets, flow, poller, reconciler, emulator, devAdminKey }
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => {})
     throw err

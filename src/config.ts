@@ -48,6 +48,12 @@ export const EnvSchema = Type.Object({
   POLL_LEASE_MS: Type.Optional(Type.Integer({ ...Millis, default: 30000, description: 'How long a replica holds claimed connections.' })),
   POLLER_ENABLED: Type.Optional(Type.Boolean({ default: true, description: 'Run the background poller in this process.' })),
 
+  CREATE_DEADLINE_MS: Type.Optional(Type.Integer({ ...Millis, default: 20000, description: 'How long a create keeps retrying Flow Service before answering 503 (the connection stays pending for the reconciler).' })),
+  CHANGE_DEADLINE_MS: Type.Optional(Type.Integer({ ...Millis, default: 10000, description: 'Time budget of a rename, rotation or delete towards Flow Service, waiting for an initializing connection included.' })),
+  RECONCILE_INTERVAL_MS: Type.Optional(Type.Integer({ ...Millis, default: 30000, description: 'How often the reconciler settles pending connections, unfinished rotations and leftover secrets (it also runs at boot).' })),
+  PENDING_GRACE_MS: Type.Optional(Type.Integer({ ...Millis, default: 60000, description: 'Age after which a pending connection is completed or rolled back; at least CREATE_DEADLINE_MS + 2 × FLOW_SERVICE_TIMEOUT_MS.' })),
+  RECONCILER_ENABLED: Type.Optional(Type.Boolean({ default: true, description: 'Run the reconciler in this process.' })),
+
   EMULATOR_READY_DELAY_MS: Type.Optional(Type.Integer({ minimum: 0, default: 3000, description: 'Dev mode: how long the emulator keeps a new connection initializing.' }))
 }, { additionalProperties: true })
 
@@ -68,6 +74,9 @@ export interface Config {
   defaultSandboxName: string
   adminKey?: string
   poller: { enabled: boolean, fastIntervalMs: number, steadyIntervalMs: number, batchSize: number, leaseMs: number }
+  /** Time budgets of requests that call Flow Service. */
+  deadlines: { createMs: number, changeMs: number }
+  reconciler: { enabled: boolean, intervalMs: number, pendingGraceMs: number }
 }
 
 export type VaultAuth =
@@ -82,7 +91,7 @@ export class ConfigError extends Error {
   }
 }
 
-const BOOLEAN_VARS = new Set(['POLLER_ENABLED'])
+const BOOLEAN_VARS = new Set(['POLLER_ENABLED', 'RECONCILER_ENABLED'])
 
 /** Parses process.env (or another map) into a Config; throws ConfigError naming the variable. */
 export function loadConfig (source: Record<string, string | undefined> = process.env): Config {
@@ -123,6 +132,12 @@ function toConfig (env: Required<Env>): Config {
   if (env.POLL_FAST_INTERVAL_MS > env.POLL_STEADY_INTERVAL_MS) {
     throw new ConfigError('POLL_FAST_INTERVAL_MS', `must not exceed POLL_STEADY_INTERVAL_MS (${env.POLL_FAST_INTERVAL_MS} > ${env.POLL_STEADY_INTERVAL_MS})`)
   }
+  // A pending row younger than this may still have a create (and its last POST) running: settling it earlier
+  // could roll back a connection that is being created, or adopt one twice.
+  const createMaxMs = env.CREATE_DEADLINE_MS + 2 * env.FLOW_SERVICE_TIMEOUT_MS
+  if (env.PENDING_GRACE_MS < createMaxMs) {
+    throw new ConfigError('PENDING_GRACE_MS', `must be at least CREATE_DEADLINE_MS + 2 × FLOW_SERVICE_TIMEOUT_MS (${createMaxMs}), got ${env.PENDING_GRACE_MS}`)
+  }
   return {
     port: env.PORT,
     host: env.HOST,
@@ -141,7 +156,9 @@ function toConfig (env: Required<Env>): Config {
       steadyIntervalMs: env.POLL_STEADY_INTERVAL_MS,
       batchSize: env.POLL_BATCH_SIZE,
       leaseMs: env.POLL_LEASE_MS
-    }
+    },
+    deadlines: { createMs: env.CREATE_DEADLINE_MS, changeMs: env.CHANGE_DEADLINE_MS },
+    reconciler: { enabled: env.RECONCILER_ENABLED, intervalMs: env.RECONCILE_INTERVAL_MS, pendingGraceMs: env.PENDING_GRACE_MS }
   }
 }
 

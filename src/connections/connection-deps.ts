@@ -15,6 +15,10 @@ export interface ConnectionDeps {
     createDeadlineMs: number
     /** First poll after a create. */
     fastPollIntervalMs: number
+    /** How long a rename, rotation or delete may spend on Flow Service (waiting for initializing included). */
+    changeDeadlineMs: number
+    /** Timeout of one Flow Service call: how long a request may still run after its deadline. */
+    flowTimeoutMs: number
   }
 }
 

@@ -95,3 +95,78 @@ export async function claimDueConnections (db: Kysely<Database>, owner: string, 
       .where('id', 'in', due.map((r) => r.id)).returningAll().execute()
   })
 }
+
+/**
+ * Takes the row's work lease for `owner` when nobody holds a live one (a create, a change, the poller or the
+ * reconciler). One statement, so two replicas or two requests cannot both get it. Undefined when it is taken.
+ */
+export async function acquireLease (db: Kysely<Database>, id: string, owner: string, until: Date, now = new Date()): Promise<ConnectionRow | undefined> {
+  return await db.updateTable('connections').set({ lease_owner: owner, lease_until: until })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now), eb('lease_owner', '=', owner)]))
+    .returningAll().executeTakeFirst()
+}
+
+/** Gives the lease back if it is still ours (it may have expired and been taken since). */
+export async function releaseLease (db: Kysely<Database>, id: string, owner: string): Promise<void> {
+  await db.updateTable('connections').set({ lease_owner: null, lease_until: null })
+    .where('id', '=', id).where('lease_owner', '=', owner).execute()
+}
+
+/**
+ * Claims pending connections created before `createdBefore` (their create can no longer be running) that nobody
+ * holds, for the reconciler. SKIP LOCKED and the lease keep replicas from settling the same row twice.
+ */
+export async function claimStalePending (db: Kysely<Database>, owner: string, now: Date, createdBefore: Date, leaseUntil: Date, limit: number): Promise<ConnectionRow[]> {
+  return await db.transaction().execute(async (tx) => {
+    const stale = await tx.selectFrom('connections').select('id')
+      .where('state', '=', 'pending')
+      .where('created_at', '<', createdBefore)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+      .orderBy('created_at').limit(limit)
+      .forUpdate().skipLocked().execute()
+    if (stale.length === 0) return []
+    return await tx.updateTable('connections').set({ lease_owner: owner, lease_until: leaseUntil })
+      .where('id', 'in', stale.map((r) => r.id)).returningAll().execute()
+  })
+}
+
+/** Claims connections with a rotation whose outcome was never recorded (its request died or gave up). */
+export async function claimUnsettledRotations (db: Kysely<Database>, owner: string, now: Date, leaseUntil: Date, limit: number): Promise<ConnectionRow[]> {
+  return await db.transaction().execute(async (tx) => {
+    const open = await tx.selectFrom('connections').select('id')
+      .where('pending_change', 'is not', null)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+      .orderBy('id').limit(limit)
+      .forUpdate().skipLocked().execute()
+    if (open.length === 0) return []
+    return await tx.updateTable('connections').set({ lease_owner: owner, lease_until: leaseUntil })
+      .where('id', 'in', open.map((r) => r.id)).returningAll().execute()
+  })
+}
+
+/** Failed or deleted connections whose secret is still recorded as kept (a destroy that failed earlier). */
+export async function findDeadSecretHolders (db: Kysely<Database>, limit: number): Promise<Array<{ id: string }>> {
+  return await db.selectFrom('connections').select('id')
+    .where('secret_version', 'is not', null).where('state', 'in', ['failed', 'deleted'])
+    .orderBy('id').limit(limit).execute()
+}
+
+/** The state of each of `ids` that has a row (missing ids have none). */
+export async function findStates (db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db.selectFrom('connections').select(['id', 'state']).where('id', 'in', [...ids]).execute()
+  return new Map(rows.map((r) => [r.id, r.state]))
+}
+
+/** Frees Idempotency-Keys of connections created before `createdBefore`: the key may then name a new request. */
+export async function forgetIdempotencyKeys (db: Kysely<Database>, createdBefore: Date): Promise<number> {
+  const result = await db.updateTable('connections').set({ idempotency_key: null, request_fingerprint: null })
+    .where('idempotency_key', 'is not', null).where('created_at', '<', createdBefore).executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}
+
+/** Frees one connection's Idempotency-Key (its create failed for a reason a retry may not meet again). */
+export async function forgetIdempotencyKey (db: Kysely<Database>, id: string): Promise<void> {
+  await db.updateTable('connections').set({ idempotency_key: null, request_fingerprint: null }).where('id', '=', id).execute()
+}

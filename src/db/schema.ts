@@ -32,7 +32,28 @@ export interface ConnectionsTable {
   lease_owner: string | null
   lease_until: Date | null
   idempotency_key: string | null
+  /** sha256 of the create body's non-secret parts; secret values are compared through the secret store. */
   request_fingerprint: string | null
+  /** Flow Service's refusal of the create, replayed to a retry with the same Idempotency-Key. */
+  failure_detail: ColumnType<DownstreamRefusal | null, string | null | undefined, string | null>
+  /** A rotation sent downstream whose outcome is not recorded yet; the reconciler settles it after a crash. */
+  pending_change: ColumnType<PendingRotation | null, string | null | undefined, string | null>
+}
+
+export interface DownstreamRefusal {
+  status: number | null
+  code: string | null
+  message: string | null
+}
+
+export interface PendingRotation {
+  kind: 'rotate'
+  /** The secret store version written for the new credentials (not current until Flow Service took them). */
+  secretVersion: number
+  /** The etag sent in If-Match: a different etag downstream afterwards means the PATCH landed. */
+  ifMatch: string
+  publicParams: Record<string, string | boolean>
+  secretFields: string[]
 }
 
 export interface ConnectionEventsTable {

@@ -1,6 +1,7 @@
 // Turns every error into application/problem+json. 5xx bodies say nothing internal; each error is logged once.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, problemType, type FieldProblem } from '../errors/app-error.js'
+import { FlowServiceError } from '../flow-service/flow-service-error.js'
 import { SecretStoreError } from '../secrets/secret-store.js'
 import type { Problem } from './problem-schema.js'
 
@@ -51,6 +52,10 @@ function toAppError (error: FastifyError, request: FastifyRequest): AppError {
       return new AppError('validation_failed', 'Content-Length does not match the body sent.')
     case 'FST_ERR_BAD_URL':
       return new AppError('validation_failed', 'The URL is malformed (bad percent-encoding).')
+  }
+  if (error instanceof FlowServiceError) {
+    // A use case that let a Flow Service failure through: the caller learns only that it was unavailable.
+    return new AppError('downstream_unavailable', 'Flow Service is unavailable. Retry later.', { retryAfterSeconds: 30 })
   }
   if (isDatabaseDown(error)) {
     return new AppError('database_unavailable', 'The database is unavailable. Retry later.', { retryAfterSeconds: 5 })

@@ -3,7 +3,7 @@
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Actor } from '../audit/audit-log.js'
-import { destroySecretQuietly } from '../connections/create-connection.js'
+import { destroyRecordedSecret } from '../connections/destroy-secret.js'
 import { claimDueConnections, lockConnection, updateConnection } from '../connections/connection-repository.js'
 import { recordObservation } from '../connections/record-observation.js'
 import type { Observation } from '../connections/states.js'
@@ -39,6 +39,8 @@ export interface SweepResult {
 
 const POLLER: Actor = { kind: 'system', name: 'poller' }
 const MAX_IDS_PER_LIST = 100
+/** Longest pause between sweeps while they keep failing (database down): recovery is noticed within it. */
+const MAX_FAILURE_PAUSE_MS = 10000
 
 export class StatePoller {
   #running: Promise<void> | undefined
@@ -63,15 +65,19 @@ export class StatePoller {
   }
 
   async #loop (): Promise<void> {
+    let failures = 0
     while (!this.#stopping) {
+      const idle = this.options.idleDelayMs ?? Math.min(1000, this.options.fastIntervalMs)
       try {
         await this.sweep()
+        failures = 0
       } catch (err) {
-        // The database may be down: log, wait, try again. Progress lives in the database, not here.
-        this.deps.logger.error({ err }, 'poller sweep failed')
+        // The database may be down: log, back off, try again. Progress lives in the database, not here.
+        failures++
+        this.deps.logger.error({ err, failures }, 'poller sweep failed')
       }
-      const pause = Math.max(this.options.idleDelayMs ?? Math.min(1000, this.options.fastIntervalMs), this.#pausedUntil - Date.now())
-      await this.#sleep(pause)
+      const backoff = failures === 0 ? 0 : Math.min(MAX_FAILURE_PAUSE_MS, idle * 2 ** Math.min(failures, 16))
+      await this.#sleep(Math.max(idle, backoff, this.#pausedUntil - Date.now()))
     }
   }
 
@@ -186,8 +192,7 @@ export class StatePoller {
     })
     if (outcome.gone) {
       // Deleted downstream behind our back: its credentials have no reason to exist any more.
-      await destroySecretQuietly(this.deps, claimed.id)
-      await updateConnection(this.deps.db, claimed.id, { secret_version: null })
+      await destroyRecordedSecret(this.deps, claimed.id)
     }
     return outcome.changed
   }

@@ -16,6 +16,11 @@ export interface SecretStore {
   write (key: string, data: SecretData, options: { cas: number }): Promise<number>
   /** Reads one version (default: the latest). Rejects with code `not_found` when absent or destroyed. */
   read (key: string, version?: number): Promise<SecretData>
+  /**
+   * The latest version written for `key` (0 when none): the `cas` for the next write. It may be newer than the
+   * version a connection row names as live (a rotation Flow Service refused leaves its version behind).
+   */
+  currentVersion (key: string): Promise<number>
   /** Removes the key and every version of it. Succeeds when the key does not exist. */
   destroy (key: string): Promise<void>
   /** Every key the store holds for the broker (used by the orphan sweep). */

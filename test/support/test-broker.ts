@@ -20,6 +20,8 @@ export interface TestBrokerOptions {
   env?: Record<string, string>
   readyDelayMs?: number
   poller?: boolean
+  /** Run the reconciler loop (default true; tests often call broker.reconciler.sweep() themselves). */
+  reconciler?: boolean
 }
 
 export interface TestBroker {
@@ -51,6 +53,7 @@ export async function startTestBroker (t: Teardown, options: TestBrokerOptions =
     POLL_FAST_INTERVAL_MS: '100',
     POLL_STEADY_INTERVAL_MS: '500',
     POLLER_ENABLED: options.poller === false ? 'false' : 'true',
+    RECONCILER_ENABLED: options.reconciler === false ? 'false' : 'true',
     LOG_LEVEL: 'debug',
     ...options.env
   })

@@ -28,12 +28,14 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
       response: { 201: CreatedConnection, ...commonProblems, 409: problemResponse('Idempotency-Key in use by a request still running'), 413: problemResponse('Body over 1 MiB'), 415: problemResponse('Body is not application/json'), 422: problemResponse('Flow Service rejected the connection, or Idempotency-Key reused with another body') }
     }
   }, async (request, reply) => {
-    const { row, notices } = await createConnection(deps, callerOf(request), {
+    const { row, notices, replayed } = await createConnection(deps, callerOf(request), {
       body: request.body,
       sandboxName: request.headers['x-sandbox-name'] ?? defaultSandboxName,
-      requestId: request.id
+      requestId: request.id,
+      idempotencyKey: request.headers['idempotency-key']
     })
     void reply.header('location', `/v1/connections/${row.id}`)
+    if (replayed) void reply.header('idempotent-replayed', 'true')
     return await reply.code(201).send({ ...toConnectionResource(row, deps.secrets), notices })
   })
 

@@ -39,6 +39,12 @@ export class LocalSecretStore implements SecretStore {
     return this.open(key, row.version, row.sealed)
   }
 
+  async currentVersion (key: string): Promise<number> {
+    const row = await this.guard(async () => await this.db.selectFrom('local_secrets').where('key', '=', key)
+      .select((eb) => eb.fn.max('version').as('version')).executeTakeFirst())
+    return row?.version ?? 0
+  }
+
   async destroy (key: string): Promise<void> {
     await this.guard(async () => { await this.db.deleteFrom('local_secrets').where('key', '=', key).execute() })
   }

@@ -53,6 +53,22 @@ export class KvV2 {
     return { data: payload.data as Record<string, unknown>, metadata: versionMetadataOf(`KV read ${this.show(path)}`, payload.metadata) }
   }
 
+  /** The key's current_version from its metadata; 0 when the key does not exist (Vault answers 404). */
+  async currentVersion (path: KvPath): Promise<number> {
+    let answer: VaultBody
+    try {
+      answer = await this.client.read(`KV metadata ${this.show(path)}`, this.url('metadata', path))
+    } catch (err) {
+      if (err instanceof VaultRequestError && err.status === 404) return 0
+      throw err
+    }
+    const current = (answer.data as { current_version?: unknown } | null | undefined)?.current_version
+    if (typeof current !== 'number' || !Number.isInteger(current) || current < 0) {
+      throw new VaultRequestError(`KV metadata ${this.show(path)}`, { kind: 'transport', code: 'EBADBODY' })
+    }
+    return current
+  }
+
   /** Deletes the key with every version and its metadata. Vault answers 204 whether or not it existed. */
   async deleteMetadata (path: KvPath): Promise<void> {
     await this.client.delete(`KV delete ${this.show(path)}`, this.url('metadata', path))

@@ -54,6 +54,11 @@ export class VaultSecretStore implements SecretStore {
     return toSecretData(secret.data)
   }
 
+  async currentVersion (key: string): Promise<number> {
+    const path = this.pathOf(key)
+    return await this.call(`metadata read of ${this.show(key)}`, async () => await this.kv.currentVersion(path))
+  }
+
   async destroy (key: string): Promise<void> {
     const path = this.pathOf(key)
     await this.call(`destroy of ${this.show(key)}`, async () => { await this.kv.deleteMetadata(path) })

@@ -1,0 +1,162 @@
+// The reconciler: at boot and then periodically, settles what requests left unfinished (pending creates past
+// their grace period, rotations whose outcome was never recorded), destroys secrets nothing needs any more, and
+// frees Idempotency-Keys older than 24 h. Claims rows with SKIP LOCKED and a lease, so replicas share the work.
+import type { Actor } from '../audit/audit-log.js'
+import type { ConnectionDeps } from '../connections/connection-deps.js'
+import { claimStalePending, claimUnsettledRotations, forgetIdempotencyKeys, releaseLease } from '../connections/connection-repository.js'
+import { IDEMPOTENCY_KEY_TTL_MS } from '../connections/idempotent-create.js'
+import { settlePendingCreate } from '../connections/settle-pending-create.js'
+import { settlePendingRotation } from '../connections/settle-pending-rotation.js'
+import { destroyDeadSecrets, destroyOrphanSecrets } from '../connections/sweep-secrets.js'
+
+export interface ReconcilerOptions {
+  /** Identifies this replica in leases. */
+  owner: string
+  intervalMs: number
+  /** A pending row younger than this may still have its create running. */
+  pendingGraceMs: number
+  /** Timeout of one Flow Service call: bounds how long settling one row can take. */
+  flowTimeoutMs: number
+  /** Rows claimed at a time. Default 10. */
+  batchSize?: number
+  /** How often the whole secret store is listed for orphans (also at boot). Default max(10 × interval, 5 min). */
+  orphanScanIntervalMs?: number
+}
+
+export interface ReconcileResult {
+  completed: number
+  rolledBack: number
+  rotationsSettled: number
+  secretsDestroyed: number
+  keysForgotten: number
+  /** Rows that could not be settled this time (Flow Service unreachable...); tried again next sweep. */
+  deferred: number
+}
+
+const RECONCILER: Actor = { kind: 'system', name: 'reconciler' }
+/** Longest pause between sweeps while they keep failing (database down). */
+const MAX_FAILURE_PAUSE_MS = 60000
+/** Batches per kind of work in one sweep, so one sweep ends even when thousands of rows wait. */
+const MAX_BATCHES = 20
+
+export class Reconciler {
+  #running: Promise<void> | undefined
+  #stopping = false
+  #wake: (() => void) | undefined
+  #lastOrphanScan = 0
+
+  constructor (private readonly deps: ConnectionDeps, private readonly options: ReconcilerOptions) {}
+
+  /** Starts the loop; its first sweep runs now (boot). */
+  start (): void {
+    if (this.#running !== undefined) return
+    this.#stopping = false
+    this.#running = this.#loop()
+  }
+
+  /** Stops the loop and waits for the sweep in flight to finish recording. */
+  async stop (): Promise<void> {
+    this.#stopping = true
+    this.#wake?.()
+    await this.#running
+    this.#running = undefined
+  }
+
+  async #loop (): Promise<void> {
+    let failures = 0
+    while (!this.#stopping) {
+      try {
+        await this.sweep()
+        failures = 0
+      } catch (err) {
+        failures++
+        this.deps.logger.error({ err, failures }, 'reconciler sweep failed')
+      }
+      const backoff = failures === 0 ? this.options.intervalMs : Math.min(Math.max(MAX_FAILURE_PAUSE_MS, this.options.intervalMs), this.options.intervalMs * 2 ** Math.min(failures, 16))
+      await this.#sleep(backoff)
+    }
+  }
+
+  async #sleep (ms: number): Promise<void> {
+    if (this.#stopping) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.#wake = () => { clearTimeout(timer); resolve() }
+    })
+    this.#wake = undefined
+  }
+
+  /** One pass over every kind of work. Database failures throw (the loop backs off); per-row failures are deferred. */
+  async sweep (): Promise<ReconcileResult> {
+    const result: ReconcileResult = { completed: 0, rolledBack: 0, rotationsSettled: 0, secretsDestroyed: 0, keysForgotten: 0, deferred: 0 }
+    await this.#settlePending(result)
+    await this.#settleRotations(result)
+    result.secretsDestroyed += await destroyDeadSecrets(this.deps)
+    await this.#scanOrphans(result)
+    result.keysForgotten = await forgetIdempotencyKeys(this.deps.db, new Date(Date.now() - IDEMPOTENCY_KEY_TTL_MS))
+    if (result.completed + result.rolledBack + result.rotationsSettled + result.secretsDestroyed + result.keysForgotten + result.deferred > 0) {
+      this.deps.logger.info({ reconciled: result }, 'reconciler sweep')
+    }
+    return result
+  }
+
+  get #batchSize (): number {
+    return this.options.batchSize ?? 10
+  }
+
+  /** Long enough to settle a whole batch: a list (maybe two pages) and a delete of a duplicate per row. */
+  get #leaseMs (): number {
+    return this.#batchSize * 3 * this.options.flowTimeoutMs + 5000
+  }
+
+  async #settlePending (result: ReconcileResult): Promise<void> {
+    for (let batch = 0; batch < MAX_BATCHES && !this.#stopping; batch++) {
+      const now = new Date()
+      const rows = await claimStalePending(this.deps.db, this.options.owner, now, new Date(now.getTime() - this.options.pendingGraceMs), new Date(now.getTime() + this.#leaseMs), this.#batchSize)
+      for (const row of rows) {
+        try {
+          const outcome = await settlePendingCreate(this.deps, row, this.options.owner)
+          if (outcome === 'completed') result.completed++
+          if (outcome === 'rolled_back') result.rolledBack++
+        } catch (err) {
+          result.deferred++
+          this.deps.logger.warn({ err, connectionId: row.id }, 'could not settle a pending create now; tried again next sweep')
+          await releaseLease(this.deps.db, row.id, this.options.owner)
+        }
+      }
+      // Deferred rows are claimable again at once: stop rather than claim them a second time in this sweep.
+      if (rows.length < this.#batchSize || result.deferred > 0) break
+    }
+  }
+
+  async #settleRotations (result: ReconcileResult): Promise<void> {
+    for (let batch = 0; batch < MAX_BATCHES && !this.#stopping; batch++) {
+      const now = new Date()
+      const rows = await claimUnsettledRotations(this.deps.db, this.options.owner, now, new Date(now.getTime() + this.#leaseMs), this.#batchSize)
+      let deferred = 0
+      for (const row of rows) {
+        try {
+          if (await settlePendingRotation(this.deps, row, this.options.owner, RECONCILER, null) !== 'skipped') result.rotationsSettled++
+        } catch (err) {
+          deferred++
+          this.deps.logger.warn({ err, connectionId: row.id }, 'could not settle a rotation now; tried again next sweep')
+        }
+        await releaseLease(this.deps.db, row.id, this.options.owner)
+      }
+      result.deferred += deferred
+      if (rows.length < this.#batchSize || deferred > 0) break
+    }
+  }
+
+  async #scanOrphans (result: ReconcileResult): Promise<void> {
+    const every = this.options.orphanScanIntervalMs ?? Math.max(10 * this.options.intervalMs, 5 * 60 * 1000)
+    if (this.#lastOrphanScan !== 0 && Date.now() - this.#lastOrphanScan < every) return
+    try {
+      result.secretsDestroyed += await destroyOrphanSecrets(this.deps)
+      this.#lastOrphanScan = Date.now()
+    } catch (err) {
+      // The store may be down: the scan waits for the next sweep, the rest of the work does not.
+      this.deps.logger.warn({ err }, 'orphan secret scan failed; tried again next sweep')
+    }
+  }
+}
