@@ -8,6 +8,7 @@ import type { ConnectionDeps } from './connections/connection-deps.js'
 import { registerAuthentication } from './http/authenticate.js'
 import { registerErrorHandling } from './http/error-handler.js'
 import { registerJsonBodyParser } from './http/json-body-parser.js'
+import { connectionChangeRoutes } from './http/routes/connection-changes.js'
 import { connectionRoutes } from './http/routes/connections.js'
 import { connectionSpecRoutes } from './http/routes/connection-specs.js'
 import { healthRoutes, type ReadinessChecks } from './http/routes/health.js'
@@ -68,5 +69,6 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
   await app.register(healthRoutes, { checks: deps.readiness })
   await app.register(connectionSpecRoutes)
   await app.register(connectionRoutes, { deps, defaultSandboxName: options.defaultSandboxName })
+  await app.register(connectionChangeRoutes, { deps })
   return base
 }

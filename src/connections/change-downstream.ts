@@ -1,0 +1,123 @@
+// Runs one etag-guarded change (PATCH or DELETE) on a downstream connection within a time budget: waits out
+// `initializing` (1417-400), re-reads the etag once after a 412, backs off on retryable failures honouring
+// Retry-After, and after an ambiguous PATCH reads the connection back to learn whether it landed.
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Logger } from 'pino'
+import type { ConnectionRow } from '../db/schema.js'
+import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
+import { FlowServiceError, type FlowServiceOperation } from '../flow-service/flow-service-error.js'
+import type { FlowConnection } from '../flow-service/types.js'
+
+/** Flow Service kept the connection initializing for the whole budget. */
+export class ConnectionStillInitializing extends Error {
+  override readonly name = 'ConnectionStillInitializing'
+  constructor (readonly retryAfterSeconds: number) {
+    super('the connection is still initializing in Flow Service')
+  }
+}
+
+/** A PATCH may have landed and the connection could not be read back in time to tell. */
+export class ChangeOutcomeUnknown extends Error {
+  override readonly name = 'ChangeOutcomeUnknown'
+}
+
+export interface DownstreamChange<T> {
+  operation: FlowServiceOperation
+  /** One attempt, with this If-Match etag (quotes included, exactly as Flow Service gave it). */
+  send: (etag: string) => Promise<T>
+  /** After an ambiguous attempt: the result when `current` shows the change applied, else undefined. */
+  applied?: (current: FlowConnection, sentEtag: string) => T | undefined
+  /** Called before each attempt with the etag it carries (a rotation records it for the reconciler). */
+  beforeSend?: (etag: string) => Promise<void>
+}
+
+/** How long to suggest waiting when Flow Service keeps a connection initializing. */
+const INITIALIZING_RETRY_AFTER_SECONDS = 5
+const BASE_DELAY_MS = 200
+const MAX_DELAY_MS = 2000
+
+export async function changeDownstream<T> (deps: { flow: FlowServiceClient, logger: Logger }, row: ConnectionRow, change: DownstreamChange<T>, deadlineMs: number): Promise<T> {
+  const { flow } = deps
+  const flowId = row.flow_connection_id
+  if (flowId === null) throw new Error(`connection ${row.id} has no Flow Service id`)
+  const sandbox = row.sandbox_name
+  const deadline = Date.now() + deadlineMs
+  let failures = 0
+
+  /** Waits before another attempt, or rethrows `error` when the wait would pass the deadline. */
+  const pause = async (error: unknown, retryAfterMs?: number): Promise<void> => {
+    failures++
+    const delayMs = Math.max(Math.floor(Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (failures - 1))), retryAfterMs ?? 0)
+    if (Date.now() + delayMs > deadline) throw error
+    deps.logger.warn({ err: error, connectionId: row.id, delayMs, operation: change.operation }, 'Flow Service change failed; retrying')
+    await sleep(delayMs)
+  }
+
+  /** GET, retrying what is retryable within the budget. null: Flow Service has no such connection. */
+  const read = async (): Promise<FlowConnection | null> => {
+    for (;;) {
+      try {
+        return await flow.getConnection(sandbox, flowId)
+      } catch (err) {
+        if (!(err instanceof FlowServiceError) || err.kind !== 'retryable') throw err
+        await pause(err, err.retryAfterMs)
+      }
+    }
+  }
+
+  /** The connection once it has left initializing (when it has an etag to send), re-read until the deadline. */
+  const readSettled = async (): Promise<FlowConnection> => {
+    for (let i = 0; ; i++) {
+      const current = await read()
+      if (current === null) throw new FlowServiceError({ kind: 'not_found', operation: 'getConnection', status: 404 })
+      if (current.state !== 'initializing' && current.etag !== undefined && current.etag !== '') return current
+      const waitMs = Math.min(1000, 200 * 2 ** i)
+      if (Date.now() + waitMs > deadline) throw new ConnectionStillInitializing(INITIALIZING_RETRY_AFTER_SECONDS)
+      await sleep(waitMs)
+    }
+  }
+
+  let etag = row.etag ?? ''
+  // Created moments ago, or adopted while initializing: no etag to send yet.
+  if (etag === '') etag = (await readSettled()).etag ?? ''
+  let rereadAfter412 = false
+  for (;;) {
+    await change.beforeSend?.(etag)
+    try {
+      return await change.send(etag)
+    } catch (err) {
+      if (!(err instanceof FlowServiceError)) throw err
+      switch (err.kind) {
+        case 'precondition_failed':
+          // Our etag is stale (the connection was enabled, or changed): read the current one, try once more.
+          if (rereadAfter412) throw err
+          rereadAfter412 = true
+          etag = (await readSettled()).etag ?? ''
+          break
+        case 'busy':
+          etag = (await readSettled()).etag ?? ''
+          break
+        case 'ambiguous': {
+          let current: FlowConnection | null
+          try {
+            current = await read()
+          } catch (readError) {
+            throw new ChangeOutcomeUnknown('Flow Service did not answer the change, and could not be asked whether it landed', { cause: readError })
+          }
+          if (current === null) throw new FlowServiceError({ kind: 'not_found', operation: 'getConnection', status: 404, cause: err })
+          const done = change.applied?.(current, etag)
+          if (done !== undefined) return done
+          // Not applied: sending again is safe, since If-Match stops a second application if the first lands late.
+          await pause(new ChangeOutcomeUnknown('Flow Service did not confirm the change in time', { cause: err }), err.retryAfterMs)
+          etag = current.etag ?? (await readSettled()).etag ?? ''
+          break
+        }
+        case 'retryable':
+          await pause(err, err.retryAfterMs)
+          break
+        default:
+          throw err
+      }
+    }
+  }
+}

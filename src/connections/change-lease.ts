@@ -1,0 +1,35 @@
+// Serialises changes to one connection across requests, replicas and background jobs: a change holds the row's
+// work lease while it talks to Flow Service, and gives it back however it ends.
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { ConnectionRow } from '../db/schema.js'
+import { AppError } from '../errors/app-error.js'
+import type { ConnectionDeps } from './connection-deps.js'
+import { acquireLease, releaseLease } from './connection-repository.js'
+import { workLeaseMs } from './work-lease.js'
+
+/** How long a change waits for another holder (usually a poll batch, which is short) before answering 409. */
+const MAX_WAIT_MS = 2000
+
+export async function withChangeLease<T> (deps: ConnectionDeps, id: string, requestId: string, work: (row: ConnectionRow, owner: string) => Promise<T>): Promise<T> {
+  // Request ids may come from callers and repeat: the owner must name this request only.
+  const owner = `change:${requestId}:${randomUUID().slice(0, 8)}`
+  const leaseMs = workLeaseMs(deps.settings.changeDeadlineMs, deps.settings.flowTimeoutMs)
+  const giveUpAt = Date.now() + Math.min(MAX_WAIT_MS, deps.settings.changeDeadlineMs)
+  let row: ConnectionRow | undefined
+  for (let waitMs = 50; ; waitMs = Math.min(waitMs * 2, 400)) {
+    row = await acquireLease(deps.db, id, owner, new Date(Date.now() + leaseMs))
+    if (row !== undefined) break
+    if (Date.now() + waitMs > giveUpAt) {
+      throw new AppError('conflict', 'Another change to this connection is in progress. Retry after the time given in Retry-After.', { retryAfterSeconds: 2, extensions: { connectionId: id } })
+    }
+    await sleep(waitMs)
+  }
+  try {
+    return await work(row, owner)
+  } finally {
+    await releaseLease(deps.db, id, owner).catch((err: unknown) => {
+      deps.logger.warn({ err, connectionId: id }, 'could not release a change lease; it expires by itself')
+    })
+  }
+}

@@ -1,0 +1,68 @@
+// Delete: Flow Service first (a 404 there counts as done), then the secret, then the row becomes `deleted`; the row
+// and its history stay. Deleting a deleted (or failed) connection succeeds with nothing left to do.
+import { appendAudit, type Actor } from '../audit/audit-log.js'
+import type { Caller } from '../auth/scopes.js'
+import type { ConnectionRow } from '../db/schema.js'
+import { AppError } from '../errors/app-error.js'
+import { FlowServiceError } from '../flow-service/flow-service-error.js'
+import { changeDownstream } from './change-downstream.js'
+import { withChangeLease } from './change-lease.js'
+import { changeProblem } from './change-problem.js'
+import type { ConnectionDeps } from './connection-deps.js'
+import { lockConnection } from './connection-repository.js'
+import { destroyRecordedSecret } from './destroy-secret.js'
+import { recordObservation } from './record-observation.js'
+import { getConnection } from './read-connections.js'
+
+export interface DeleteResult {
+  row: ConnectionRow
+  /** False when there was nothing left to delete (already deleted, or failed before Flow Service had it). */
+  deleted: boolean
+}
+
+export async function deleteConnection (deps: ConnectionDeps, caller: Caller, id: string, requestId: string): Promise<DeleteResult> {
+  const actor: Actor = { kind: 'key', team: caller.team, keyId: caller.keyId }
+  const visible = await getConnection(deps, caller, id)
+  const nothingLeft = async (row: ConnectionRow): Promise<DeleteResult> => {
+    await appendAudit(deps.db, { actor, action: 'connection.delete', connectionId: row.id, requestId, outcome: 'success', changedFields: [], detail: { alreadyGone: row.state } })
+    return { row, deleted: false }
+  }
+  if (visible.state === 'deleted' || visible.state === 'failed') return await nothingLeft(visible)
+  if (visible.state === 'pending') {
+    throw new AppError('connection_busy', 'The connection is still being created; it can be deleted once Flow Service confirmed it (or the create was rolled back). Retry after Retry-After seconds.', {
+      retryAfterSeconds: 5,
+      extensions: { connectionId: visible.id }
+    })
+  }
+
+  return await withChangeLease(deps, visible.id, requestId, async (row) => {
+    if (row.state === 'deleted' || row.state === 'failed') return await nothingLeft(row)
+    let outcome: 'deleted' | 'not_found' = 'not_found'
+    if (row.flow_connection_id !== null) {
+      const flowId = row.flow_connection_id
+      try {
+        outcome = await changeDownstream(deps, row, {
+          operation: 'deleteConnection',
+          send: async (etag) => await deps.flow.deleteConnection(row.sandbox_name, flowId, etag)
+        }, deps.settings.changeDeadlineMs)
+      } catch (err) {
+        // A 404 while re-reading the etag: gone already, which is what was asked.
+        if (!(err instanceof FlowServiceError && err.kind === 'not_found')) {
+          await appendAudit(deps.db, { actor, action: 'connection.delete', connectionId: row.id, requestId, outcome: 'failure', changedFields: [], detail: { reason: err instanceof FlowServiceError ? err.kind : err instanceof Error ? err.name : 'error', code: err instanceof FlowServiceError ? err.code ?? null : null } })
+          throw changeProblem(err, row.id)
+        }
+      }
+    }
+    // Recorded before the secret is destroyed: a crash in between leaves a deleted row holding a secret, which the
+    // reconciler destroys; the reverse order could leave a live row whose secret is gone.
+    const updated = await deps.db.transaction().execute(async (tx) => {
+      const locked = await lockConnection(tx, row.id)
+      if (locked === undefined) throw new AppError('not_found', `No connection ${row.id}.`)
+      const stored = await recordObservation(tx, locked, { kind: 'deleted_by_request' }, { observedBy: 'request', actor, requestId, patch: { next_poll_at: null, pending_change: null } })
+      await appendAudit(tx, { actor, action: 'connection.delete', connectionId: row.id, requestId, outcome: 'success', changedFields: ['state'], detail: { downstream: outcome } })
+      return stored
+    })
+    if (await destroyRecordedSecret(deps, row.id)) updated.secret_version = null
+    return { row: updated, deleted: true }
+  })
+}

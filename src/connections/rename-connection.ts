@@ -1,0 +1,62 @@
+// Rename: a new name and/or description, in Flow Service first (the broker's marker stays on the downstream
+// description, so the connection can always be found again), then in the row.
+import { appendAudit, type Actor } from '../audit/audit-log.js'
+import type { Caller } from '../auth/scopes.js'
+import type { ConnectionRow } from '../db/schema.js'
+import { FlowServiceError } from '../flow-service/flow-service-error.js'
+import type { JsonPatchOp } from '../flow-service/types.js'
+import { changeDownstream } from './change-downstream.js'
+import { withChangeLease } from './change-lease.js'
+import { changeProblem } from './change-problem.js'
+import { assertChangeable, recordGoneDownstream } from './changeable-connection.js'
+import type { ConnectionDeps } from './connection-deps.js'
+import { updateConnection } from './connection-repository.js'
+import { downstreamMarker } from './downstream-marker.js'
+import { getConnection } from './read-connections.js'
+
+export interface RenameInput {
+  id: string
+  name?: string | undefined
+  /** null or '': no description. */
+  description?: string | null | undefined
+  requestId: string
+}
+
+export async function renameConnection (deps: ConnectionDeps, caller: Caller, input: RenameInput): Promise<ConnectionRow> {
+  const actor: Actor = { kind: 'key', team: caller.team, keyId: caller.keyId }
+  assertChangeable(await getConnection(deps, caller, input.id), 'renamed')
+
+  return await withChangeLease(deps, input.id, input.requestId, async (row) => {
+    const flowId = assertChangeable(row, 'renamed')
+    const name = input.name ?? row.name
+    const description = input.description === undefined ? row.description : input.description === '' ? null : input.description
+    const changed = [...(name !== row.name ? ['name'] : []), ...(description !== row.description ? ['description'] : [])]
+    if (changed.length === 0) {
+      await appendAudit(deps.db, { actor, action: 'connection.rename', connectionId: row.id, requestId: input.requestId, outcome: 'success', changedFields: [], detail: { unchanged: true } })
+      return row
+    }
+    const downstreamDescription = downstreamMarker(description ?? undefined, row.id)
+    const ops: JsonPatchOp[] = [
+      ...(changed.includes('name') ? [{ op: 'replace' as const, path: '/name' as const, value: name }] : []),
+      ...(changed.includes('description') ? [{ op: 'replace' as const, path: '/description' as const, value: downstreamDescription }] : [])
+    ]
+    let etag: string
+    try {
+      etag = (await changeDownstream(deps, row, {
+        operation: 'updateConnection',
+        send: async (ifMatch) => await deps.flow.updateConnection(row.sandbox_name, flowId, ifMatch, ops),
+        // Exact evidence: the name and description Flow Service holds are the ones sent.
+        applied: (current) => current.name === name && current.description === downstreamDescription && current.etag !== undefined ? { id: current.id, etag: current.etag } : undefined
+      }, deps.settings.changeDeadlineMs)).etag
+    } catch (err) {
+      if (err instanceof FlowServiceError && err.kind === 'not_found') await recordGoneDownstream(deps, row.id, actor, input.requestId)
+      await appendAudit(deps.db, { actor, action: 'connection.rename', connectionId: row.id, requestId: input.requestId, outcome: 'failure', changedFields: changed, detail: { reason: err instanceof FlowServiceError ? err.kind : err instanceof Error ? err.name : 'error' } })
+      throw changeProblem(err, row.id)
+    }
+    return await deps.db.transaction().execute(async (tx) => {
+      const stored = await updateConnection(tx, row.id, { name, description, etag })
+      await appendAudit(tx, { actor, action: 'connection.rename', connectionId: row.id, requestId: input.requestId, outcome: 'success', changedFields: changed })
+      return stored
+    })
+  })
+}

@@ -1,0 +1,154 @@
+// Rotation: new credentials become a new secret version (check-and-set), then Flow Service takes them (PATCH with
+// If-Match), and only then does the row name the new version as live. If Flow Service does not take them, the
+// previous version stays live: the new one is left in the store's history, never referenced.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { appendAudit, type Actor } from '../audit/audit-log.js'
+import type { Caller } from '../auth/scopes.js'
+import { validateCredentials, type CredentialsCheck } from '../catalog/validate-credentials.js'
+import type { ConnectionRow, PendingRotation } from '../db/schema.js'
+import { AppError } from '../errors/app-error.js'
+import { FlowServiceError } from '../flow-service/flow-service-error.js'
+import { SecretStoreError, type SecretData } from '../secrets/secret-store.js'
+import { ChangeOutcomeUnknown, changeDownstream } from './change-downstream.js'
+import { withChangeLease } from './change-lease.js'
+import { changeProblem } from './change-problem.js'
+import { assertChangeable, recordGoneDownstream } from './changeable-connection.js'
+import type { ConnectionDeps } from './connection-deps.js'
+import { updateConnection } from './connection-repository.js'
+import { credentialsProblem } from './credentials-problem.js'
+import { getConnection } from './read-connections.js'
+import { settlePendingRotation } from './settle-pending-rotation.js'
+
+export interface RotateInput {
+  id: string
+  /** The full params of the connection's auth spec, as in a create. */
+  params: Record<string, unknown>
+  requestId: string
+}
+
+export interface RotateResult {
+  row: ConnectionRow
+  notices: Array<{ path: string, message: string }>
+}
+
+type CheckedCredentials = Extract<CredentialsCheck, { ok: true }>
+
+export async function rotateCredentials (deps: ConnectionDeps, caller: Caller, input: RotateInput): Promise<RotateResult> {
+  const actor: Actor = { kind: 'key', team: caller.team, keyId: caller.keyId }
+  const visible = await getConnection(deps, caller, input.id)
+  assertChangeable(visible, 'rotated')
+  const check = checkParams(visible, input.params)
+
+  return await withChangeLease(deps, visible.id, input.requestId, async (leased, owner) => {
+    let row = leased
+    const flowId = assertChangeable(row, 'rotated')
+    if (row.pending_change !== null) {
+      // An earlier rotation never learned its outcome: settle it first, so versions stay in order.
+      try {
+        await settlePendingRotation(deps, row, owner, actor, input.requestId)
+      } catch (err) {
+        throw changeProblem(err, row.id)
+      }
+      row = await getConnection(deps, caller, row.id)
+    }
+    const changed = await changedParams(deps, row, check)
+    const fail = async (err: unknown, detail: Record<string, unknown>): Promise<never> => {
+      await appendAudit(deps.db, { actor, action: 'connection.rotate', connectionId: row.id, requestId: input.requestId, outcome: 'failure', changedFields: changed, detail })
+      throw changeProblem(err, row.id, Object.values(check.secretParams))
+    }
+
+    // 1. The new version, on top of whatever is newest (a refused rotation may have left a newer, unused one).
+    let version: number
+    try {
+      version = await deps.secrets.write(row.id, check.secretParams, { cas: await deps.secrets.currentVersion(row.id) })
+    } catch (err) {
+      if (err instanceof SecretStoreError && err.code === 'cas_mismatch') return await fail(err, { step: 'secret', reason: 'cas_mismatch' })
+      await appendAudit(deps.db, { actor, action: 'connection.rotate', connectionId: row.id, requestId: input.requestId, outcome: 'failure', changedFields: changed, detail: { step: 'secret', reason: err instanceof SecretStoreError ? err.code : 'error' } })
+      throw err
+    }
+
+    // 2. Flow Service, with the whole params object. What is about to be sent is recorded first, so that a crash
+    //    after the PATCH left the reconciler enough to tell which version Flow Service holds.
+    const pending: PendingRotation = { kind: 'rotate', secretVersion: version, ifMatch: row.etag ?? '', publicParams: check.publicParams, secretFields: Object.keys(check.secretParams) }
+    let recorded: string | undefined
+    let result: { etag: string }
+    try {
+      result = await changeDownstream(deps, row, {
+        operation: 'updateConnection',
+        beforeSend: async (etag) => {
+          if (etag === recorded) return
+          await updateConnection(deps.db, row.id, { pending_change: JSON.stringify({ ...pending, ifMatch: etag }) })
+          recorded = etag
+        },
+        send: async (etag) => await deps.flow.updateConnection(row.sandbox_name, flowId, etag, [{ op: 'replace', path: '/auth/params', value: check.params }]),
+        applied: (current, sentEtag) => tookParams(current, sentEtag, check) ? { etag: current.etag ?? '' } : undefined
+      }, deps.settings.changeDeadlineMs)
+    } catch (err) {
+      if (err instanceof ChangeOutcomeUnknown) {
+        // pending_change stays: the reconciler reads the connection back later and records which version is live.
+        return await fail(err, { step: 'downstream', reason: 'outcome unknown; settled later', secretVersion: version })
+      }
+      await updateConnection(deps.db, row.id, { pending_change: null })
+      if (err instanceof FlowServiceError && err.kind === 'not_found') await recordGoneDownstream(deps, row.id, actor, input.requestId)
+      return await fail(err, { step: 'downstream', reason: err instanceof FlowServiceError ? err.kind : 'error', code: err instanceof FlowServiceError ? err.code ?? null : null, liveSecretVersion: row.secret_version })
+    }
+
+    // 3. Flow Service holds the new credentials: so does the row, with the new etag, in one transaction with its audit.
+    const updated = await deps.db.transaction().execute(async (tx) => {
+      const stored = await updateConnection(tx, row.id, {
+        secret_version: version,
+        public_params: JSON.stringify(check.publicParams),
+        secret_fields: JSON.stringify(Object.keys(check.secretParams)),
+        etag: result.etag,
+        pending_change: null
+      })
+      await appendAudit(tx, { actor, action: 'connection.rotate', connectionId: row.id, requestId: input.requestId, outcome: 'success', changedFields: changed, detail: { secretVersion: version, previousSecretVersion: row.secret_version } })
+      return stored
+    })
+    return { row: updated, notices: check.notices }
+  })
+}
+
+/** The params checked like a create's, against the connection's own spec; paths name the rotation body. */
+function checkParams (row: ConnectionRow, params: Record<string, unknown>): CheckedCredentials {
+  const check = validateCredentials({
+    connectionSpec: { id: row.connection_spec_id, version: row.connection_spec_version },
+    auth: { specName: row.auth_spec_name, params }
+  })
+  if (!check.ok) {
+    const problem = credentialsProblem(check)
+    throw new AppError(problem.code, problem.detail, { errors: (problem.errors ?? []).map((e) => ({ ...e, path: e.path.replace(/^\/auth\/params/, '/params') })) })
+  }
+  return { ...check, notices: check.notices.map((n) => ({ ...n, path: n.path.replace(/^\/auth\/params/, '/params') })) }
+}
+
+/** Names of the params whose value changes (never the values). Secrets are compared with the live version. */
+async function changedParams (deps: ConnectionDeps, row: ConnectionRow, check: CheckedCredentials): Promise<string[]> {
+  let live: SecretData | undefined
+  try {
+    live = row.secret_version === null ? undefined : await deps.secrets.read(row.id, row.secret_version)
+  } catch {
+    live = undefined
+  }
+  const names = new Set([...Object.keys(row.public_params), ...row.secret_fields, ...Object.keys(check.params)])
+  const changed: string[] = []
+  for (const name of [...names].sort()) {
+    const secret = Object.hasOwn(check.secretParams, name) || row.secret_fields.includes(name)
+    const same = secret
+      ? live !== undefined && equalSecret(live[name], check.secretParams[name])
+      : row.public_params[name] === check.publicParams[name]
+    if (!same) changed.push(`auth.params.${name}`)
+  }
+  return changed
+}
+
+function equalSecret (a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest())
+}
+
+/** After an ambiguous PATCH: the etag moved past the one sent, and the non-secret params are the new ones. */
+function tookParams (current: { etag?: string, auth: { params: Record<string, unknown> } }, sentEtag: string, check: CheckedCredentials): boolean {
+  if (current.etag === undefined || current.etag === sentEtag) return false
+  return Object.entries(check.publicParams).every(([name, value]) => current.auth.params[name] === value)
+}

@@ -1,0 +1,13 @@
+// Request schemas of the changes to a connection: rename, credential rotation.
+import { Type } from 'typebox'
+
+export const RenameConnectionRequest = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'New name, in the broker and in Flow Service.' })),
+  description: Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()], { description: 'New description; null or "" removes it.' }))
+}, { additionalProperties: false, minProperties: 1, description: 'At least one of name and description.' })
+
+export const RotateCredentialsRequest = Type.Object({
+  params: Type.Record(Type.String(), Type.Unknown(), {
+    description: "The full params of the connection's auth spec (as in a create: every required param, secret ones included); checked against the catalogue."
+  })
+}, { additionalProperties: false })
