@@ -6,19 +6,27 @@ import type { Actor } from '../audit/audit-log.js'
 import { destroyRecordedSecret } from '../connections/destroy-secret.js'
 import { claimDueConnections, lockConnection, updateConnection } from '../connections/connection-repository.js'
 import { recordObservation } from '../connections/record-observation.js'
-import type { Observation } from '../connections/states.js'
+import { nextState, type BrokerState, type Observation } from '../connections/states.js'
 import type { ConnectionRow, Database } from '../db/schema.js'
 import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
+import { REQUEST_BUDGET_CODE } from '../flow-service/budgeted-flow-service-client.js'
 import { FlowServiceError } from '../flow-service/flow-service-error.js'
 import type { FlowConnection } from '../flow-service/types.js'
 import type { SecretStore } from '../secrets/secret-store.js'
 import { backoffDelay, nextPollDelay, type ScheduleSettings } from './poll-schedule.js'
+import { rescheduleUnchanged, type UnchangedPoll } from './poll-repository.js'
 
 export interface StatePollerDeps {
   db: Kysely<Database>
   flow: FlowServiceClient
   secrets: SecretStore
   logger: Logger
+  /** Told of every sweep (metrics). */
+  observer?: PollerObserver
+}
+
+export interface PollerObserver {
+  sweepFinished: (result: SweepResult, durationMs: number) => void
 }
 
 export interface StatePollerOptions extends ScheduleSettings {
@@ -92,6 +100,7 @@ export class StatePoller {
 
   /** Polls every connection due now, batch after batch, until none is left or a 429 pauses us. */
   async sweep (): Promise<SweepResult> {
+    const startedAt = performance.now()
     const total: SweepResult = { polled: 0, changed: 0, failed: 0, downstreamCalls: 0 }
     while (!this.#stopping && !this.#isPaused()) {
       const now = new Date()
@@ -104,6 +113,7 @@ export class StatePoller {
       total.downstreamCalls += result.downstreamCalls
       if (claimed.length < this.options.batchSize) break
     }
+    this.deps.observer?.sweepFinished(total, performance.now() - startedAt)
     return total
   }
 
@@ -135,12 +145,29 @@ export class StatePoller {
           found = new Map(page.items.map((c) => [c.id, c]))
         } catch (err) {
           this.#noteThrottle(err)
+          if (isBudgetRefusal(err)) {
+            // Nothing was sent: not a failure of these connections, just not their turn yet.
+            for (const row of chunk) await this.#release(row, { next_poll_at: new Date(this.#pausedUntil) })
+            continue
+          }
           this.deps.logger.warn({ err, sandbox, connections: chunk.length }, 'poll batch failed; rescheduled with backoff')
           for (const row of chunk) await this.#recordFailure(row)
           result.failed += chunk.length
           continue
         }
+        // Most polls find nothing new: those are rescheduled together in one statement, the rest one by one.
+        const unchanged: Array<{ row: ConnectionRow, poll: UnchangedPoll }> = []
+        const careful: ConnectionRow[] = []
         for (const row of chunk) {
+          const listed = found.get(row.flow_connection_id ?? '')
+          if (listed !== undefined && isUnchanged(row, listed.state)) unchanged.push({ row, poll: this.#unchangedPoll(row, listed) })
+          else careful.push(row)
+        }
+        const rescheduled = await rescheduleUnchanged(this.deps.db, this.options.owner, unchanged.map((u) => u.poll))
+        result.polled += rescheduled.size
+        // A row that moved since the claim (or whose lease we lost) is left to the careful path, which re-reads it.
+        for (const { row } of unchanged) if (!rescheduled.has(row.id)) careful.push(row)
+        for (const row of careful) {
           if (!found.has(row.flow_connection_id ?? '') && this.#isPaused()) {
             await this.#release(row, { next_poll_at: new Date(this.#pausedUntil) })
             continue
@@ -151,6 +178,10 @@ export class StatePoller {
             result.polled++
           } catch (err) {
             this.#noteThrottle(err)
+            if (isBudgetRefusal(err)) {
+              await this.#release(row, { next_poll_at: new Date(this.#pausedUntil) })
+              continue
+            }
             this.deps.logger.warn({ err, connectionId: row.id }, 'poll failed; rescheduled with backoff')
             await this.#recordFailure(row)
             result.failed++
@@ -180,7 +211,7 @@ export class StatePoller {
       if (row === undefined || row.lease_owner !== this.options.owner) return { changed: false, gone: false }
       const before = row.state
       let updated = await recordObservation(tx, row, observation, { observedBy: 'poller', actor: POLLER, requestId: null })
-      const delay = nextPollDelay(updated.state, updated.state_reason !== null && !['deleted', 'failed'].includes(updated.state), this.options)
+      const delay = nextPollDelay(updated.state, updated.state_reason !== null && !['deleted', 'failed'].includes(updated.state), this.options, Math.random, Date.now() - updated.updated_at.getTime())
       updated = await updateConnection(tx, row.id, {
         next_poll_at: delay === null ? null : new Date(Date.now() + delay),
         poll_failures: 0,
@@ -195,6 +226,18 @@ export class StatePoller {
       await destroyRecordedSecret(this.deps, claimed.id)
     }
     return outcome.changed
+  }
+
+  #unchangedPoll (row: ConnectionRow, listed: FlowConnection): UnchangedPoll {
+    const hasUnknownState = row.state_reason !== null && !['deleted', 'failed'].includes(row.state)
+    const delay = nextPollDelay(row.state, hasUnknownState, this.options, Math.random, Date.now() - row.updated_at.getTime())
+    return {
+      id: row.id,
+      state: row.state,
+      downstreamState: row.downstream_state,
+      nextPollAt: delay === null ? null : new Date(Date.now() + delay),
+      etag: listed.etag
+    }
   }
 
   async #recordFailure (row: ConnectionRow): Promise<void> {
@@ -213,10 +256,22 @@ export class StatePoller {
       .where('id', '=', row.id).where('lease_owner', '=', this.options.owner).execute()
   }
 
-  /** A 429 pauses every call of this poller for Retry-After (or a default). */
+  /** A 429, or the request budget refusing a call, pauses every call of this poller for Retry-After (or a default). */
   #noteThrottle (err: unknown): void {
-    if (err instanceof FlowServiceError && err.status === 429) {
+    if (err instanceof FlowServiceError && (err.status === 429 || err.code === REQUEST_BUDGET_CODE)) {
       this.#pausedUntil = Date.now() + (err.retryAfterMs ?? 5000)
     }
   }
+}
+
+const isBudgetRefusal = (err: unknown): boolean => err instanceof FlowServiceError && err.code === REQUEST_BUDGET_CODE
+
+/**
+ * Whether recording `downstreamState` would leave the row as it is: same downstream string, and no transition
+ * (or one to the very state and reason it already has, as a repeated unknown state gives).
+ */
+function isUnchanged (row: ConnectionRow, downstreamState: string): boolean {
+  if (downstreamState !== row.downstream_state) return false
+  const transition = nextState(row.state as BrokerState, { kind: 'downstream_state', state: downstreamState })
+  return transition === null || (transition.to === row.state && transition.reason === row.state_reason)
 }

@@ -5,6 +5,7 @@ import t from 'tap'
 import { CompiledQuery, sql, type Kysely, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely'
 import { claimDueConnections, listConnections, type ConnectionFilters } from '../../src/connections/connection-repository.js'
 import type { Database } from '../../src/db/schema.js'
+import { oldestScheduledPoll, rescheduleUnchanged } from '../../src/poller/poll-repository.js'
 import { testConnectionValues } from '../support/connection-rows.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
 
@@ -21,13 +22,13 @@ class CapturedQueries implements KyselyPlugin {
   }
 }
 
-/** The query `work` sends first (and its compiled SQL), from the repository itself. */
-async function firstQuery (db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<unknown>): Promise<CompiledQuery> {
+/** The query of `kind` `work` sends first (and its compiled SQL), from the repository itself. */
+async function firstQuery (db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<unknown>, kind = 'SelectQueryNode'): Promise<CompiledQuery> {
   const plugin = new CapturedQueries()
   const capturing = db.withPlugin(plugin)
   await work(capturing)
-  const first = plugin.queries.find((q) => q.node.kind === 'SelectQueryNode')
-  if (first === undefined) throw new Error('no select was sent')
+  const first = plugin.queries.find((q) => q.node.kind === kind)
+  if (first === undefined) throw new Error(`no ${kind} was sent`)
   return capturing.getExecutor().compileQuery(first.node, first.queryId)
 }
 
@@ -115,5 +116,21 @@ void t.test('connection lookups use an index', async (t) => {
     const plan = await planOf(db, query)
     t.notOk(scansTable(plan), 'no sequential scan')
     t.ok(indexesUsed(plan).includes('connections_due_idx'), `uses connections_due_idx (plan: ${indexesUsed(plan).join(', ') || 'no index'})`)
+  })
+
+  void t.test('the poller-lag query (read on every /metrics scrape) uses connections_due_idx', async (t) => {
+    const query = await firstQuery(db, async (db) => await oldestScheduledPoll(db))
+    const plan = await planOf(db, query)
+    t.notOk(scansTable(plan), 'no sequential scan')
+    t.ok(indexesUsed(plan).includes('connections_due_idx'), `uses connections_due_idx (plan: ${indexesUsed(plan).join(', ') || 'no index'})`)
+  })
+
+  void t.test('rescheduling a batch of unchanged polls finds its rows by primary key', async (t) => {
+    const ids = (await db.selectFrom('connections').select('id').limit(3).execute()).map((r) => r.id)
+    const polls = ids.map((id) => ({ id, state: 'enabled', downstreamState: 'enabled', nextPollAt: new Date(), etag: undefined }))
+    const query = await firstQuery(db, async (db) => await rescheduleUnchanged(db, 'explain-owner', polls), 'RawNode')
+    const plan = await planOf(db, query)
+    t.notOk(scansTable(plan), 'no sequential scan')
+    t.ok(indexesUsed(plan).includes('connections_pkey'), `uses connections_pkey (plan: ${indexesUsed(plan).join(', ') || 'no index'})`)
   })
 })

@@ -1,5 +1,5 @@
-// The poll schedule: fast while a connection settles, steady once stable, backing off on errors (never past
-// steady), each delay spread ±10%.
+// The poll schedule: fast while a connection settles (then backing off if it stays unsettled), steady once stable,
+// backing off on errors (never past steady), each delay spread ±10%.
 import t from 'tap'
 import { backoffDelay, nextPollDelay, type ScheduleSettings } from '../../src/poller/poll-schedule.js'
 
@@ -26,6 +26,29 @@ void t.test('deleted and failed connections are never polled again', async (t) =
   t.equal(nextPollDelay('deleted', false, S, MIDDLE), null)
   t.equal(nextPollDelay('failed', false, S, MIDDLE), null)
   t.equal(nextPollDelay('failed', true, S, MIDDLE), null, 'not even with a reason pending')
+})
+
+void t.test('a connection that stays unsettled is polled after a quarter of the time it has waited, fast at first', async (t) => {
+  t.equal(nextPollDelay('initializing', false, S, MIDDLE, 0), 1000, 'just created: fast')
+  t.equal(nextPollDelay('initializing', false, S, MIDDLE, 3000), 1000, 'a few seconds in: still fast')
+  t.equal(nextPollDelay('initializing', false, S, MIDDLE, 20000), 5000, '20 s in: 5 s')
+  t.equal(nextPollDelay('pending', false, S, MIDDLE, 120000), 30000, '2 min in: 30 s')
+  t.equal(nextPollDelay('initializing', false, S, MIDDLE, 3600000), 60000, 'an hour in: never slower than steady')
+})
+
+void t.test('an unknown downstream state that persists backs off the same way', async (t) => {
+  t.equal(nextPollDelay('enabled', true, S, MIDDLE, 0), 1000)
+  t.equal(nextPollDelay('enabled', true, S, MIDDLE, 40000), 10000)
+  t.equal(nextPollDelay('enabled', true, S, MIDDLE, 86400000), 60000)
+})
+
+void t.test('how long a stable connection has been stable does not change its steady interval', async (t) => {
+  t.equal(nextPollDelay('enabled', false, S, MIDDLE, 0), 60000)
+  t.equal(nextPollDelay('disabled', false, S, MIDDLE, 86400000), 60000)
+})
+
+void t.test('a settling age that is negative (clock skew between replicas) counts as just settled', async (t) => {
+  t.equal(nextPollDelay('initializing', false, S, MIDDLE, -50000), 1000)
 })
 
 void t.test('backoff doubles the fast interval per consecutive failure', async (t) => {

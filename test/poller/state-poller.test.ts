@@ -327,8 +327,10 @@ void t.test('StatePoller', async (t) => {
   void t.test('two pollers sweeping together never record a transition twice', async (t) => {
     const scene = await startPollerScene(t, db)
     const connections = await scene.track(40, { downstream: 'disabled' })
-    const a = scene.poller({ owner: 'replica-a', batchSize: 5 })
-    const b = scene.poller({ owner: 'replica-b', batchSize: 5 })
+    // Long intervals: on a busy machine a sweep may outlast the steady interval, and its first connections must not
+    // fall due again before it ends.
+    const a = scene.poller({ owner: 'replica-a', batchSize: 5, fastIntervalMs: 60000, steadyIntervalMs: 60000 })
+    const b = scene.poller({ owner: 'replica-b', batchSize: 5, fastIntervalMs: 60000, steadyIntervalMs: 60000 })
 
     const [ra, rb] = await Promise.all([a.sweep(), b.sweep()])
     t.ok(ra.polled > 0 && rb.polled > 0, `both replicas took a share (${ra.polled} + ${rb.polled})`)
