@@ -7,21 +7,28 @@ import { randomUUID } from 'node:crypto'
 import type { ConnectionDeps } from './connections/connection-deps.js'
 import { registerAuthentication } from './http/authenticate.js'
 import { registerErrorHandling } from './http/error-handler.js'
+import { registerHttpMetrics } from './http/http-metrics.js'
 import { registerJsonBodyParser } from './http/json-body-parser.js'
 import { connectionChangeRoutes } from './http/routes/connection-changes.js'
 import { connectionRoutes } from './http/routes/connections.js'
 import { connectionSpecRoutes } from './http/routes/connection-specs.js'
 import { healthRoutes, type ReadinessChecks } from './http/routes/health.js'
+import { metricsRoutes } from './http/routes/metrics.js'
+import type { BrokerMetrics } from './metrics/broker-metrics.js'
 import { validatorCompiler } from './http/validator-compilers.js'
 
 export interface AppDeps extends ConnectionDeps {
   readiness: ReadinessChecks
+  /** Absent: no /metrics route and no request metrics. */
+  metrics?: BrokerMetrics
 }
 
 export interface AppOptions {
   defaultSandboxName: string
   /** Serve Swagger UI at /docs (the document at /openapi.json is always served). */
   docs?: boolean
+  /** GET /metrics needs an API key (any valid one). */
+  metricsRequireKey?: boolean
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024
@@ -66,6 +73,10 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   registerAuthentication(base, deps.db)
+  if (deps.metrics !== undefined) {
+    registerHttpMetrics(base, deps.metrics)
+    await app.register(metricsRoutes, { registry: deps.metrics.registry, requireKey: options.metricsRequireKey ?? false })
+  }
   await app.register(healthRoutes, { checks: deps.readiness })
   await app.register(connectionSpecRoutes)
   await app.register(connectionRoutes, { deps, defaultSandboxName: options.defaultSandboxName })

@@ -11,11 +11,20 @@ import type { Config } from './config.js'
 import { openDatabase, type BrokerDatabase, type DatabaseConfig } from './db/database.js'
 import { migrateToLatest } from './db/migrator.js'
 import { startEmulator, type RunningEmulator } from './emulator/emulator.js'
+import { budgetFlowServiceClient } from './flow-service/budgeted-flow-service-client.js'
 import { createFlowServiceClient, type FlowServiceClient } from './flow-service/flow-service-client.js'
+import { meterFlowServiceClient } from './flow-service/metered-flow-service-client.js'
+import { RequestBudget } from './flow-service/request-budget.js'
+import { runWithTransitionListener } from './connections/transition-listener.js'
+import { createBrokerMetrics, type BrokerMetrics } from './metrics/broker-metrics.js'
+import { pollerObserver } from './metrics/poller-observer.js'
+import { transitionCounter } from './metrics/transition-counter.js'
+import { pollerLagSeconds } from './poller/poll-repository.js'
 import { StatePoller } from './poller/state-poller.js'
 import { Reconciler } from './reconciler/reconciler.js'
 import { loadLocalKey } from './secrets/local/local-key.js'
 import { LocalSecretStore } from './secrets/local/local-secret-store.js'
+import { meterSecretStore } from './secrets/metered-secret-store.js'
 import type { SecretStore } from './secrets/secret-store.js'
 import { createVaultSecretStore } from './secrets/vault/vault-secret-store.js'
 
@@ -27,6 +36,8 @@ export interface Broker {
   poller: StatePoller | undefined
   /** Always built (tests call sweep()); its loop runs only when RECONCILER_ENABLED. */
   reconciler: Reconciler
+  /** This broker's own registry (several brokers may share a process). */
+  metrics: BrokerMetrics
   /** The in-process emulator, in dev mode. */
   emulator: RunningEmulator | undefined
   /** The dev-mode admin key (printed at startup), when one was made. */
@@ -46,10 +57,11 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
     const database = await openDatabase(overrides.database ?? (config.database.kind === 'pglite' ? { kind: 'pglite', dataDir: config.database.dataDir } : config.database), logger)
     closers.push(async () => { await database.close() })
     await migrateToLatest(database.db)
+    const metrics = createBrokerMetrics({ pollerLagSeconds: async () => await pollerLagSeconds(database.db), poolUsage: () => database.poolUsage() })
 
-    const secrets: SecretStore = config.secretStore.kind === 'vault'
+    const secrets: SecretStore = meterSecretStore(config.secretStore.kind === 'vault'
       ? createVaultSecretStore(config.secretStore, logger.child({ component: 'vault' }))
-      : new LocalSecretStore(database.db, await loadLocalKey({ ...(config.secretStore.key !== undefined ? { key: config.secretStore.key } : {}), dataDir: config.dataDir }, logger))
+      : new LocalSecretStore(database.db, await loadLocalKey({ ...(config.secretStore.key !== undefined ? { key: config.secretStore.key } : {}), dataDir: config.dataDir }, logger)), metrics.secretStoreDuration)
     closers.push(async () => { await secrets.close() })
 
     let emulator: RunningEmulator | undefined
@@ -63,13 +75,13 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       const f = config.flowService
       flowConfig = { url: f.url, imsUrl: f.imsUrl, clientId: f.clientId, clientSecret: f.clientSecret, scopes: f.scopes, orgId: f.orgId, timeoutMs: f.timeoutMs }
     }
-    const flow = createFlowServiceClient({ ...flowConfig, pingSandbox: config.defaultSandboxName, logger: logger.child({ component: 'flow-service' }) })
+    const flow = guardFlowService(createFlowServiceClient({ ...flowConfig, pingSandbox: config.defaultSandboxName, logger: logger.child({ component: 'flow-service' }) }), config, metrics)
     closers.push(async () => { await flow.close() })
 
     const devAdminKey = await bootstrapKeys(database, config, logger, overrides.devKeyDir === undefined ? config.dataDir : overrides.devKeyDir)
 
     const poller = config.poller.enabled
-      ? new StatePoller({ db: database.db, flow, secrets, logger: logger.child({ component: 'poller' }) }, {
+      ? new StatePoller({ db: database.db, flow, secrets, logger: logger.child({ component: 'poller' }), observer: pollerObserver(metrics) }, {
         owner: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
         fastIntervalMs: config.poller.fastIntervalMs,
         steadyIntervalMs: config.poller.steadyIntervalMs,
@@ -99,21 +111,25 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       flow,
       logger,
       settings,
+      metrics,
       readiness: {
         database: async () => { await database.ping() },
         secretStore: async () => { await secrets.ping() },
         flowService: async () => { await flow.ping() }
       }
-    }, { defaultSandboxName: config.defaultSandboxName })
+    }, { defaultSandboxName: config.defaultSandboxName, metricsRequireKey: config.metrics.requireKey })
     // Fastify runs onClose hooks in registration order; closers were pushed in creation order.
     app.addHook('onClose', async () => {
       for (const close of closers.reverse()) {
         try { await close() } catch (err) { logger.error({ err }, 'closing a resource failed') }
       }
     })
-    poller?.start()
-    if (config.reconciler.enabled) reconciler.start()
-    return { app, database, secrets, flow, poller, reconciler, emulator, devAdminKey }
+    // Started inside the context that counts transitions: every sweep they run inherits it.
+    runWithTransitionListener(transitionCounter(metrics), () => {
+      poller?.start()
+      if (config.reconciler.enabled) reconciler.start()
+    })
+    return { app, database, secrets, flow, poller, reconciler, metrics, emulator, devAdminKey }
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => {})
     throw err
@@ -141,4 +157,18 @@ async function bootstrapKeys (database: BrokerDatabase, config: Config, logger: 
   }
   await ensureApiKey(database.db, key, { team: 'dev', name: 'dev admin key', scopes: ['admin'], createdBy: 'boot' })
   return key
+}
+
+/**
+ * Every call to Flow Service, from the poller or a request, spends this replica's share of the request budget and
+ * is metered (inside the budget: the metrics count calls that were sent). A call that would wait for the budget
+ * longer than one call's timeout fails at once as retryable instead.
+ */
+function guardFlowService (client: FlowServiceClient, config: Config, metrics: BrokerMetrics): FlowServiceClient {
+  const budget = new RequestBudget({ ratePerSecond: config.flowServiceRatePerSecond, maxWaitMs: config.flowService.timeoutMs })
+  return budgetFlowServiceClient(meterFlowServiceClient(client, metrics), budget, {
+    defaultRetryAfterMs: 5000,
+    onWait: (ms) => { metrics.flowServiceBudgetWait.observe(ms / 1000) },
+    onRefused: () => { metrics.flowServiceBudgetRefusals.inc() }
+  })
 }

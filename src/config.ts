@@ -47,6 +47,9 @@ export const EnvSchema = Type.Object({
   POLL_BATCH_SIZE: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 100, description: 'Connections claimed per poll batch.' })),
   POLL_LEASE_MS: Type.Optional(Type.Integer({ ...Millis, default: 30000, description: 'How long a replica holds claimed connections.' })),
   POLLER_ENABLED: Type.Optional(Type.Boolean({ default: true, description: 'Run the background poller in this process.' })),
+  FLOW_SERVICE_MAX_RPS: Type.Optional(Type.Integer({ minimum: 0, default: 50, description: 'Request budget towards Flow Service, in calls per second for all replicas together (polling and API traffic alike); each replica paces itself at FLOW_SERVICE_MAX_RPS / BROKER_REPLICAS. 0 turns pacing off (a 429 still pauses calls for Retry-After).' })),
+  BROKER_REPLICAS: Type.Optional(Type.Integer({ minimum: 1, default: 1, description: 'The most broker replicas that ever run at once (count the extra one of a rolling update); each takes an equal share of FLOW_SERVICE_MAX_RPS.' })),
+  METRICS_REQUIRE_KEY: Type.Optional(Type.Boolean({ default: false, description: 'Require an API key (any valid one) for GET /metrics; otherwise it is open.' })),
 
   CREATE_DEADLINE_MS: Type.Optional(Type.Integer({ ...Millis, default: 20000, description: 'How long a create keeps retrying Flow Service before answering 503 (the connection stays pending for the reconciler).' })),
   CHANGE_DEADLINE_MS: Type.Optional(Type.Integer({ ...Millis, default: 10000, description: 'Time budget of a rename, rotation or delete towards Flow Service, waiting for an initializing connection included.' })),
@@ -74,6 +77,9 @@ export interface Config {
   defaultSandboxName: string
   adminKey?: string
   poller: { enabled: boolean, fastIntervalMs: number, steadyIntervalMs: number, batchSize: number, leaseMs: number }
+  /** This replica's share of the request budget towards Flow Service, in calls per second; 0: unpaced. */
+  flowServiceRatePerSecond: number
+  metrics: { requireKey: boolean }
   /** Time budgets of requests that call Flow Service. */
   deadlines: { createMs: number, changeMs: number }
   reconciler: { enabled: boolean, intervalMs: number, pendingGraceMs: number }
@@ -91,7 +97,7 @@ export class ConfigError extends Error {
   }
 }
 
-const BOOLEAN_VARS = new Set(['POLLER_ENABLED', 'RECONCILER_ENABLED'])
+const BOOLEAN_VARS = new Set(['POLLER_ENABLED', 'RECONCILER_ENABLED', 'METRICS_REQUIRE_KEY'])
 
 /** Parses process.env (or another map) into a Config; throws ConfigError naming the variable. */
 export function loadConfig (source: Record<string, string | undefined> = process.env): Config {
@@ -157,6 +163,8 @@ function toConfig (env: Required<Env>): Config {
       batchSize: env.POLL_BATCH_SIZE,
       leaseMs: env.POLL_LEASE_MS
     },
+    flowServiceRatePerSecond: env.FLOW_SERVICE_MAX_RPS / env.BROKER_REPLICAS,
+    metrics: { requireKey: env.METRICS_REQUIRE_KEY },
     deadlines: { createMs: env.CREATE_DEADLINE_MS, changeMs: env.CHANGE_DEADLINE_MS },
     reconciler: { enabled: env.RECONCILER_ENABLED, intervalMs: env.RECONCILE_INTERVAL_MS, pendingGraceMs: env.PENDING_GRACE_MS }
   }

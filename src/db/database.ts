@@ -18,6 +18,8 @@ export interface BrokerDatabase {
   readonly db: Kysely<Database>
   /** Resolves when the database answers a trivial query (readiness). */
   ping (): Promise<void>
+  /** Connections open, idle, and queries waiting for one (metrics); PGlite is one session and tells no more. */
+  poolUsage (): { total: number, idle?: number, waiting?: number }
   close (): Promise<void>
 }
 
@@ -41,6 +43,7 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger): Pro
       kind: 'postgres',
       db,
       ping: async () => { await sql`select 1`.execute(db) },
+      poolUsage: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       close: async () => { await db.destroy() }
     }
   }
@@ -61,6 +64,7 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger): Pro
     kind: 'pglite',
     db,
     ping: async () => { await sql`select 1`.execute(db) },
+    poolUsage: () => ({ total: 1 }),
     close: async () => { await db.destroy() }
   }
 }
