@@ -4,11 +4,14 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { randomUUID } from 'node:crypto'
+import { RateLimiter } from './auth/rate-limiter.js'
 import type { ConnectionDeps } from './connections/connection-deps.js'
 import { registerAuthentication } from './http/authenticate.js'
 import { registerErrorHandling } from './http/error-handler.js'
 import { registerHttpMetrics } from './http/http-metrics.js'
 import { registerJsonBodyParser } from './http/json-body-parser.js'
+import { apiKeyRoutes } from './http/routes/api-keys.js'
+import { auditRoutes } from './http/routes/audit.js'
 import { connectionChangeRoutes } from './http/routes/connection-changes.js'
 import { connectionRoutes } from './http/routes/connections.js'
 import { connectionSpecRoutes } from './http/routes/connection-specs.js'
@@ -29,6 +32,8 @@ export interface AppOptions {
   docs?: boolean
   /** GET /metrics needs an API key (any valid one). */
   metricsRequireKey?: boolean
+  /** Requests per minute per API key in this process; 0 or absent: unlimited. */
+  rateLimitPerMinute?: number
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024
@@ -64,6 +69,8 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
       security: [{ apiKey: [] }],
       tags: [
         { name: 'connections', description: 'Base connections and their state history' },
+        { name: 'audit', description: 'Who did what to which connection, and whether the history is intact' },
+        { name: 'api-keys', description: 'Callers\' API keys (admin)' },
         { name: 'catalogue', description: 'Connection specs the broker accepts' },
         { name: 'health', description: 'Liveness and readiness' }
       ]
@@ -72,7 +79,8 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
   if (options.docs !== false) await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
-  registerAuthentication(base, deps.db)
+  const perMinute = options.rateLimitPerMinute ?? 0
+  registerAuthentication(base, deps.db, perMinute > 0 ? { rateLimiter: new RateLimiter({ perMinute }) } : {})
   if (deps.metrics !== undefined) {
     registerHttpMetrics(base, deps.metrics)
     await app.register(metricsRoutes, { registry: deps.metrics.registry, requireKey: options.metricsRequireKey ?? false })
@@ -81,5 +89,7 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
   await app.register(connectionSpecRoutes)
   await app.register(connectionRoutes, { deps, defaultSandboxName: options.defaultSandboxName })
   await app.register(connectionChangeRoutes, { deps })
+  await app.register(auditRoutes, { db: deps.db })
+  await app.register(apiKeyRoutes, { db: deps.db })
   return base
 }

@@ -41,6 +41,7 @@ export const EnvSchema = Type.Object({
   DEFAULT_SANDBOX_NAME: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', default: 'prod', description: 'Sandbox used when a request has no x-sandbox-name.' })),
 
   BROKER_ADMIN_KEY: Type.Optional(Type.String({ minLength: 32, description: 'Admin API key created (or kept) at boot.' })),
+  API_RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 0, default: 600, description: 'Requests per minute per API key, in each replica (a token bucket that also allows a burst of this size); 0 turns the limit off.' })),
 
   POLL_FAST_INTERVAL_MS: Type.Optional(Type.Integer({ ...Millis, default: 2000, description: 'Poll interval while pending/initializing.' })),
   POLL_STEADY_INTERVAL_MS: Type.Optional(Type.Integer({ ...Millis, default: 60000, description: 'Poll interval once stable.' })),
@@ -76,6 +77,8 @@ export interface Config {
   | { kind: 'remote', url: string, imsUrl: string, clientId: string, clientSecret: string, scopes: string, orgId: string, timeoutMs: number }
   defaultSandboxName: string
   adminKey?: string
+  /** Per API key, per replica; 0: no limit. */
+  apiRateLimitPerMinute: number
   poller: { enabled: boolean, fastIntervalMs: number, steadyIntervalMs: number, batchSize: number, leaseMs: number }
   /** This replica's share of the request budget towards Flow Service, in calls per second; 0: unpaced. */
   flowServiceRatePerSecond: number
@@ -156,6 +159,7 @@ function toConfig (env: Required<Env>): Config {
     flowService,
     defaultSandboxName: env.DEFAULT_SANDBOX_NAME,
     ...(env.BROKER_ADMIN_KEY !== undefined ? { adminKey: env.BROKER_ADMIN_KEY } : {}),
+    apiRateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE,
     poller: {
       enabled: env.POLLER_ENABLED,
       fastIntervalMs: env.POLL_FAST_INTERVAL_MS,

@@ -7,6 +7,8 @@ import { auditHash, GENESIS_HASH } from './audit-hash.js'
 export type Actor =
   | { kind: 'key', team: string, keyId: string }
   | { kind: 'system', name: 'poller' | 'reconciler' | 'boot' }
+  /** An operator at a shell (`npm run keys`), named by their OS user. */
+  | { kind: 'cli', user: string }
   | { kind: 'anonymous' }
 
 export type AuditOutcome = 'success' | 'failure' | 'denied'
@@ -23,8 +25,17 @@ export interface AuditEntry {
   detail?: Record<string, unknown> | null
 }
 
-export const actorLabel = (actor: Actor): string =>
-  actor.kind === 'key' ? `key:${actor.keyId}` : actor.kind === 'system' ? actor.name : 'anonymous'
+export function actorLabel (actor: Actor): string {
+  switch (actor.kind) {
+    case 'key': return `key:${actor.keyId}`
+    case 'system': return actor.name
+    case 'cli': return `cli:${actor.user}`
+    case 'anonymous': return 'anonymous'
+  }
+}
+
+/** The actor of an authenticated request. */
+export const keyActor = (caller: { team: string, keyId: string }): Actor => ({ kind: 'key', team: caller.team, keyId: caller.keyId })
 
 // One advisory lock serialises appenders so the chain has one predecessor per row, on every replica.
 const CHAIN_LOCK = 7_401_001

@@ -42,3 +42,21 @@ export async function ensureApiKey (db: Kysely<Database>, key: string, input: Ne
   }
   return (await insertApiKey(db, input, key)).row
 }
+
+/** A page of keys in id order (uuid v7: creation order), strictly after `afterId`; revoked ones included. */
+export async function listApiKeys (db: Kysely<Database>, filters: { team?: string }, page: { limit: number, afterId?: string }): Promise<ApiKeyRow[]> {
+  let query = db.selectFrom('api_keys').selectAll()
+  if (filters.team !== undefined) query = query.where('team', '=', filters.team)
+  if (page.afterId !== undefined) query = query.where('id', '>', page.afterId)
+  return await query.orderBy('id').limit(page.limit).execute()
+}
+
+export async function findApiKey (db: Kysely<Database>, id: string): Promise<ApiKeyRow | undefined> {
+  return await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+/** Marks the key revoked; undefined when it was unknown or already revoked (the first revocation time stays). */
+export async function revokeApiKeyRow (db: Kysely<Database>, id: string, at: Date): Promise<ApiKeyRow | undefined> {
+  return await db.updateTable('api_keys').set({ revoked_at: at })
+    .where('id', '=', id).where('revoked_at', 'is', null).returningAll().executeTakeFirst()
+}

@@ -1,11 +1,12 @@
 // /v1/connections: create, read, list, and state history.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { appendAudit } from '../../audit/audit-log.js'
+import { appendAudit, keyActor } from '../../audit/audit-log.js'
 import type { ConnectionDeps } from '../../connections/connection-deps.js'
 import { toConnectionResource } from '../../connections/connection-resource.js'
 import { createConnection } from '../../connections/create-connection.js'
 import { getConnection, getConnectionEvents, listConnectionPage } from '../../connections/read-connections.js'
 import { callerOf } from '../authenticate.js'
+import { listFilters } from '../list-filters.js'
 import { commonProblems, problemResponse } from '../problem-schema.js'
 import { ConnectionEvents, ConnectionId, ConnectionPage, CreateConnectionHeaders, CreateConnectionRequest, CreatedConnection, ListConnectionsQuery } from '../schemas.js'
 import { ConnectionResource } from '../../connections/connection-resource.js'
@@ -65,7 +66,9 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
       response: { 200: ConnectionPage, ...commonProblems }
     }
   }, async (request) => {
-    const { rows, nextCursor } = await listConnectionPage(deps, callerOf(request), request.query)
+    const caller = callerOf(request)
+    const { rows, nextCursor } = await listConnectionPage(deps, caller, request.query)
+    await appendAudit(deps.db, { actor: keyActor(caller), action: 'connection.list', requestId: request.id, outcome: 'success', detail: { filters: listFilters(request.query), returned: rows.length } })
     return { items: rows.map((r) => toConnectionResource(r, deps.secrets)), nextCursor }
   })
 
@@ -79,7 +82,9 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
       response: { 200: ConnectionEvents, ...commonProblems }
     }
   }, async (request) => {
-    const events = await getConnectionEvents(deps, callerOf(request), request.params.id)
+    const caller = callerOf(request)
+    const events = await getConnectionEvents(deps, caller, request.params.id)
+    await appendAudit(deps.db, { actor: keyActor(caller), action: 'connection.events', connectionId: request.params.id, requestId: request.id, outcome: 'success' })
     return {
       items: events.map((e) => ({
         id: e.id,

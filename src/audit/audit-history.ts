@@ -1,0 +1,45 @@
+// The audit history as readers may see it: filtered, newest first, in pages that never repeat or skip a row.
+import type { Kysely } from 'kysely'
+import { isAdmin, type Caller } from '../auth/scopes.js'
+import { findConnection } from '../connections/connection-repository.js'
+import { decodeCursor, encodeCursor } from '../connections/cursor.js'
+import type { Database } from '../db/schema.js'
+import { AppError } from '../errors/app-error.js'
+import { toAuditEventResource, type AuditEventResource } from './audit-event-resource.js'
+import { listAuditEvents, type AuditFilters } from './audit-repository.js'
+
+/**
+ * Whose rows a reader sees. Operators (admin keys, the CLI) see every row, optionally one team's. A team's
+ * `audit:read` key sees the rows its team's keys acted — and, when it asks about one of its own connections,
+ * that connection's rows by actors with no team (the poller's state changes, anonymous attempts), but never
+ * another team's rows: those would tell it who else holds which key and probes what.
+ */
+export type AuditReader = { kind: 'operator', team?: string } | { kind: 'team', team: string }
+
+export const auditReaderOf = (caller: Caller, requestedTeam?: string): AuditReader =>
+  isAdmin(caller) ? { kind: 'operator', ...(requestedTeam !== undefined ? { team: requestedTeam } : {}) } : { kind: 'team', team: caller.team }
+
+export interface AuditQuery extends Omit<AuditFilters, 'actorTeam'> {
+  limit: number
+  cursor?: string
+}
+
+const AUDIT_ID = /^[1-9][0-9]{0,18}$/
+
+export async function listAuditPage (db: Kysely<Database>, reader: AuditReader, query: AuditQuery): Promise<{ items: AuditEventResource[], nextCursor: string | null }> {
+  const { limit, cursor, ...filters } = query
+  if (filters.since !== undefined && filters.until !== undefined && filters.since >= filters.until) {
+    throw new AppError('validation_failed', 'since must be earlier than until.', { errors: [{ path: 'query.until', message: 'must be later than since' }] })
+  }
+  const beforeId = cursor === undefined ? undefined : decodeCursor(cursor, AUDIT_ID)
+  const rows = await listAuditEvents(db, { ...filters, ...await teamFilter(db, reader, filters.connectionId) }, { limit: limit + 1, ...(beforeId !== undefined ? { beforeId } : {}) })
+  const page = rows.slice(0, limit)
+  const last = page.at(-1)
+  return { items: page.map(toAuditEventResource), nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.id) : null }
+}
+
+async function teamFilter (db: Kysely<Database>, reader: AuditReader, connectionId: string | undefined): Promise<Pick<AuditFilters, 'actorTeam'>> {
+  if (reader.kind === 'operator') return reader.team === undefined ? {} : { actorTeam: { team: reader.team, orTeamless: false } }
+  const ownConnection = connectionId !== undefined && (await findConnection(db, connectionId, reader.team)) !== undefined
+  return { actorTeam: { team: reader.team, orTeamless: ownConnection } }
+}

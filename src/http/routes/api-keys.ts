@@ -1,0 +1,59 @@
+// /v1/api-keys (admin): issue a key (shown once), list keys (never the key), revoke one at once.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Kysely } from 'kysely'
+import { appendAudit, keyActor } from '../../audit/audit-log.js'
+import { issueApiKey, listApiKeyPage, revokeApiKey } from '../../auth/api-key-admin.js'
+import type { Database } from '../../db/schema.js'
+import { ApiKeyId, ApiKeyPage, CreateApiKeyRequest, CreatedApiKey, ListApiKeysQuery } from '../api-key-schemas.js'
+import { callerOf } from '../authenticate.js'
+import { listFilters } from '../list-filters.js'
+import { commonProblems, problemResponse } from '../problem-schema.js'
+
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = async (app, { db }) => {
+  app.post('/v1/api-keys', {
+    config: { scope: 'admin', action: 'api_key.create' },
+    schema: {
+      operationId: 'createApiKey',
+      tags: ['api-keys'],
+      summary: 'Issue an API key for a team',
+      description: 'The answer holds the key, once: only its hash is kept. Audited as api_key.create (never the key).',
+      body: CreateApiKeyRequest,
+      response: { 201: CreatedApiKey, ...commonProblems, 413: problemResponse('Body over 1 MiB'), 415: problemResponse('Body is not application/json') }
+    }
+  }, async (request, reply) => {
+    const created = await issueApiKey(db, { actor: keyActor(callerOf(request)), requestId: request.id }, request.body)
+    void reply.header('location', `/v1/api-keys/${created.id}`)
+    return await reply.code(201).send(created)
+  })
+
+  app.get('/v1/api-keys', {
+    config: { scope: 'admin', action: 'api_key.list' },
+    schema: {
+      operationId: 'listApiKeys',
+      tags: ['api-keys'],
+      summary: 'List API keys, revoked ones included (never the key nor its hash)',
+      querystring: ListApiKeysQuery,
+      response: { 200: ApiKeyPage, ...commonProblems }
+    }
+  }, async (request) => {
+    const page = await listApiKeyPage(db, request.query)
+    await appendAudit(db, { actor: keyActor(callerOf(request)), action: 'api_key.list', requestId: request.id, outcome: 'success', detail: { filters: listFilters(request.query), returned: page.items.length } })
+    return page
+  })
+
+  app.delete('/v1/api-keys/:id', {
+    config: { scope: 'admin', action: 'api_key.revoke' },
+    schema: {
+      operationId: 'revokeApiKey',
+      tags: ['api-keys'],
+      summary: 'Revoke an API key; its next request is refused (401)',
+      description: 'Idempotent: revoking a revoked key answers 204 again and changes nothing.',
+      params: ApiKeyId,
+      response: { 204: Type.Null({ description: 'Revoked' }), ...commonProblems }
+    }
+  }, async (request, reply) => {
+    await revokeApiKey(db, { actor: keyActor(callerOf(request)), requestId: request.id }, request.params.id)
+    return await reply.code(204).send(null)
+  })
+}

@@ -1,0 +1,96 @@
+// `npm run keys`: issues a working key and prints it once, lists keys without them, revokes at once — each change
+// audited as the operator at the shell; bad arguments exit 2 saying what to send.
+import { pino } from 'pino'
+import t from 'tap'
+import { v7 as uuidv7 } from 'uuid'
+import { findCallerByKey } from '../../src/auth/api-key-repository.js'
+import { runKeysCommand } from '../../src/auth/keys-command.js'
+import { describeCliFailure } from '../../src/cli/describe-cli-failure.js'
+import { openDatabase } from '../../src/db/database.js'
+import { openMigratedDatabase } from '../support/migrated-database.js'
+import { createTestDatabase } from '../support/test-database.js'
+
+function capture (): { out: string[], err: string[], io: Parameters<typeof runKeysCommand>[2] } {
+  const out: string[] = []
+  const err: string[] = []
+  return { out, err, io: { out: (s) => { out.push(s) }, err: (s) => { err.push(s) }, actor: { kind: 'cli', user: 'ops-alice' } } }
+}
+
+void t.test('keys command', async (t) => {
+  const { db } = await openMigratedDatabase(t)
+
+  void t.test('create prints a key that works, with its team and scopes, once', async (t) => {
+    const c = capture()
+    t.equal(await runKeysCommand(db, ['create', '--team', 'crm', '--name', 'crm sync', '--scopes', 'connections:read, audit:read'], c.io), 0)
+    const printed = c.out.join('')
+    const key = /^key\s+(cbk_\S+)$/m.exec(printed)?.[1]
+    if (key === undefined) throw new Error(`no key in: ${printed}`)
+    t.match(printed, /Store it now/)
+    t.match(await findCallerByKey(db, key), { team: 'crm', scopes: ['connections:read', 'audit:read'] })
+    t.match(await db.selectFrom('audit_events').selectAll().where('action', '=', 'api_key.create').execute(), [{ actor: 'cli:ops-alice', actor_team: null, changed_fields: ['team', 'name', 'scopes'] }], 'audited as the operator')
+    t.notOk(JSON.stringify(await db.selectFrom('audit_events').selectAll().execute()).includes(key), 'never the key')
+  })
+
+  void t.test('list shows every key with its state, never a key', async (t) => {
+    const c = capture()
+    t.equal(await runKeysCommand(db, ['list'], c.io), 0)
+    const table = c.out.join('')
+    t.match(table, /^id\s+team\s+name\s+scopes\s+created\s+revoked$/m)
+    t.match(table, /crm\s+crm sync\s+connections:read,audit:read/)
+    t.notMatch(table, /cbk_/, 'no key')
+  })
+
+  void t.test('revoke refuses the key from then on; revoking again says so', async (t) => {
+    const issued = capture()
+    await runKeysCommand(db, ['create', '--team', 'billing', '--name', 'leaked', '--scopes', 'admin'], issued.io)
+    const printed = issued.out.join('')
+    const key = /^key\s+(\S+)$/m.exec(printed)?.[1] ?? ''
+    const id = /^id\s+(\S+)$/m.exec(printed)?.[1] ?? ''
+    const c = capture()
+    t.equal(await runKeysCommand(db, ['revoke', id], c.io), 0)
+    t.match(c.out.join(''), /Revoked/)
+    t.equal(await findCallerByKey(db, key), undefined, 'refused')
+    const again = capture()
+    t.equal(await runKeysCommand(db, ['revoke', id], again.io), 0)
+    t.match(again.out.join(''), /Already revoked/)
+    const listed = capture()
+    await runKeysCommand(db, ['list', '--team', 'billing'], listed.io)
+    t.match(listed.out.join(''), /leaked\s+admin\s+\S+\s+\d{4}-\d\d-\d\dT/, 'the list shows when')
+  })
+
+  void t.test('mistakes exit non-zero and say what to send', async (t) => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [[], 2, /No command given[\s\S]*Usage/],
+      [['rotate'], 2, /Unknown command "rotate"/],
+      [['create', '--team', 'crm'], 2, /--name is required[\s\S]*--scopes is required/],
+      [['create', '--team', 'crm', '--name', 'x', '--scopes', 'connections:read,everything'], 2, /--scopes: unknown "everything"; use connections:read, connections:write, audit:read, admin/],
+      [['create', '--team', 'two words', '--name', 'x', '--scopes', 'admin'], 2, /--team: /],
+      [['create', '--tema', 'crm'], 2, /Unknown option '--tema'/],
+      [['revoke'], 2, /revoke needs the key's id/],
+      [['revoke', uuidv7()], 1, /No API key/]
+    ]
+    for (const [argv, code, message] of cases) {
+      const c = capture()
+      t.equal(await runKeysCommand(db, argv, c.io), code, argv.join(' ') || '(nothing)')
+      t.match(c.err.join(''), message)
+      t.same(c.out, [], 'nothing on stdout')
+    }
+  })
+})
+
+void t.test('against a database nobody migrated, the failure says to run `npm run migrate` (the CLI never migrates)', async (t) => {
+  const test = await createTestDatabase()
+  // The test template is migrated; an empty PGlite stands for a brand-new database.
+  const database = await openDatabase(test.config.kind === 'pglite' ? { kind: 'pglite', dataDir: null } : test.config, pino({ level: 'silent' }))
+  t.teardown(async () => {
+    await database.close()
+    await test.drop()
+  })
+  let failure: unknown
+  try {
+    await runKeysCommand(database.db, ['list'], capture().io)
+  } catch (err) {
+    failure = err
+  }
+  t.equal(describeCliFailure('keys', failure), 'keys failed: this database has no broker tables yet. Run `npm run migrate` against it first.\n')
+})

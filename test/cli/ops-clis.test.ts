@@ -1,0 +1,72 @@
+// The keys and audit CLIs as the processes `npm run keys` and `npm run audit` start, against the database the
+// environment configures (a fresh PostgreSQL database with DATABASE_URL, else an embedded one on disk). What they
+// do is specified in-process by test/auth/keys-command.test.ts and test/audit/audit-command.test.ts.
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { pino } from 'pino'
+import t from 'tap'
+import { openDatabase } from '../../src/db/database.js'
+import { migrateToLatest } from '../../src/db/migrator.js'
+import { createTestDatabase } from '../support/test-database.js'
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const TSX = path.join(ROOT, 'node_modules/.bin/tsx')
+
+interface Run { code: number, stdout: string, stderr: string }
+interface Teardown { teardown: (fn: () => Promise<void> | void) => void }
+
+/** A migrated database the CLIs can open from their environment. */
+async function configuredDatabase (t: Teardown): Promise<Record<string, string>> {
+  if (process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '') {
+    const test = await createTestDatabase()
+    t.teardown(async () => { await test.drop() })
+    const database = await openDatabase(test.config, pino({ level: 'silent' }))
+    await migrateToLatest(database.db)
+    await database.close()
+    return { DATABASE_URL: test.url ?? '' }
+  }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'broker-cli-'))
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const database = await openDatabase({ kind: 'pglite', dataDir: dir }, pino({ level: 'silent' }))
+  await migrateToLatest(database.db)
+  await database.close()
+  return { DATABASE_URL: '', BROKER_DATA_DIR: dir }
+}
+
+async function run (script: string, args: string[], env: Record<string, string>): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(TSX, [script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code?: number, stdout?: string, stderr?: string }
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+  }
+}
+
+void t.test('package.json runs them as `npm run keys` and `npm run audit`', async (t) => {
+  const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  t.equal(pkg.scripts.keys, 'tsx src/auth/keys-cli.ts')
+  t.equal(pkg.scripts.audit, 'tsx src/audit/audit-cli.ts')
+})
+
+void t.test('bootstrap: issue a key, then read the trail', async (t) => {
+  const env = await configuredDatabase(t)
+  const created = await run('src/auth/keys-cli.ts', ['create', '--team', 'platform', '--name', 'first admin', '--scopes', 'admin'], env)
+  t.equal(created.code, 0, created.stderr)
+  const key = /^key\s+(cbk_\S+)$/m.exec(created.stdout)?.[1]
+  t.ok(key, 'the key is printed')
+
+  const trail = await run('src/audit/audit-cli.ts', ['--action', 'api_key.create'], env)
+  t.equal(trail.code, 0, trail.stderr)
+  t.match(trail.stdout, /cli:\S+\s+api_key\.create\s+success/)
+  t.notOk(key !== undefined && trail.stdout.includes(key), 'nor the audit')
+})
+
+void t.test('a bad setting stops it naming the variable', async (t) => {
+  const res = await run('src/audit/audit-cli.ts', [], { DATABASE_URL: 'mysql://nope' })
+  t.equal(res.code, 2)
+  t.match(res.stderr, /DATABASE_URL/)
+})
