@@ -98,15 +98,15 @@ export async function createDownstream (deps: { flow: FlowServiceClient, logger:
   }
 }
 
-/** Adopts the marked connection; duplicates (a POST that landed after a look said no) are deleted if possible. */
+/**
+ * Adopts the marked connection. Duplicates (a POST that landed after a look said no) are deleted first; one that
+ * cannot be deleted yet makes this attempt fail while a POST may have landed, so the row stays pending and the
+ * reconciler finishes the job.
+ */
 async function adopt (deps: { flow: FlowServiceClient, logger: Logger }, sandbox: string, brokerId: string, found: MarkedDownstream): Promise<DownstreamCreated> {
   for (const duplicate of found.duplicates) {
-    try {
-      await deps.flow.deleteConnection(sandbox, duplicate)
-      deps.logger.warn({ connectionId: brokerId, flowConnectionId: found.id, duplicate }, 'deleted a duplicate downstream connection')
-    } catch (err) {
-      deps.logger.error({ err, connectionId: brokerId, flowConnectionId: found.id, duplicate }, 'a duplicate downstream connection could not be deleted; delete it by hand')
-    }
+    await deps.flow.deleteConnection(sandbox, duplicate)
+    deps.logger.warn({ connectionId: brokerId, flowConnectionId: found.id, duplicate }, 'deleted a duplicate downstream connection')
   }
   return { id: found.id, etag: found.etag, state: found.state, adopted: true }
 }

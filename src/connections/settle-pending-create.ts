@@ -26,11 +26,11 @@ export async function settlePendingCreate (deps: ConnectionDeps, claimed: Connec
     const ageSeconds = Math.round((Date.now() - claimed.created_at.getTime()) / 1000)
     return await rollBack(deps, claimed, owner, `rolled back by the reconciler: Flow Service has no connection for it ${ageSeconds} s after the create`)
   }
+  // Duplicates first: once the row is completed nothing would look for them again. One that cannot be deleted yet
+  // (still initializing, Flow Service down) keeps the row pending, and the next sweep tries again.
   for (const duplicate of found.duplicates) {
-    await deps.flow.deleteConnection(claimed.sandbox_name, duplicate).then(
-      () => { deps.logger.warn({ connectionId: claimed.id, duplicate }, 'deleted a duplicate downstream connection') },
-      (err: unknown) => { deps.logger.error({ err, connectionId: claimed.id, duplicate }, 'a duplicate downstream connection could not be deleted; delete it by hand') }
-    )
+    await deps.flow.deleteConnection(claimed.sandbox_name, duplicate)
+    deps.logger.warn({ connectionId: claimed.id, flowConnectionId: found.id, duplicate }, 'deleted a duplicate downstream connection')
   }
   const completed = await deps.db.transaction().execute(async (tx) => {
     const row = await lockConnection(tx, claimed.id)

@@ -32,6 +32,17 @@ void t.test('LocalSecretStore', async (t) => {
   const store = new LocalSecretStore(db, randomBytes(32))
   const newKey = (): string => uuidv7()
 
+  void t.test('currentVersion: 0 before the first write, then the newest version, whichever is read', async (t) => {
+    const key = newKey()
+    t.equal(await store.currentVersion(key), 0)
+    await store.write(key, secret(1), { cas: 0 })
+    await store.write(key, secret(2), { cas: 1 })
+    t.equal(await store.currentVersion(key), 2)
+    t.same(await store.read(key, 1), secret(1), 'older versions stay readable')
+    await store.destroy(key)
+    t.equal(await store.currentVersion(key), 0, 'destroyed: nothing left')
+  })
+
   void t.test('the first write (cas 0) makes version 1, which reads back', async (t) => {
     const key = newKey()
     t.equal(await store.write(key, secret(1), { cas: 0 }), 1)

@@ -31,6 +31,18 @@ void t.test('each write with the current version as cas adds a version; a stale 
   await t.rejects(store.write(id(), { password: 'x' }, { cas: 1 }), { code: 'cas_mismatch' }, 'cas N on a missing key')
 })
 
+void t.test('currentVersion reads the key\'s metadata: 0 when absent, then the newest version', async (t) => {
+  const { store } = openStore(t, target)
+  const key = id()
+  t.equal(await store.currentVersion(key), 0)
+  await store.write(key, { password: 'p1' }, { cas: 0 })
+  await store.write(key, { password: 'p2' }, { cas: 1 })
+  t.equal(await store.currentVersion(key), 2)
+  t.equal(await store.write(key, { password: 'p3' }, { cas: await store.currentVersion(key) }), 3, 'the cas for the next write')
+  await store.destroy(key)
+  t.equal(await store.currentVersion(key), 0)
+})
+
 void t.test('read gives the latest version, or the one asked for', async (t) => {
   const { store } = openStore(t, target)
   const key = id()

@@ -1,0 +1,147 @@
+// The reconciler settles what requests left behind: pending creates past the grace period (completed when Flow
+// Service has the marked connection, rolled back otherwise), secrets nothing needs, and it never settles a row twice
+// even with two replicas sweeping at once.
+import { pino } from 'pino'
+import t from 'tap'
+import { Reconciler } from '../../src/reconciler/reconciler.js'
+import { downstreamMarker } from '../../src/connections/downstream-marker.js'
+import { auditRows, connectionEvents, insertTestConnection } from '../support/connection-rows.js'
+import { connectionRow, sleep } from '../support/lifecycle-fixtures.js'
+import { startTestBroker } from '../support/test-broker.js'
+
+const GRACE_MS = 4000
+const b = await startTestBroker(t, { poller: false, reconciler: false, readyDelayMs: 60000, env: { FLOW_SERVICE_TIMEOUT_MS: '500', CREATE_DEADLINE_MS: '3000', PENDING_GRACE_MS: String(GRACE_MS), RECONCILE_INTERVAL_MS: '200' } })
+const { db } = b.broker.database
+const control = b.emulator.control
+const secrets = b.broker.secrets
+const deps = { db, secrets, flow: b.broker.flow, logger: pino({ level: 'silent' }), settings: { createDeadlineMs: 3000, changeDeadlineMs: 3000, fastPollIntervalMs: 100, flowTimeoutMs: 500 } }
+const reconcilerOptions = { intervalMs: 200, pendingGraceMs: GRACE_MS, flowTimeoutMs: 500 }
+
+const old = (): Date => new Date(Date.now() - GRACE_MS - 60000)
+
+/** A pending row as a create leaves it when the process dies: secret written (and recorded, or not). */
+async function strandedCreate (options: { recorded: boolean, createdAt?: Date, lease?: boolean } = { recorded: true }): Promise<{ id: string, name: string }> {
+  const row = await insertTestConnection(db, {
+    state: 'pending',
+    downstream_state: null,
+    created_at: options.createdAt ?? old(),
+    idempotency_key: `key-${Math.random()}`,
+    request_fingerprint: 'f'.repeat(64),
+    ...(options.lease === true ? { lease_owner: 'create:someone', lease_until: new Date(Date.now() + 60000) } : {})
+  })
+  await secrets.write(row.id, { password: 'stranded-pw', securityToken: 'stranded-tok' }, { cas: 0 })
+  if (options.recorded) await db.updateTable('connections').set({ secret_version: 1 }).where('id', '=', row.id).execute()
+  return { id: row.id, name: row.name }
+}
+
+t.beforeEach(() => { control.reset({ keepTokens: true }); control.setReadyDelayMs(60000) })
+
+void t.test('a create that died before recording its secret version never reached Flow Service: rolled back without asking it', async (t) => {
+  const stranded = await strandedCreate({ recorded: false })
+  const result = await b.broker.reconciler.sweep()
+  t.match(result, { rolledBack: 1, completed: 0 })
+  t.equal(control.callCounts().list, 0, 'no look downstream needed')
+  const row = await connectionRow(b, stranded.id)
+  t.match(row, { state: 'failed', secret_version: null, idempotency_key: null, lease_owner: null })
+  t.match(row.state_reason, /stopped before reaching Flow Service/)
+  t.notOk((await secrets.listKeys()).includes(stranded.id), 'the unrecorded secret is destroyed too')
+  t.match(await connectionEvents(db, stranded.id), [{ from_state: 'pending', to_state: 'failed', observed_by: 'reconciler' }])
+  t.match(await auditRows(db, stranded.id), [{ actor: 'reconciler', action: 'connection.state_changed' }])
+})
+
+void t.test('a create whose POST may have landed: completed when the marked connection exists, duplicates deleted', async (t) => {
+  const stranded = await strandedCreate({ recorded: true })
+  // Two connections downstream carry its marker: the POST landed twice (a late landing). The oldest is kept.
+  const body = { name: stranded.name, description: downstreamMarker(undefined, stranded.id), auth: { specName: 'Basic Authentication', params: { environmentUrl: 'https://acme.my.salesforce.com', username: 'u', password: 'p', securityToken: 's' } }, connectionSpec: { id: 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5', version: '1.0' } }
+  const first = await b.broker.flow.createConnection('prod', body)
+  await sleep(5)
+  const second = await b.broker.flow.createConnection('prod', body)
+  // Flow Service refuses to delete the duplicate while it initializes: the row waits for the next sweep.
+  t.match(await b.broker.reconciler.sweep(), { completed: 0, deferred: 1 })
+  t.equal((await connectionRow(b, stranded.id)).state, 'pending')
+  control.forceState(second.id, 'enabled')
+  const result = await b.broker.reconciler.sweep()
+  t.match(result, { completed: 1 })
+  const row = await connectionRow(b, stranded.id)
+  t.match(row, { state: 'initializing', flow_connection_id: first.id, secret_version: 1, lease_owner: null })
+  t.ok(row.next_poll_at, 'handed to the poller')
+  t.ok(control.storedConnection(first.id), 'the adopted one stays')
+  t.equal(control.storedConnection(second.id), undefined, 'the duplicate is deleted')
+  t.ok((await secrets.listKeys()).includes(stranded.id), 'its secret is kept')
+})
+
+void t.test('a create whose POST never landed: rolled back after one look', async (t) => {
+  const stranded = await strandedCreate({ recorded: true })
+  t.match(await b.broker.reconciler.sweep(), { rolledBack: 1 })
+  t.equal(control.callCounts().create, 0, 'the reconciler never posts')
+  t.match(await connectionRow(b, stranded.id), { state: 'failed', secret_version: null })
+  t.notOk((await secrets.listKeys()).includes(stranded.id))
+})
+
+void t.test('young pending rows and rows whose create still holds the lease are left alone', async (t) => {
+  const young = await strandedCreate({ recorded: true, createdAt: new Date() })
+  const leased = await strandedCreate({ recorded: true, lease: true })
+  t.match(await b.broker.reconciler.sweep(), { completed: 0, rolledBack: 0 })
+  t.equal((await connectionRow(b, young.id)).state, 'pending')
+  t.equal((await connectionRow(b, leased.id)).state, 'pending')
+  t.equal(control.callCounts().list, 0)
+  await db.updateTable('connections').set({ state: 'failed' }).where('id', 'in', [young.id, leased.id]).execute()
+})
+
+void t.test('leftover secrets: of failed and deleted rows, and keys without a row, destroyed; live ones kept', async (t) => {
+  const failed = await insertTestConnection(db, { state: 'failed', secret_version: 1 })
+  const deleted = await insertTestConnection(db, { state: 'deleted', secret_version: 1 })
+  const live = await insertTestConnection(db, { state: 'enabled', secret_version: 1 })
+  const failedUnrecorded = await insertTestConnection(db, { state: 'failed', secret_version: null })
+  const orphan = '01900000-0000-7000-8000-00000000beef'
+  for (const id of [failed.id, deleted.id, live.id, failedUnrecorded.id, orphan]) await secrets.write(id, { password: 'x' }, { cas: 0 })
+  await secrets.write('not-a-broker-key', { password: 'x' }, { cas: 0 })
+
+  // The whole-store scan runs at boot and then now and then: a fresh reconciler scans on its first sweep.
+  const fresh = new Reconciler(deps, { ...reconcilerOptions, owner: 'scan-test' })
+  const result = await fresh.sweep()
+  t.ok(result.secretsDestroyed >= 4, `destroyed ${result.secretsDestroyed}`)
+  const keys = await secrets.listKeys()
+  for (const id of [failed.id, deleted.id, failedUnrecorded.id, orphan]) t.notOk(keys.includes(id), `${id} destroyed`)
+  t.ok(keys.includes(live.id), 'a live connection keeps its secret')
+  t.ok(keys.includes('not-a-broker-key'), 'keys that are not broker ids are not ours to delete')
+  t.match(await connectionRow(b, failed.id), { secret_version: null })
+  t.match(await connectionRow(b, deleted.id), { secret_version: null })
+  await db.updateTable('connections').set({ state: 'deleted' }).where('id', '=', live.id).execute()
+})
+
+void t.test('two replicas sweeping at once settle each stranded create exactly once', async (t) => {
+  const stranded = await Promise.all(Array.from({ length: 12 }, async () => await strandedCreate({ recorded: true })))
+  // Half of them did reach Flow Service (a lost answer): they must be completed, the others rolled back.
+  for (const s of stranded.slice(0, 6)) {
+    await b.broker.flow.createConnection('prod', { name: s.name, description: downstreamMarker(undefined, s.id), auth: { specName: 'Basic Authentication', params: { environmentUrl: 'https://acme.my.salesforce.com', username: 'u', password: 'p', securityToken: 's' } }, connectionSpec: { id: 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5', version: '1.0' } })
+  }
+  const a = new Reconciler(deps, { ...reconcilerOptions, owner: 'replica-a', batchSize: 3 })
+  const c = new Reconciler(deps, { ...reconcilerOptions, owner: 'replica-b', batchSize: 3 })
+  const [ra, rc] = await Promise.all([a.sweep(), c.sweep()])
+  t.equal(ra.completed + rc.completed, 6, `completed ${ra.completed} + ${rc.completed}`)
+  t.equal(ra.rolledBack + rc.rolledBack, 6, `rolled back ${ra.rolledBack} + ${rc.rolledBack}`)
+  for (const s of stranded) {
+    const events = (await connectionEvents(db, s.id)).filter((e) => e.observed_by === 'reconciler')
+    t.equal(events.length, 1, 'one transition per row')
+  }
+  t.equal(control.storedConnections().length, 6, 'no downstream connection added or lost')
+})
+
+void t.test('the loop runs at start, keeps running, and stop() waits for the sweep in flight', async (t) => {
+  const stranded = await strandedCreate({ recorded: true })
+  control.injectFault('list', { kind: 'delay', delayMs: 300 })
+  const loop = new Reconciler(deps, { ...reconcilerOptions, owner: 'loop-test' })
+  loop.start()
+  await sleep(100)
+  await loop.stop()
+  t.equal((await connectionRow(b, stranded.id)).state, 'failed', 'the sweep in flight finished recording before stop() resolved')
+
+  const later = await strandedCreate({ recorded: false })
+  const again = new Reconciler(deps, { ...reconcilerOptions, owner: 'loop-test-2' })
+  again.start()
+  t.teardown(async () => { await again.stop() })
+  const deadline = Date.now() + 3000
+  while ((await connectionRow(b, later.id)).state === 'pending' && Date.now() < deadline) await sleep(50)
+  t.equal((await connectionRow(b, later.id)).state, 'failed')
+})
