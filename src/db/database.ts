@@ -37,6 +37,12 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger): Pro
     })
     // Without a listener, an idle client's socket error (server restart) would crash the process.
     pool.on('error', (err) => { logger.warn({ err }, 'idle PostgreSQL client failed; the pool replaces it') })
+    // A checked-out client has no pool listener: its socket dying between two queries of a transaction (server
+    // restart, pg_terminate_backend) would be an unhandled 'error' event and kill the process. The query in flight
+    // still fails (the request answers 503); this listener only keeps the process alive.
+    pool.on('connect', (client) => {
+      client.on('error', (err) => { logger.warn({ err }, 'PostgreSQL connection failed; the pool replaces it') })
+    })
     // int8 ids stay strings: they may exceed 2^53 and are only ever compared and echoed.
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
     return {

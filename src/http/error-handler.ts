@@ -91,5 +91,6 @@ const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 function isDatabaseDown (error: unknown): boolean {
   const e = error as { code?: unknown, message?: unknown }
   if (typeof e.code === 'string' && DB_DOWN_CODES.has(e.code)) return true
-  return typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Query read timeout/i.test(e.message)
+  // The last two: embedded PGlite once closed (its session, or the Kysely driver over it).
+  return typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Query read timeout|PGlite is closed|driver has already been destroyed/i.test(e.message)
 }

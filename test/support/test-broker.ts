@@ -22,6 +22,8 @@ export interface TestBrokerOptions {
   poller?: boolean
   /** Run the reconciler loop (default true; tests often call broker.reconciler.sweep() themselves). */
   reconciler?: boolean
+  /** PostgreSQL only: the URL the broker connects with, from the test database's (e.g. through a proxy). */
+  databaseUrl?: (url: string) => string
 }
 
 export interface TestBroker {
@@ -57,7 +59,10 @@ export async function startTestBroker (t: Teardown, options: TestBrokerOptions =
     LOG_LEVEL: 'debug',
     ...options.env
   })
-  const broker = await createBroker(config, logger, { database: database.config, devKeyDir: null })
+  const databaseConfig = database.config.kind === 'postgres' && options.databaseUrl !== undefined
+    ? { ...database.config, url: options.databaseUrl(database.config.url) }
+    : database.config
+  const broker = await createBroker(config, logger, { database: databaseConfig, devKeyDir: null })
   t.teardown(async () => {
     await broker.app.close()
     await database.drop()
