@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { RateLimiter } from './auth/rate-limiter.js'
 import type { ConnectionDeps } from './connections/connection-deps.js'
 import { registerAuthentication } from './http/authenticate.js'
-import { registerErrorHandling } from './http/error-handler.js'
+import { frameworkErrors, registerErrorHandling } from './http/error-handler.js'
 import { registerHttpMetrics } from './http/http-metrics.js'
 import { registerJsonBodyParser } from './http/json-body-parser.js'
 import { apiKeyRoutes } from './http/routes/api-keys.js'
@@ -50,6 +50,7 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     return503OnClosing: true,
+    frameworkErrors,
   })
   base.setValidatorCompiler(validatorCompiler())
   registerJsonBodyParser(base)

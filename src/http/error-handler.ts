@@ -31,6 +31,18 @@ export function registerErrorHandling (app: FastifyInstance): void {
   })
 }
 
+/**
+ * Errors Fastify raises before it has a route (bad percent-encoding, a path segment over 100 characters): without
+ * this they would bypass the error handler and answer plain JSON. Passed as the `frameworkErrors` option.
+ */
+export function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const problem = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    ? new AppError('validation_failed', 'A path segment is longer than any id this API uses (100 characters at most).', { errors: [{ path: 'path', message: 'too long' }] })
+    : toAppError(error, request)
+  request.log.info({ err: { type: problem.code, message: problem.detail } }, 'request refused')
+  void sendProblem(reply, request, problem)
+}
+
 function toAppError (error: FastifyError, request: FastifyRequest): AppError {
   if (error instanceof AppError) return error
   if (error instanceof SecretStoreError && error.retryable) {
