@@ -22,6 +22,7 @@ import { transitionCounter } from './metrics/transition-counter.js'
 import { pollerLagSeconds } from './poller/poll-repository.js'
 import { StatePoller } from './poller/state-poller.js'
 import { Reconciler } from './reconciler/reconciler.js'
+import { SecretOrphanSweep } from './secrets/orphan-sweep.js'
 import { loadLocalKey } from './secrets/local/local-key.js'
 import { LocalSecretStore } from './secrets/local/local-secret-store.js'
 import { meterSecretStore } from './secrets/metered-secret-store.js'
@@ -104,6 +105,8 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       flowTimeoutMs: config.flowService.timeoutMs
     })
     closers.push(async () => { await reconciler.stop() })
+    const orphanSweep = new SecretOrphanSweep({ db: database.db, secrets, logger: logger.child({ component: 'orphan-sweep' }) }, config.orphanSweep)
+    closers.push(async () => { await orphanSweep.stop() })
 
     const app = await buildApp({
       db: database.db,
@@ -129,6 +132,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       poller?.start()
       if (config.reconciler.enabled) reconciler.start()
     })
+    if (config.reconciler.enabled) orphanSweep.start()
     return { app, database, secrets, flow, poller, reconciler, metrics, emulator, devAdminKey }
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => {})

@@ -55,6 +55,8 @@ export const EnvSchema = Type.Object({
   CREATE_DEADLINE_MS: Type.Optional(Type.Integer({ ...Millis, default: 20000, description: 'How long a create keeps retrying Flow Service before answering 503 (the connection stays pending for the reconciler).' })),
   CHANGE_DEADLINE_MS: Type.Optional(Type.Integer({ ...Millis, default: 10000, description: 'Time budget of a rename, rotation or delete towards Flow Service, waiting for an initializing connection included.' })),
   RECONCILE_INTERVAL_MS: Type.Optional(Type.Integer({ ...Millis, default: 30000, description: 'How often the reconciler settles pending connections, unfinished rotations and leftover secrets (it also runs at boot).' })),
+  ORPHAN_SWEEP_INTERVAL_MS: Type.Optional(Type.Integer({ ...Millis, default: 600000, description: 'How often the secret store is swept for keys no live connection needs (runs with the reconciler).' })),
+  ORPHAN_GRACE_MS: Type.Optional(Type.Integer({ ...Millis, default: 3600000, description: 'How long a secret must look orphaned before the sweep removes it.' })),
   PENDING_GRACE_MS: Type.Optional(Type.Integer({ ...Millis, default: 60000, description: 'Age after which a pending connection is completed or rolled back; at least CREATE_DEADLINE_MS + 2 × FLOW_SERVICE_TIMEOUT_MS.' })),
   RECONCILER_ENABLED: Type.Optional(Type.Boolean({ default: true, description: 'Run the reconciler in this process.' })),
 
@@ -86,6 +88,7 @@ export interface Config {
   /** Time budgets of requests that call Flow Service. */
   deadlines: { createMs: number, changeMs: number }
   reconciler: { enabled: boolean, intervalMs: number, pendingGraceMs: number }
+  orphanSweep: { intervalMs: number, graceMs: number }
 }
 
 export type VaultAuth =
@@ -170,7 +173,8 @@ function toConfig (env: Required<Env>): Config {
     flowServiceRatePerSecond: env.FLOW_SERVICE_MAX_RPS / env.BROKER_REPLICAS,
     metrics: { requireKey: env.METRICS_REQUIRE_KEY },
     deadlines: { createMs: env.CREATE_DEADLINE_MS, changeMs: env.CHANGE_DEADLINE_MS },
-    reconciler: { enabled: env.RECONCILER_ENABLED, intervalMs: env.RECONCILE_INTERVAL_MS, pendingGraceMs: env.PENDING_GRACE_MS }
+    reconciler: { enabled: env.RECONCILER_ENABLED, intervalMs: env.RECONCILE_INTERVAL_MS, pendingGraceMs: env.PENDING_GRACE_MS },
+    orphanSweep: { intervalMs: env.ORPHAN_SWEEP_INTERVAL_MS, graceMs: env.ORPHAN_GRACE_MS }
   }
 }
 

@@ -28,7 +28,7 @@ async function migrationFiles (): Promise<string[]> {
 }
 
 void t.test('migrations', async (t) => {
-  const test = await createTestDatabase()
+  const test = await createTestDatabase({ empty: true })
   const database = await openDatabase(test.config, pino({ level: 'silent' }))
   t.teardown(async () => {
     await database.close()

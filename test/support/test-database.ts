@@ -19,10 +19,15 @@ export interface TestDatabase {
   drop: () => Promise<void>
 }
 
-export async function createTestDatabase (): Promise<TestDatabase> {
+/** `empty`: no tables at all (migration tests); otherwise PGlite starts from a migrated template. */
+export async function createTestDatabase (options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL
   if (serverUrl === undefined || serverUrl === '') {
-    return { config: { kind: 'pglite', dataDir: null, snapshot: await pgliteTemplate() }, url: undefined, drop: async () => {} }
+    return {
+      config: options.empty === true ? { kind: 'pglite', dataDir: null } : { kind: 'pglite', dataDir: null, snapshot: await pgliteTemplate() },
+      url: undefined,
+      drop: async () => {}
+    }
   }
   const name = `broker_test_${randomBytes(6).toString('hex')}`
   const admin = new pg.Client({ connectionString: serverUrl })
