@@ -170,7 +170,8 @@ void t.test('delete while initializing: waits, then 204; past the budget: 409 wi
 })
 
 void t.test('delete of a connection still pending (being created): 409; of a failed one: 204, nothing to do', async (t) => {
-  control.injectFault('create', { kind: 'delay', delayMs: 800 })
+  // Each POST held past the client timeout: the create stays pending through two attempts and their looks.
+  control.injectFault('create', { kind: 'delay', delayMs: 800 }, 2)
   const creating = b.request({ method: 'POST', url: '/v1/connections', body: salesforceBody() })
   const pendingId = await eventually(async () => (await b.broker.database.db.selectFrom('connections').select('id').where('state', '=', 'pending').executeTakeFirst())?.id)
   const res = await remove(pendingId)
@@ -178,8 +179,11 @@ void t.test('delete of a connection still pending (being created): 409; of a fai
   t.equal(res.json<Problem>().type, 'https://credential-broker.dev/problems/connection-busy')
   t.equal((await creating).statusCode, 201)
 
+  control.clearFaults('create')
   control.injectFault('create', { kind: 'reject', code: '1415-400' })
-  const failed = (await b.request({ method: 'POST', url: '/v1/connections', body: salesforceBody() })).json<{ connectionId: string }>()
+  const rejected = await b.request({ method: 'POST', url: '/v1/connections', body: salesforceBody() })
+  t.equal(rejected.statusCode, 422, rejected.body)
+  const failed = rejected.json<{ connectionId: string }>()
   t.equal((await remove(failed.connectionId)).statusCode, 204)
   t.equal((await connectionRow(b, failed.connectionId)).state, 'failed', 'terminal states never move')
 })

@@ -2,7 +2,7 @@
 // downstream call; another body gets 422; a request still running gets 409; keys are remembered for 24 h.
 import { createHash } from 'node:crypto'
 import t from 'tap'
-import { auditOf, connectionRow, salesforceBody, sleep } from '../support/lifecycle-fixtures.js'
+import { auditOf, connectionRow, eventually, salesforceBody } from '../support/lifecycle-fixtures.js'
 import { SEED_BODIES } from '../support/seed-bodies.js'
 import { startTestBroker } from '../support/test-broker.js'
 
@@ -83,10 +83,11 @@ void t.test('keys belong to a team: another team with the same key gets its own 
 
 void t.test('while the first request runs, a repeat gets 409 with Retry-After; afterwards the original answer', async (t) => {
   const b = await startTestBroker(t, { reconciler: false })
-  b.emulator.control.injectFault('create', { kind: 'delay', delayMs: 800 })
+  b.emulator.control.injectFault('create', { kind: 'delay', delayMs: 1000 })
   const body = salesforceBody()
   const firstPromise = b.request({ method: 'POST', url: '/v1/connections', body, headers: { 'idempotency-key': 'k-run' } })
-  await sleep(200)
+  // The first request has its row (and holds it) once Flow Service received its POST.
+  await eventually(() => b.emulator.control.callCounts().create === 1 ? true : undefined, 10000, 'the first POST')
   const during = await b.request({ method: 'POST', url: '/v1/connections', body, headers: { 'idempotency-key': 'k-run' } })
   t.equal(during.statusCode, 409)
   t.equal(during.json<Problem>().type, 'https://credential-broker.dev/problems/idempotency-key-in-use')
