@@ -154,13 +154,6 @@ export async function findDeadSecretHolders (db: Kysely<Database>, limit: number
     .orderBy('id').limit(limit).execute()
 }
 
-/** The state of each of `ids` that has a row (missing ids have none). */
-export async function findStates (db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map()
-  const rows = await db.selectFrom('connections').select(['id', 'state']).where('id', 'in', [...ids]).execute()
-  return new Map(rows.map((r) => [r.id, r.state]))
-}
-
 /** Frees Idempotency-Keys of connections created before `createdBefore`: the key may then name a new request. */
 export async function forgetIdempotencyKeys (db: Kysely<Database>, createdBefore: Date): Promise<number> {
   const result = await db.updateTable('connections').set({ idempotency_key: null, request_fingerprint: null })

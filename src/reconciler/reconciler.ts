@@ -1,13 +1,14 @@
 // The reconciler: at boot and then periodically, settles what requests left unfinished (pending creates past
-// their grace period, rotations whose outcome was never recorded), destroys secrets nothing needs any more, and
-// frees Idempotency-Keys older than 24 h. Claims rows with SKIP LOCKED and a lease, so replicas share the work.
+// their grace period, rotations whose outcome was never recorded), destroys the secrets of failed and deleted
+// connections that still hold one, and frees Idempotency-Keys older than 24 h. Claims rows with SKIP LOCKED and a
+// lease, so replicas share the work. (Store keys the table knows nothing of are the secret orphan sweep's.)
 import type { Actor } from '../audit/audit-log.js'
 import type { ConnectionDeps } from '../connections/connection-deps.js'
 import { claimStalePending, claimUnsettledRotations, forgetIdempotencyKeys, releaseLease } from '../connections/connection-repository.js'
 import { IDEMPOTENCY_KEY_TTL_MS } from '../connections/idempotent-create.js'
 import { settlePendingCreate } from '../connections/settle-pending-create.js'
 import { settlePendingRotation } from '../connections/settle-pending-rotation.js'
-import { destroyDeadSecrets, destroyOrphanSecrets } from '../connections/sweep-secrets.js'
+import { destroyDeadSecrets } from '../connections/destroy-dead-secrets.js'
 
 export interface ReconcilerOptions {
   /** Identifies this replica in leases. */
@@ -19,8 +20,6 @@ export interface ReconcilerOptions {
   flowTimeoutMs: number
   /** Rows claimed at a time. Default 10. */
   batchSize?: number
-  /** How often the whole secret store is listed for orphans (also at boot). Default max(10 × interval, 5 min). */
-  orphanScanIntervalMs?: number
 }
 
 export interface ReconcileResult {
@@ -43,7 +42,6 @@ export class Reconciler {
   #running: Promise<void> | undefined
   #stopping = false
   #wake: (() => void) | undefined
-  #lastOrphanScan = 0
 
   constructor (private readonly deps: ConnectionDeps, private readonly options: ReconcilerOptions) {}
 
@@ -92,7 +90,6 @@ export class Reconciler {
     await this.#settlePending(result)
     await this.#settleRotations(result)
     result.secretsDestroyed += await destroyDeadSecrets(this.deps)
-    await this.#scanOrphans(result)
     result.keysForgotten = await forgetIdempotencyKeys(this.deps.db, new Date(Date.now() - IDEMPOTENCY_KEY_TTL_MS))
     if (result.completed + result.rolledBack + result.rotationsSettled + result.secretsDestroyed + result.keysForgotten + result.deferred > 0) {
       this.deps.logger.info({ reconciled: result }, 'reconciler sweep')
@@ -145,18 +142,6 @@ export class Reconciler {
       }
       result.deferred += deferred
       if (rows.length < this.#batchSize || deferred > 0) break
-    }
-  }
-
-  async #scanOrphans (result: ReconcileResult): Promise<void> {
-    const every = this.options.orphanScanIntervalMs ?? Math.max(10 * this.options.intervalMs, 5 * 60 * 1000)
-    if (this.#lastOrphanScan !== 0 && Date.now() - this.#lastOrphanScan < every) return
-    try {
-      result.secretsDestroyed += await destroyOrphanSecrets(this.deps)
-      this.#lastOrphanScan = Date.now()
-    } catch (err) {
-      // The store may be down: the scan waits for the next sweep, the rest of the work does not.
-      this.deps.logger.warn({ err }, 'orphan secret scan failed; tried again next sweep')
     }
   }
 }
