@@ -69,6 +69,9 @@ function toAppError (error: FastifyError, request: FastifyRequest): AppError {
     // A use case that let a Flow Service failure through: the caller learns only that it was unavailable.
     return new AppError('downstream_unavailable', 'Flow Service is unavailable. Retry later.', { retryAfterSeconds: 30 })
   }
+  if (isUnstorableText(error)) {
+    return new AppError('validation_failed', 'A text value contains a character that cannot be stored or searched for (the NUL character, \\u0000). Remove it.')
+  }
   if (isDatabaseDown(error)) {
     return new AppError('database_unavailable', 'The database is unavailable. Retry later.', { retryAfterSeconds: 5 })
   }
@@ -96,6 +99,15 @@ function fieldProblem (part: string, v: AjvError): FieldProblem {
   }
   const path = part === 'body' ? pointer : prefix + pointer.replace(/^\//, '').replaceAll('/', '.')
   return { path, message }
+}
+
+/**
+ * PostgreSQL refuses NUL in text (22021) and in jsonb (22P05). Only input can carry one, so the request is at fault;
+ * found by the fuzz test (a query filter `?name=%00`).
+ */
+function isUnstorableText (error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  return code === '22021' || code === '22P05'
 }
 
 const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004'])

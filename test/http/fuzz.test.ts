@@ -105,6 +105,24 @@ void t.test('no request, however malformed, gets a 5xx, a non-problem error, or 
   t.ok(sent >= 2500)
 })
 
+void t.test('text PostgreSQL cannot hold (NUL) is a 400 wherever it comes in, never a 500', async (t) => {
+  const nul = '\u0000'
+  const requests = [
+    { method: 'GET', url: '/v1/connections?sandboxName=%00' },
+    { method: 'GET', url: '/v1/connections?name=a%00b' },
+    { method: 'GET', url: '/v1/connections?flowConnectionId=%00' },
+    { method: 'POST', url: '/v1/connections', body: salesforceBody({ name: `a${nul}b` }) },
+    { method: 'POST', url: '/v1/connections', body: salesforceBody({ description: nul }) },
+    { method: 'POST', url: '/v1/connections', body: salesforceBody({ username: `user${nul}` }) },
+    { method: 'PATCH', url: `/v1/connections/${existing.id}`, body: { name: `x${nul}` } }
+  ] as const
+  for (const r of requests) {
+    const res = await b.request(r)
+    t.equal(res.statusCode, 400, `${r.method} ${r.url} ${'body' in r ? JSON.stringify(r.body).slice(0, 60) : ''}`)
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+  }
+})
+
 void t.test('and no secret from those requests reached a log line or a table', async (t) => {
   const logs = b.logs()
   const dump = await b.dumpDatabase()
