@@ -4,12 +4,14 @@ import type { BrokerMetrics } from './broker-metrics.js'
 
 export function pollerObserver (metrics: BrokerMetrics): PollerObserver {
   return {
-    sweepFinished (result, durationMs) {
-      metrics.sweepDuration.observe(durationMs / 1000)
-      metrics.sweepConnections.observe(result.polled + result.failed)
+    batchFinished (result) {
       metrics.polls.inc({ outcome: 'changed' }, result.changed)
       metrics.polls.inc({ outcome: 'unchanged' }, result.polled - result.changed)
       metrics.polls.inc({ outcome: 'failed' }, result.failed)
+    },
+    sweepFinished (result, durationMs) {
+      metrics.sweepDuration.observe(durationMs / 1000)
+      metrics.sweepConnections.observe(result.polled + result.failed)
     }
   }
 }

@@ -26,6 +26,8 @@ export interface StatePollerDeps {
 }
 
 export interface PollerObserver {
+  /** After each batch, so counters move during a long sweep. */
+  batchFinished?: (result: SweepResult) => void
   sweepFinished: (result: SweepResult, durationMs: number) => void
 }
 
@@ -107,6 +109,7 @@ export class StatePoller {
       const claimed = await claimDueConnections(this.deps.db, this.options.owner, now, new Date(now.getTime() + this.options.leaseMs), this.options.batchSize)
       if (claimed.length === 0) break
       const result = await this.#pollBatch(claimed)
+      this.deps.observer?.batchFinished?.(result)
       total.polled += result.polled
       total.changed += result.changed
       total.failed += result.failed
