@@ -17,11 +17,19 @@ export interface HashedAuditContent {
 }
 
 export function auditHash (prevHash: string, c: HashedAuditContent): string {
+  return createHash('sha256').update(`[${JSON.stringify(prevHash)},${auditHashRest(c)}`).digest('hex')
+}
+
+/**
+ * The hashed text after the predecessor's hash: canonical JSON of `[prevHash, ...content]` is `["<prevHash>",` +
+ * this. The database's audit_append splices the tail hash it reads under the chain lock in front of it.
+ */
+export function auditHashRest (c: HashedAuditContent): string {
   const content = [
-    prevHash, c.occurredAt.toISOString(), c.actor, c.actorTeam, c.actorKeyId, c.action,
+    c.occurredAt.toISOString(), c.actor, c.actorTeam, c.actorKeyId, c.action,
     c.connectionId, c.requestId, c.outcome, c.changedFields, c.detail
   ]
-  return createHash('sha256').update(canonicalJson(content)).digest('hex')
+  return canonicalJson(content).slice(1)
 }
 
 /** JSON with object keys sorted, so jsonb's own key order never changes a hash. */

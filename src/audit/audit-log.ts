@@ -2,7 +2,7 @@
 import { sql, type Kysely } from 'kysely'
 import { GroupCommit } from '../db/group-commit.js'
 import type { Database } from '../db/schema.js'
-import { auditHash, GENESIS_HASH } from './audit-hash.js'
+import { auditHashRest } from './audit-hash.js'
 
 /** Who acted: a caller's API key, or one of the broker's own background jobs. */
 export type Actor =
@@ -38,33 +38,31 @@ export function actorLabel (actor: Actor): string {
 /** The actor of an authenticated request. */
 export const keyActor = (caller: { team: string, keyId: string }): Actor => ({ kind: 'key', team: caller.team, keyId: caller.keyId })
 
-// One advisory lock serialises appenders so the chain has one predecessor per row, on every replica.
-const CHAIN_LOCK = 7_401_001
-
-/** Appends one row: in the caller's transaction, or, outside one, in a transaction shared with other such rows. */
+/** Appends one row: in the caller's transaction, or, outside one, in a statement shared with other such rows. */
 export async function appendAudit (executor: Kysely<Database>, entry: AuditEntry): Promise<void> {
   if (executor.isTransaction) await appendAuditEntries(executor, [entry])
   else await standaloneAppends(executor).add(entry)
 }
 
 // Rows appended on their own (reads, denials: one per request) are group-committed: every caller still waits for
-// its row to commit, but the chain lock is taken once per batch instead of once per request.
+// its row to commit, but the rows arriving together share one statement, one take of the chain lock and one commit.
 const groups = new WeakMap<Kysely<Database>, GroupCommit<AuditEntry>>()
 
 function standaloneAppends (db: Kysely<Database>): GroupCommit<AuditEntry> {
   let group = groups.get(db)
   if (group === undefined) {
-    group = new GroupCommit(async (entries) => { await db.transaction().execute(async (tx) => { await appendAuditEntries(tx, entries) }) })
+    group = new GroupCommit(async (entries) => { await appendAuditEntries(db, entries) })
     groups.set(db, group)
   }
   return group
 }
 
-/** Appends rows in order inside `tx`, each chained to the one before: one lock, one read of the tail, one insert. */
-async function appendAuditEntries (tx: Kysely<Database>, entries: AuditEntry[]): Promise<void> {
-  await sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`.execute(tx)
-  const last = await tx.selectFrom('audit_events').select('hash').orderBy('id', 'desc').limit(1).executeTakeFirst()
-  let prevHash = last?.hash ?? GENESIS_HASH
+/**
+ * Appends rows in order, each chained to the one before, in one statement: audit_append (a database function, see
+ * its migration) takes the chain lock that serialises appenders on every replica, reads the tail and inserts. In a
+ * transaction the lock is held until it ends; outside one the statement is its own transaction.
+ */
+async function appendAuditEntries (executor: Kysely<Database>, entries: AuditEntry[]): Promise<void> {
   const rows = entries.map((entry) => {
     const content = {
       // Millisecond precision survives the round trip through timestamptz, so verify recomputes the same hash.
@@ -81,9 +79,8 @@ async function appendAuditEntries (tx: Kysely<Database>, entries: AuditEntry[]):
       changedFields: entry.changedFields ?? [],
       detail: entry.detail == null ? null : JSON.parse(JSON.stringify(entry.detail)) as Record<string, unknown>
     }
-    const hash = auditHash(prevHash, content)
-    const row = {
-      occurred_at: content.occurredAt,
+    return {
+      occurred_at: content.occurredAt.toISOString(),
       actor: content.actor,
       actor_team: content.actorTeam,
       actor_key_id: content.actorKeyId,
@@ -91,14 +88,10 @@ async function appendAuditEntries (tx: Kysely<Database>, entries: AuditEntry[]):
       connection_id: content.connectionId,
       request_id: content.requestId,
       outcome: content.outcome,
-      changed_fields: JSON.stringify(content.changedFields),
-      detail: content.detail === null ? null : JSON.stringify(content.detail),
-      prev_hash: prevHash,
-      hash
+      changed_fields: content.changedFields,
+      detail: content.detail,
+      hash_rest: auditHashRest(content)
     }
-    prevHash = hash
-    return row
   })
-  // Identity ids follow the order of the VALUES list, so each row's id comes after its predecessor's.
-  await tx.insertInto('audit_events').values(rows).execute()
+  await sql`select audit_append(${JSON.stringify(rows)}::jsonb)`.execute(executor)
 }
