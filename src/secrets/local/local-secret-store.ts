@@ -1,6 +1,6 @@
 // The embedded secret store: AES-256-GCM with a random IV per value, ciphertext kept in PostgreSQL.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { Database } from '../../db/schema.js'
 import { SecretStoreError, type SecretData, type SecretStore } from '../secret-store.js'
 
@@ -14,18 +14,23 @@ export class LocalSecretStore implements SecretStore {
     if (key.length !== 32) throw new Error('the local secret store needs a 32-byte key')
   }
 
+  /**
+   * Check-and-set in one statement: the row goes in only when the newest version is `cas`. Two writers racing for
+   * the same version both pass the check; the primary key lets one in and the other gets a unique violation.
+   */
   async write (key: string, data: SecretData, options: { cas: number }): Promise<number> {
     const version = options.cas + 1
+    const sealed = this.seal(key, version, data)
     return await this.guard(async () => {
-      return await this.db.transaction().execute(async (tx) => {
-        const current = await tx.selectFrom('local_secrets').where('key', '=', key)
-          .select((eb) => eb.fn.max('version').as('version')).executeTakeFirst()
-        if ((current?.version ?? 0) !== options.cas) {
-          throw new SecretStoreError('cas_mismatch', `check-and-set failed for ${key}: expected version ${options.cas}, current is ${current?.version ?? 0}`)
-        }
-        await tx.insertInto('local_secrets').values({ key, version, sealed: this.seal(key, version, data) }).execute()
-        return version
-      })
+      const inserted = await sql<{ version: number }>`
+        insert into local_secrets (key, version, sealed)
+        select ${key}, ${version}, ${sealed}
+        where (select coalesce(max(version), 0) from local_secrets where key = ${key}) = ${options.cas}
+        returning version`.execute(this.db)
+      if (inserted.rows.length === 0) {
+        throw new SecretStoreError('cas_mismatch', `check-and-set failed for ${key}: expected version ${options.cas}, current is ${await this.currentVersion(key)}`)
+      }
+      return version
     })
   }
 
