@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { randomUUID } from 'node:crypto'
+import { CallerCache } from './auth/caller-cache.js'
 import { RateLimiter } from './auth/rate-limiter.js'
 import type { ConnectionDeps } from './connections/connection-deps.js'
 import { registerAuthentication } from './http/authenticate.js'
@@ -24,6 +25,8 @@ export interface AppDeps extends ConnectionDeps {
   readiness: ReadinessChecks
   /** Absent: no /metrics route and no request metrics. */
   metrics?: BrokerMetrics
+  /** Absent: keys are looked up on every request. */
+  callers?: CallerCache
 }
 
 export interface AppOptions {
@@ -81,7 +84,8 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   const perMinute = options.rateLimitPerMinute ?? 0
-  registerAuthentication(base, deps.db, perMinute > 0 ? { rateLimiter: new RateLimiter({ perMinute }) } : {})
+  const callers = deps.callers ?? new CallerCache(deps.db, { ttlMs: 0 })
+  registerAuthentication(base, deps.db, { callers, ...(perMinute > 0 ? { rateLimiter: new RateLimiter({ perMinute }) } : {}) })
   if (deps.metrics !== undefined) {
     registerHttpMetrics(base, deps.metrics)
     await app.register(metricsRoutes, { registry: deps.metrics.registry, requireKey: options.metricsRequireKey ?? false })
@@ -91,6 +95,6 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
   await app.register(connectionRoutes, { deps, defaultSandboxName: options.defaultSandboxName })
   await app.register(connectionChangeRoutes, { deps })
   await app.register(auditRoutes, { db: deps.db })
-  await app.register(apiKeyRoutes, { db: deps.db })
+  await app.register(apiKeyRoutes, { db: deps.db, callers })
   return base
 }

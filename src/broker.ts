@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { buildApp } from './app.js'
 import { ensureApiKey, generateApiKey } from './auth/api-key-repository.js'
+import { CallerCache } from './auth/caller-cache.js'
+import { RevocationListener } from './auth/revocation-listener.js'
 import type { Config } from './config.js'
 import { openDatabase, type BrokerDatabase, type DatabaseConfig } from './db/database.js'
 import { migrateToLatest } from './db/migrator.js'
@@ -108,7 +110,17 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
     const orphanSweep = new SecretOrphanSweep({ db: database.db, secrets, logger: logger.child({ component: 'orphan-sweep' }) }, config.orphanSweep)
     closers.push(async () => { await orphanSweep.stop() })
 
+    const callers = new CallerCache(database.db, { ttlMs: config.apiKeyCacheTtlMs })
+    const databaseConfig = overrides.database ?? config.database
+    if (databaseConfig.kind === 'postgres' && config.apiKeyCacheTtlMs > 0) {
+      // Other processes (replicas, the keys CLI) revoke keys too: the cache stays off until their notices can be heard.
+      const revocations = new RevocationListener({ url: databaseConfig.url, cache: callers, logger: logger.child({ component: 'key-revocations' }) })
+      await revocations.start()
+      closers.push(async () => { await revocations.stop() })
+    }
+
     const app = await buildApp({
+      callers,
       db: database.db,
       secrets,
       flow,

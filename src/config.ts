@@ -42,6 +42,7 @@ export const EnvSchema = Type.Object({
 
   BROKER_ADMIN_KEY: Type.Optional(Type.String({ minLength: 32, description: 'Admin API key created (or kept) at boot.' })),
   API_RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 0, default: 600, description: 'Requests per minute per API key, in each replica (a token bucket that also allows a burst of this size); 0 turns the limit off.' })),
+  API_KEY_CACHE_TTL_MS: Type.Optional(Type.Integer({ minimum: 0, maximum: 300000, default: 10000, description: 'How long a replica trusts a looked-up API key without asking the database again. Revocations reach every replica at once (PostgreSQL NOTIFY); this only bounds how long a lost notification could matter. 0: every request asks the database.' })),
 
   POLL_FAST_INTERVAL_MS: Type.Optional(Type.Integer({ ...Millis, default: 2000, description: 'Poll interval while pending/initializing.' })),
   POLL_STEADY_INTERVAL_MS: Type.Optional(Type.Integer({ ...Millis, default: 60000, description: 'Poll interval once stable.' })),
@@ -81,6 +82,7 @@ export interface Config {
   adminKey?: string
   /** Per API key, per replica; 0: no limit. */
   apiRateLimitPerMinute: number
+  apiKeyCacheTtlMs: number
   poller: { enabled: boolean, fastIntervalMs: number, steadyIntervalMs: number, batchSize: number, leaseMs: number }
   /** This replica's share of the request budget towards Flow Service, in calls per second; 0: unpaced. */
   flowServiceRatePerSecond: number
@@ -163,6 +165,7 @@ function toConfig (env: Required<Env>): Config {
     defaultSandboxName: env.DEFAULT_SANDBOX_NAME,
     ...(env.BROKER_ADMIN_KEY !== undefined ? { adminKey: env.BROKER_ADMIN_KEY } : {}),
     apiRateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE,
+    apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_MS,
     poller: {
       enabled: env.POLLER_ENABLED,
       fastIntervalMs: env.POLL_FAST_INTERVAL_MS,

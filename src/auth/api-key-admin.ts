@@ -1,12 +1,13 @@
 // Issuing, listing and revoking API keys, each change audited with the key row in one transaction.
 // Shared by the admin routes and the keys CLI, so both leave the same trail.
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import { actorLabel, appendAudit, type Actor } from '../audit/audit-log.js'
 import { decodeCursor, encodeCursor } from '../connections/cursor.js'
 import type { Database } from '../db/schema.js'
 import { AppError } from '../errors/app-error.js'
 import { findApiKey, insertApiKey, listApiKeys, revokeApiKeyRow } from './api-key-repository.js'
 import { toApiKeyResource, type ApiKeyResource, type CreateApiKeyRequest } from './api-key-resource.js'
+import { REVOCATION_CHANNEL } from './revocation-listener.js'
 
 export interface AuditContext { actor: Actor, requestId: string | null }
 
@@ -39,8 +40,8 @@ export async function listApiKeyPage (db: Kysely<Database>, query: ApiKeyPageQue
 }
 
 /**
- * Revokes at once: every request looks its key up in the database, so the next one is refused, on every replica.
- * Revoking a revoked key changes nothing and says so; an unknown id is not_found.
+ * Revokes at once: the commit notifies every replica (REVOCATION_CHANNEL), whose caller caches forget the key, so
+ * its next request is looked up and refused; the replica that revoked also forgets it directly. Revoking a revoked key changes nothing and says so; an unknown id is not_found.
  */
 export async function revokeApiKey (db: Kysely<Database>, ctx: AuditContext, id: string): Promise<{ key: ApiKeyResource, alreadyRevoked: boolean }> {
   return await db.transaction().execute(async (tx) => {
@@ -58,6 +59,7 @@ export async function revokeApiKey (db: Kysely<Database>, ctx: AuditContext, id:
       changedFields: ['revokedAt'],
       detail: { apiKeyId: revoked.id, team: revoked.team }
     })
+    await sql`select pg_notify(${REVOCATION_CHANNEL}, ${revoked.id})`.execute(tx)
     return { key: toApiKeyResource(revoked), alreadyRevoked: false }
   })
 }

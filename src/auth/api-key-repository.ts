@@ -27,8 +27,12 @@ export async function insertApiKey (db: Kysely<Database>, input: NewApiKey, key 
 
 /** The caller a presented key stands for, or undefined for unknown and revoked keys. */
 export async function findCallerByKey (db: Kysely<Database>, key: string): Promise<Caller | undefined> {
+  return await findCallerByHash(db, hashApiKey(key))
+}
+
+export async function findCallerByHash (db: Kysely<Database>, keyHash: string): Promise<Caller | undefined> {
   const row = await db.selectFrom('api_keys').select(['id', 'team', 'scopes', 'revoked_at'])
-    .where('key_hash', '=', hashApiKey(key)).executeTakeFirst()
+    .where('key_hash', '=', keyHash).executeTakeFirst()
   if (row === undefined || row.revoked_at !== null) return undefined
   return { keyId: row.id, team: row.team, scopes: row.scopes as Scope[] }
 }

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import { appendAudit, keyActor } from '../audit/audit-log.js'
-import { findCallerByKey } from '../auth/api-key-repository.js'
+import type { CallerCache } from '../auth/caller-cache.js'
 import type { RateLimiter } from '../auth/rate-limiter.js'
 import { hasScope, type Caller, type Scope } from '../auth/scopes.js'
 import type { Database } from '../db/schema.js'
@@ -29,11 +29,13 @@ export function callerOf (request: FastifyRequest): Caller {
 }
 
 export interface AuthenticationOptions {
+  /** Resolves presented keys (through its cache). */
+  callers: CallerCache
   /** Absent: no rate limit. */
   rateLimiter?: RateLimiter
 }
 
-export function registerAuthentication (app: FastifyInstance, db: Kysely<Database>, options: AuthenticationOptions = {}): void {
+export function registerAuthentication (app: FastifyInstance, db: Kysely<Database>, options: AuthenticationOptions): void {
   app.decorateRequest('caller', undefined)
   documentScopes(app)
   app.addHook('onRequest', async (request) => {
@@ -42,7 +44,7 @@ export function registerAuthentication (app: FastifyInstance, db: Kysely<Databas
     const action = request.routeOptions.config.action ?? 'unknown'
     const header = request.headers.authorization
     const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header)
-    const caller = match?.[1] === undefined ? undefined : await findCallerByKey(db, match[1])
+    const caller = match?.[1] === undefined ? undefined : await options.callers.find(match[1])
     if (caller === undefined) {
       await appendAudit(db, { actor: { kind: 'anonymous' }, action, connectionId: connectionIdOf(request), requestId: request.id, outcome: 'denied', detail: { status: 401, reason: header === undefined ? 'no key' : 'unknown or revoked key' } })
       throw new AppError('unauthorized', header === undefined

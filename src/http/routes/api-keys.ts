@@ -4,13 +4,14 @@ import { Type } from 'typebox'
 import type { Kysely } from 'kysely'
 import { appendAudit, keyActor } from '../../audit/audit-log.js'
 import { issueApiKey, listApiKeyPage, revokeApiKey } from '../../auth/api-key-admin.js'
+import type { CallerCache } from '../../auth/caller-cache.js'
 import type { Database } from '../../db/schema.js'
 import { ApiKeyId, ApiKeyPage, CreateApiKeyRequest, CreatedApiKey, ListApiKeysQuery } from '../api-key-schemas.js'
 import { callerOf } from '../authenticate.js'
 import { listFilters } from '../list-filters.js'
 import { commonProblems, problemResponse } from '../problem-schema.js'
 
-export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = async (app, { db }) => {
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>, callers: CallerCache }> = async (app, { db, callers }) => {
   app.post('/v1/api-keys', {
     config: { scope: 'admin', action: 'api_key.create' },
     schema: {
@@ -54,6 +55,8 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> =
     }
   }, async (request, reply) => {
     await revokeApiKey(db, { actor: keyActor(callerOf(request)), requestId: request.id }, request.params.id)
+    // Here at once; other replicas when the revocation's notification reaches them.
+    callers.forgetKey(request.params.id)
     return await reply.code(204).send(null)
   })
 }
