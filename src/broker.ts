@@ -57,10 +57,15 @@ export interface BrokerOverrides {
 export async function createBroker (config: Config, logger: Logger, overrides: BrokerOverrides = {}): Promise<Broker> {
   const closers: Array<() => Promise<void>> = []
   try {
-    const database = await openDatabase(overrides.database ?? (config.database.kind === 'pglite' ? { kind: 'pglite', dataDir: config.database.dataDir } : config.database), logger)
+    // Statements are counted from the first one; the metrics, which read the database, come after it.
+    const queries: { observe?: (durationMs: number, failed: boolean) => void } = {}
+    const database = await openDatabase(overrides.database ?? (config.database.kind === 'pglite' ? { kind: 'pglite', dataDir: config.database.dataDir } : config.database), logger, {
+      onQuery: (durationMs, failed) => { queries.observe?.(durationMs, failed) }
+    })
     closers.push(async () => { await database.close() })
     await migrateToLatest(database.db)
     const metrics = createBrokerMetrics({ pollerLagSeconds: async () => await pollerLagSeconds(database.db), poolUsage: () => database.poolUsage() })
+    queries.observe = (durationMs, failed) => { metrics.dbQueryDuration.observe({ outcome: failed ? 'error' : 'ok' }, durationMs / 1000) }
 
     const secrets: SecretStore = meterSecretStore(config.secretStore.kind === 'vault'
       ? createVaultSecretStore(config.secretStore, logger.child({ component: 'vault' }))

@@ -2,7 +2,7 @@
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
-import { Kysely, PostgresDialect, sql } from 'kysely'
+import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { PGliteDialect } from './pglite-dialect.js'
@@ -25,7 +25,14 @@ export interface BrokerDatabase {
 
 const INT8_OID = 20
 
-export async function openDatabase (config: DatabaseConfig, logger: Logger): Promise<BrokerDatabase> {
+export interface DatabaseOptions {
+  /** Called after every statement with its duration (metrics). */
+  onQuery?: (durationMs: number, failed: boolean) => void
+}
+
+export async function openDatabase (config: DatabaseConfig, logger: Logger, options: DatabaseOptions = {}): Promise<BrokerDatabase> {
+  const onQuery = options.onQuery
+  const log = onQuery === undefined ? undefined : (event: LogEvent): void => { onQuery(event.queryDurationMillis, event.level === 'error') }
   if (config.kind === 'postgres') {
     const pool = new pg.Pool({
       connectionString: config.url,
@@ -44,7 +51,7 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger): Pro
       client.on('error', (err) => { logger.warn({ err }, 'PostgreSQL connection failed; the pool replaces it') })
     })
     // int8 ids stay strings: they may exceed 2^53 and are only ever compared and echoed.
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log !== undefined ? { log } : {}) })
     return {
       kind: 'postgres',
       db,
@@ -65,7 +72,7 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger): Pro
     ...(config.snapshot !== undefined ? { loadDataDir: config.snapshot } : {}),
     parsers: { [INT8_OID]: (value: string) => value }
   })
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(log !== undefined ? { log } : {}) })
   return {
     kind: 'pglite',
     db,

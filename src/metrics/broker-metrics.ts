@@ -25,6 +25,7 @@ export interface BrokerMetrics {
   readonly flowServiceBudgetWait: Histogram
   readonly flowServiceBudgetRefusals: Counter
   readonly secretStoreDuration: Histogram<'operation' | 'outcome'>
+  readonly dbQueryDuration: Histogram<'outcome'>
   readonly sweepDuration: Histogram
   readonly sweepConnections: Histogram
   readonly polls: Counter<'outcome'>
@@ -66,6 +67,13 @@ export function createBrokerMetrics (sources: ScrapeSources): BrokerMetrics {
       help: 'HTTP requests served, by method, route pattern and status.',
       labelNames: ['method', 'route', 'status'] as const,
       buckets: LATENCY_BUCKETS,
+      registers
+    }),
+    dbQueryDuration: new Histogram({
+      name: 'broker_db_query_duration_seconds',
+      help: 'Database statements, by outcome (ok, error): their count per request is what a request costs the database.',
+      labelNames: ['outcome'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 15],
       registers
     }),
     flowServiceCalls: new Counter({

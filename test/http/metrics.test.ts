@@ -1,6 +1,6 @@
 // GET /metrics: Prometheus text with request latency by route pattern, Flow Service calls by operation and status,
-// secret store latency, poller sweeps, lag and transitions, and pool usage; open unless METRICS_REQUIRE_KEY; and
-// a registry per broker, so two brokers in one process count apart.
+// secret store latency, poller sweeps, lag and transitions, pool usage and database statements; open unless
+// METRICS_REQUIRE_KEY; and a registry per broker, so two brokers in one process count apart.
 import t from 'tap'
 import { insertTestConnection } from '../support/connection-rows.js'
 import { SEED_BODIES } from '../support/seed-bodies.js'
@@ -54,6 +54,8 @@ void t.test('after a create, a read and the poller noticing the connection enabl
   t.equal(sample(text, 'broker_connection_transitions_total{from="initializing",to="enabled",observed_by="poller"}'), 1, 'and by the poller')
 
   t.ok((sample(text, 'broker_db_pool_connections{state="total"}') ?? 0) >= 1, 'pool usage')
+  const statements = sample(text, 'broker_db_query_duration_seconds_count{outcome="ok"}') ?? 0
+  t.ok(statements >= 10, `database statements counted (${statements})`)
   t.ok((sample(text, 'process_resident_memory_bytes') ?? 0) > 0, 'process metrics under their usual names')
 })
 
