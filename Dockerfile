@@ -17,7 +17,11 @@ COPY migrations ./migrations
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
+# A young generation of 2 MB semi-spaces instead of 16 keeps the peak resident size of a 100 000-connection sweep
+# near 120 MB instead of 250 at the same speed (npm run bench -- poller runs the broker with these options); the
+# old space is capped for a 512 MiB container. Override NODE_OPTIONS to size it otherwise.
 ENV NODE_ENV=production \
+    NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=256" \
     PORT=8080 \
     HOST=0.0.0.0 \
     BROKER_DATA_DIR=/app/.data

@@ -12,7 +12,7 @@ import { openDatabase, type DatabaseConfig } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrator.js'
 import type { CallCounts, RequestLogEntry } from '../src/emulator/types.js'
 import { createTestDatabase } from '../test/support/test-database.js'
-import { bareNodeRss, buildBroker, startBrokerProcess, type BrokerProcess } from './support/broker-process.js'
+import { bareNodeRss, buildBroker, imageNodeOptions, startBrokerProcess, type BrokerProcess } from './support/broker-process.js'
 import { control, startEmulatorProcess } from './support/emulator-process.js'
 import { checkTarget, print, round, writeResult } from './support/report.js'
 import { databaseLabel } from './support/bench-broker.js'
@@ -44,6 +44,7 @@ export async function pollerBench (): Promise<void> {
       POLL_STEADY_INTERVAL_MS: String(STEADY_MS),
       RECONCILER_ENABLED: 'false',
       API_RATE_LIMIT_PER_MINUTE: '0',
+      // The image's options unless told otherwise (e.g. BENCH_BROKER_NODE_OPTIONS= for node's defaults).
       ...(process.env.BENCH_BROKER_NODE_OPTIONS !== undefined ? { NODE_OPTIONS: process.env.BENCH_BROKER_NODE_OPTIONS } : {})
     })
     try {
@@ -109,6 +110,7 @@ export async function pollerBench (): Promise<void> {
         figures: {
           connections: N,
           steadyIntervalMs: STEADY_MS,
+          brokerNodeOptions: process.env.BENCH_BROKER_NODE_OPTIONS ?? await imageNodeOptions(),
           firstSweepConnections: swept,
           firstSweepSeconds: round(sweepSeconds, 2),
           firstSweepConnectionsPerSecond: round(swept / sweepSeconds, 0),
@@ -127,7 +129,7 @@ export async function pollerBench (): Promise<void> {
         },
         targets,
         notes: [
-          'The broker (compiled, `node dist/src/server.js` as in the image) and the emulator each run in a child process; RSS is the broker process alone.',
+          'The broker (compiled, `node dist/src/server.js` with the image\'s NODE_OPTIONS) and the emulator each run in a child process; RSS is the broker process alone.',
           prepared.env.DATABASE_URL === undefined ? 'On PGlite the broker process holds the embedded database too: its RSS is not the broker alone.' : 'PostgreSQL runs outside the broker process.',
           `FLOW_SERVICE_MAX_RPS at its default (50/s): a sweep of ${N} connections needs at least ${Math.ceil(N / 100 / 50)} s of budget.`
         ]

@@ -25,12 +25,18 @@ export async function buildBroker (): Promise<void> {
   await promisify(execFile)(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD])
 }
 
+/** The NODE_OPTIONS the container image sets (Dockerfile), so the broker is measured as it runs there. */
+export async function imageNodeOptions (): Promise<string> {
+  const dockerfile = await readFile(path.join(ROOT, 'Dockerfile'), 'utf8')
+  return /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1] ?? ''
+}
+
 export async function startBrokerProcess (env: Record<string, string>): Promise<BrokerProcess> {
   const port = await freePort()
   // The broker's environment only: no DATABASE_URL of ours leaks into a PGlite run.
   const { DATABASE_URL: _unused, ...inherited } = process.env
   const child = spawn(process.execPath, [path.join(BUILD, 'src', 'server.js')], {
-    env: { ...inherited, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    env: { ...inherited, NODE_OPTIONS: await imageNodeOptions(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit']
   })
   const url = `http://127.0.0.1:${port}`
