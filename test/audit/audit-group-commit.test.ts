@@ -3,7 +3,8 @@
 // stays unbroken in call order, and appends inside a caller's transaction interleave safely with them.
 import t from 'tap'
 import { sql, type Kysely, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely'
-import { auditHash, GENESIS_HASH } from '../../src/audit/audit-hash.js'
+import { GENESIS_HASH } from '../../src/audit/audit-hash.js'
+import { recomputeAuditHash } from '../../src/audit/verify-audit-chain.js'
 import { appendAudit, type AuditEntry } from '../../src/audit/audit-log.js'
 import type { AuditEventRow, Database } from '../../src/db/schema.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
@@ -30,18 +31,7 @@ async function rowsAfter (db: Kysely<Database>, count: number): Promise<AuditEve
 
 function chainHolds (rows: AuditEventRow[], prev: string): boolean {
   for (const row of rows) {
-    const recomputed = auditHash(row.prev_hash, {
-      occurredAt: row.occurred_at,
-      actor: row.actor,
-      actorTeam: row.actor_team,
-      actorKeyId: row.actor_key_id,
-      action: row.action,
-      connectionId: row.connection_id,
-      requestId: row.request_id,
-      outcome: row.outcome,
-      changedFields: row.changed_fields,
-      detail: row.detail
-    })
+    const recomputed = recomputeAuditHash(row)
     if (row.prev_hash !== prev || recomputed !== row.hash) return false
     prev = row.hash
   }

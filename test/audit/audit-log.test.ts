@@ -3,7 +3,8 @@
 import t from 'tap'
 import { sql, type Kysely } from 'kysely'
 import { v7 as uuidv7 } from 'uuid'
-import { auditHash, GENESIS_HASH } from '../../src/audit/audit-hash.js'
+import { GENESIS_HASH } from '../../src/audit/audit-hash.js'
+import { recomputeAuditHash } from '../../src/audit/verify-audit-chain.js'
 import { appendAudit, type AuditEntry } from '../../src/audit/audit-log.js'
 import type { AuditEventRow, Database } from '../../src/db/schema.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
@@ -20,18 +21,7 @@ function firstBrokenLink (rows: AuditEventRow[], from = 0): { id: string, why: s
   let prev = from === 0 ? GENESIS_HASH : rows[from - 1]?.hash
   for (const row of rows.slice(from)) {
     if (row.prev_hash !== prev) return { id: row.id, why: 'prev_hash is not the previous row’s hash' }
-    const recomputed = auditHash(row.prev_hash, {
-      occurredAt: row.occurred_at,
-      actor: row.actor,
-      actorTeam: row.actor_team,
-      actorKeyId: row.actor_key_id,
-      action: row.action,
-      connectionId: row.connection_id,
-      requestId: row.request_id,
-      outcome: row.outcome,
-      changedFields: row.changed_fields,
-      detail: row.detail
-    })
+    const recomputed = recomputeAuditHash(row)
     if (recomputed !== row.hash) return { id: row.id, why: 'hash does not match the stored content' }
     prev = row.hash
   }
