@@ -8,6 +8,7 @@ import type { Database } from '../../src/db/schema.js'
 import { oldestScheduledPoll, rescheduleUnchanged } from '../../src/poller/poll-repository.js'
 import { testConnectionValues } from '../support/connection-rows.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
+import { indexesUsed, planOf, scansTable } from '../support/query-plan.js'
 
 /** Records every query a Kysely instance sends. */
 class CapturedQueries implements KyselyPlugin {
@@ -32,33 +33,6 @@ async function firstQuery (db: Kysely<Database>, work: (db: Kysely<Database>) =>
   return capturing.getExecutor().compileQuery(first.node, first.queryId)
 }
 
-interface PlanNode {
-  'Node Type': string
-  'Index Name'?: string
-  'Relation Name'?: string
-  Plans?: PlanNode[]
-}
-
-function nodesOf (plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodesOf)]
-}
-
-/** The plan PostgreSQL chooses for `query` with sequential scans off. */
-async function planOf (db: Kysely<Database>, query: CompiledQuery): Promise<PlanNode[]> {
-  return await db.transaction().execute(async (tx) => {
-    await sql`set local enable_seqscan = off`.execute(tx)
-    const result = await tx.executeQuery<{ 'QUERY PLAN': unknown }>(CompiledQuery.raw(`explain (format json) ${query.sql}`, [...query.parameters]))
-    const raw = result.rows[0]?.['QUERY PLAN']
-    const parsed = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<{ Plan: PlanNode }>
-    const root = parsed[0]?.Plan
-    if (root === undefined) throw new Error('no plan')
-    return nodesOf(root)
-  })
-}
-
-const INDEX_SCANS = new Set(['Index Scan', 'Index Only Scan', 'Bitmap Index Scan'])
-const indexesUsed = (plan: PlanNode[]): string[] => plan.filter((n) => INDEX_SCANS.has(n['Node Type'])).map((n) => n['Index Name'] ?? '')
-const scansTable = (plan: PlanNode[]): boolean => plan.some((n) => n['Node Type'] === 'Seq Scan')
 
 void t.test('connection lookups use an index', async (t) => {
   const { db } = await openMigratedDatabase(t)
