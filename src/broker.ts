@@ -94,7 +94,9 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
         fastIntervalMs: config.poller.fastIntervalMs,
         steadyIntervalMs: config.poller.steadyIntervalMs,
         batchSize: config.poller.batchSize,
-        leaseMs: config.poller.leaseMs
+        leaseMs: config.poller.leaseMs,
+        goneConfirmMs: config.downstreamEvidence.goneConfirmMs,
+        secretGraceMs: config.orphanSweep.graceMs
       })
       : undefined
     closers.push(async () => { await poller?.stop() })
@@ -103,7 +105,10 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       createDeadlineMs: config.deadlines.createMs,
       changeDeadlineMs: config.deadlines.changeMs,
       fastPollIntervalMs: config.poller.fastIntervalMs,
-      flowTimeoutMs: config.flowService.timeoutMs
+      flowTimeoutMs: config.flowService.timeoutMs,
+      goneConfirmMs: config.downstreamEvidence.goneConfirmMs,
+      duplicateWatchMs: config.downstreamEvidence.duplicateWatchMs,
+      orphanGraceMs: config.orphanSweep.graceMs
     }
     const reconciler = new Reconciler({ db: database.db, secrets, flow, logger: logger.child({ component: 'reconciler' }), settings }, {
       owner: `${os.hostname()}:${process.pid}:reconciler:${Math.random().toString(36).slice(2, 8)}`,

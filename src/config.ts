@@ -59,6 +59,8 @@ export const EnvSchema = Type.Object({
   ORPHAN_SWEEP_INTERVAL_MS: Type.Optional(Type.Integer({ ...Millis, default: 600000, description: 'How often the secret store is swept for keys no live connection needs (runs with the reconciler).' })),
   ORPHAN_GRACE_MS: Type.Optional(Type.Integer({ ...Millis, default: 3600000, description: 'How long a secret must look orphaned before the sweep removes it.' })),
   PENDING_GRACE_MS: Type.Optional(Type.Integer({ ...Millis, default: 60000, description: 'Age after which a pending connection is completed or rolled back; at least CREATE_DEADLINE_MS + 2 × FLOW_SERVICE_TIMEOUT_MS.' })),
+  GONE_CONFIRM_MS: Type.Optional(Type.Integer({ ...Millis, default: 10000, description: 'A connection is recorded as deleted downstream only after Flow Service answered 404 twice, at least this long apart.' })),
+  DUPLICATE_WATCH_MS: Type.Optional(Type.Integer({ ...Millis, default: 3600000, description: 'After a create whose POST may have been sent more than once, how long the reconciler keeps looking for late-landing duplicates (found by the broker\'s marker) and deletes them.' })),
   RECONCILER_ENABLED: Type.Optional(Type.Boolean({ default: true, description: 'Run the reconciler in this process.' })),
 
   EMULATOR_READY_DELAY_MS: Type.Optional(Type.Integer({ minimum: 0, default: 3000, description: 'Dev mode: how long the emulator keeps a new connection initializing.' }))
@@ -90,6 +92,8 @@ export interface Config {
   /** Time budgets of requests that call Flow Service. */
   deadlines: { createMs: number, changeMs: number }
   reconciler: { enabled: boolean, intervalMs: number, pendingGraceMs: number }
+  /** How much evidence a downstream answer needs before the broker acts on it. */
+  downstreamEvidence: { goneConfirmMs: number, duplicateWatchMs: number }
   orphanSweep: { intervalMs: number, graceMs: number }
 }
 
@@ -177,6 +181,7 @@ function toConfig (env: Required<Env>): Config {
     metrics: { requireKey: env.METRICS_REQUIRE_KEY },
     deadlines: { createMs: env.CREATE_DEADLINE_MS, changeMs: env.CHANGE_DEADLINE_MS },
     reconciler: { enabled: env.RECONCILER_ENABLED, intervalMs: env.RECONCILE_INTERVAL_MS, pendingGraceMs: env.PENDING_GRACE_MS },
+    downstreamEvidence: { goneConfirmMs: env.GONE_CONFIRM_MS, duplicateWatchMs: env.DUPLICATE_WATCH_MS },
     orphanSweep: { intervalMs: env.ORPHAN_SWEEP_INTERVAL_MS, graceMs: env.ORPHAN_GRACE_MS }
   }
 }

@@ -25,7 +25,10 @@ export interface DownstreamChange<T> {
   operation: FlowServiceOperation
   /** One attempt, with this If-Match etag (quotes included, exactly as Flow Service gave it). */
   send: (etag: string) => Promise<T>
-  /** After an ambiguous attempt: the result when `current` shows the change applied, else undefined. */
+  /**
+   * After an ambiguous attempt: the result when `current` shows the new values themselves (a rename's name and
+   * description), else undefined. Never for values Flow Service does not show (secrets): those are sent again.
+   */
   applied?: (current: FlowConnection, sentEtag: string) => T | undefined
   /** Called before each attempt with the etag it carries (a rotation records it for the reconciler). */
   beforeSend?: (etag: string) => Promise<void>
@@ -81,43 +84,58 @@ export async function changeDownstream<T> (deps: { flow: FlowServiceClient, logg
   // Created moments ago, or adopted while initializing: no etag to send yet.
   if (etag === '') etag = (await readSettled()).etag ?? ''
   let rereadAfter412 = false
+  // Once an attempt may have landed, a later refusal proves nothing about it: only a 200 settles the outcome.
+  let mayHaveLanded = false
   for (;;) {
     await change.beforeSend?.(etag)
+    let next: { etag: string } | { done: T }
     try {
       return await change.send(etag)
     } catch (err) {
-      if (!(err instanceof FlowServiceError)) throw err
-      switch (err.kind) {
-        case 'precondition_failed':
-          // Our etag is stale (the connection was enabled, or changed): read the current one, try once more.
-          if (rereadAfter412) throw err
-          rereadAfter412 = true
-          etag = (await readSettled()).etag ?? ''
-          break
-        case 'busy':
-          etag = (await readSettled()).etag ?? ''
-          break
-        case 'ambiguous': {
-          let current: FlowConnection | null
-          try {
-            current = await read()
-          } catch (readError) {
-            throw new ChangeOutcomeUnknown('Flow Service did not answer the change, and could not be asked whether it landed', { cause: readError })
-          }
-          if (current === null) throw new FlowServiceError({ kind: 'not_found', operation: 'getConnection', status: 404, cause: err })
-          const done = change.applied?.(current, etag)
-          if (done !== undefined) return done
-          // Not applied: sending again is safe, since If-Match stops a second application if the first lands late.
-          await pause(new ChangeOutcomeUnknown('Flow Service did not confirm the change in time', { cause: err }), err.retryAfterMs)
-          etag = current.etag ?? (await readSettled()).etag ?? ''
-          break
+      try {
+        next = await afterFailure(err)
+      } catch (final) {
+        if (mayHaveLanded && !(final instanceof ChangeOutcomeUnknown) && !(final instanceof FlowServiceError && final.kind === 'not_found')) {
+          throw new ChangeOutcomeUnknown('an earlier attempt may have landed, and no later one was confirmed', { cause: final })
         }
-        case 'retryable':
-          await pause(err, err.retryAfterMs)
-          break
-        default:
-          throw err
+        throw final
       }
+    }
+    if ('done' in next) return next.done
+    etag = next.etag
+  }
+
+  /** Decides what follows a failed attempt: the etag for the next one, the result after all, or a throw. */
+  async function afterFailure (err: unknown): Promise<{ etag: string } | { done: T }> {
+    if (!(err instanceof FlowServiceError)) throw err
+    switch (err.kind) {
+      case 'precondition_failed':
+        // Our etag is stale (the connection was enabled, or changed): read the current one, try once more.
+        if (rereadAfter412) throw err
+        rereadAfter412 = true
+        return { etag: (await readSettled()).etag ?? '' }
+      case 'busy':
+        return { etag: (await readSettled()).etag ?? '' }
+      case 'ambiguous': {
+        mayHaveLanded = true
+        let current: FlowConnection | null
+        try {
+          current = await read()
+        } catch (readError) {
+          throw new ChangeOutcomeUnknown('Flow Service did not answer the change, and could not be asked whether it landed', { cause: readError })
+        }
+        if (current === null) throw new FlowServiceError({ kind: 'not_found', operation: 'getConnection', status: 404, cause: err })
+        const done = change.applied?.(current, etag)
+        if (done !== undefined) return { done }
+        // Not shown applied: sending again is safe, since If-Match stops a second application if the first lands late.
+        await pause(new ChangeOutcomeUnknown('Flow Service did not confirm the change in time', { cause: err }), err.retryAfterMs)
+        return { etag: current.etag ?? (await readSettled()).etag ?? '' }
+      }
+      case 'retryable':
+        await pause(err, err.retryAfterMs)
+        return { etag }
+      default:
+        throw err
     }
   }
 }

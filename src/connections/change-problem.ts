@@ -3,10 +3,9 @@ import { AppError } from '../errors/app-error.js'
 import { FlowServiceError } from '../flow-service/flow-service-error.js'
 import { SecretStoreError } from '../secrets/secret-store.js'
 import { ChangeOutcomeUnknown, ConnectionStillInitializing } from './change-downstream.js'
-import { scrubSecrets } from './scrub-secrets.js'
 
-/** `secrets`: values the request carried, scrubbed from anything Flow Service says back. */
-export function changeProblem (err: unknown, connectionId: string, secrets: readonly string[] = []): unknown {
+/** Flow Service's words arrive already scrubbed of the request's secrets (the client does it where errors are built). */
+export function changeProblem (err: unknown, connectionId: string): unknown {
   if (err instanceof ConnectionStillInitializing) {
     return new AppError('connection_busy', `Flow Service refuses changes while the connection is initializing (1417-400), and it did not finish within this request's time budget. Retry after ${err.retryAfterSeconds} s.`, {
       retryAfterSeconds: err.retryAfterSeconds,
@@ -27,7 +26,7 @@ export function changeProblem (err: unknown, connectionId: string, secrets: read
   if (!(err instanceof FlowServiceError)) return err
   switch (err.kind) {
     case 'rejected': {
-      const message = err.downstreamMessage === undefined ? null : scrubSecrets(err.downstreamMessage, secrets)
+      const message = err.downstreamMessage ?? null
       return new AppError('downstream_refused', `Flow Service refused the change${err.code !== undefined ? ` (${err.code})` : ''}: ${message ?? 'no reason given'}`, {
         extensions: { connectionId, downstream: { status: err.status ?? null, code: err.code ?? null, message } },
         cause: err
@@ -38,7 +37,7 @@ export function changeProblem (err: unknown, connectionId: string, secrets: read
     case 'busy':
       return new AppError('connection_busy', 'Flow Service refuses changes while the connection is initializing. Retry shortly.', { retryAfterSeconds: 5, extensions: { connectionId }, cause: err })
     case 'not_found':
-      return new AppError('conflict', 'Flow Service no longer has this connection (deleted outside the broker); it is now recorded as deleted.', { extensions: { connectionId }, cause: err })
+      return new AppError('conflict', 'Flow Service answered that it no longer has this connection (deleted outside the broker?). Nothing was changed; the broker confirms that answer with a second read and then records the connection as deleted.', { retryAfterSeconds: 10, extensions: { connectionId }, cause: err })
     case 'auth':
       return new AppError('downstream_unavailable', 'The broker cannot authenticate to Flow Service; nothing was changed. Operators have been alerted; retry later.', { retryAfterSeconds: 60, extensions: { connectionId }, cause: err })
     default:

@@ -1,12 +1,8 @@
 // What every change (rename, rotation) needs first: a connection that exists downstream and is not terminal; and
-// what a change does when Flow Service turns out to have lost the connection.
-import type { Actor } from '../audit/audit-log.js'
+// what a change does when Flow Service answers that it has lost the connection.
 import type { ConnectionRow } from '../db/schema.js'
 import { AppError } from '../errors/app-error.js'
 import type { ConnectionDeps } from './connection-deps.js'
-import { lockConnection } from './connection-repository.js'
-import { destroyRecordedSecret } from './destroy-secret.js'
-import { recordObservation } from './record-observation.js'
 
 /** Throws the problem that says why `row` cannot be changed now; returns its Flow Service id otherwise. */
 export function assertChangeable (row: ConnectionRow, what: string): string {
@@ -22,12 +18,16 @@ export function assertChangeable (row: ConnectionRow, what: string): string {
   return row.flow_connection_id
 }
 
-/** Flow Service answered 404 for a connection we hold: recorded as deleted downstream, its secret destroyed. */
-export async function recordGoneDownstream (deps: ConnectionDeps, id: string, actor: Actor, requestId: string): Promise<void> {
-  await deps.db.transaction().execute(async (tx) => {
-    const row = await lockConnection(tx, id)
-    if (row === undefined) return
-    await recordObservation(tx, row, { kind: 'downstream_gone' }, { observedBy: 'request', actor, requestId, patch: { next_poll_at: null, pending_change: null } })
-  })
-  await destroyRecordedSecret(deps, id)
+/**
+ * Flow Service answered 404 during a change. One answer is not proof: the row is marked as suspected gone and its
+ * next poll is due once GONE_CONFIRM_MS has passed; the poller records the deletion if Flow Service says 404 again.
+ */
+export async function suspectGoneDownstream (deps: ConnectionDeps, id: string): Promise<void> {
+  const now = Date.now()
+  await deps.db.updateTable('connections')
+    .set((eb) => ({
+      gone_suspected_at: eb.fn.coalesce('gone_suspected_at', eb.val(new Date(now))),
+      next_poll_at: new Date(now + deps.settings.goneConfirmMs)
+    }))
+    .where('id', '=', id).where('state', 'not in', ['deleted', 'failed']).execute()
 }

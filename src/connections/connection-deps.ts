@@ -19,6 +19,12 @@ export interface ConnectionDeps {
     changeDeadlineMs: number
     /** Timeout of one Flow Service call: how long a request may still run after its deadline. */
     flowTimeoutMs: number
+    /** A 404 counts as deleted only when a second one comes at least this long after the first. */
+    goneConfirmMs: number
+    /** How long after a create with more than one possible POST the reconciler looks for late duplicates. */
+    duplicateWatchMs: number
+    /** How long the secret of a connection deleted downstream is kept before it is destroyed. */
+    orphanGraceMs: number
   }
 }
 

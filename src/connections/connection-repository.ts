@@ -147,10 +147,29 @@ export async function claimUnsettledRotations (db: Kysely<Database>, owner: stri
   })
 }
 
-/** Failed or deleted connections whose secret is still recorded as kept (a destroy that failed earlier). */
-export async function findDeadSecretHolders (db: Kysely<Database>, limit: number): Promise<Array<{ id: string }>> {
+/** Claims settled connections under a duplicate watch (see watch-duplicates.ts) that nobody holds. */
+export async function claimWatchedConnections (db: Kysely<Database>, owner: string, now: Date, leaseUntil: Date, limit: number): Promise<ConnectionRow[]> {
+  return await db.transaction().execute(async (tx) => {
+    const watched = await tx.selectFrom('connections').select('id')
+      .where('duplicate_watch_until', 'is not', null)
+      .where('state', '!=', 'pending')
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+      .orderBy('duplicate_watch_until').limit(limit)
+      .forUpdate().skipLocked().execute()
+    if (watched.length === 0) return []
+    return await tx.updateTable('connections').set({ lease_owner: owner, lease_until: leaseUntil })
+      .where('id', 'in', watched.map((r) => r.id)).returningAll().execute()
+  })
+}
+
+/**
+ * Failed or deleted connections whose secret is still recorded as kept (a destroy that failed earlier), except
+ * those deleted downstream whose secret is kept for an operator until `secret_destroy_after`.
+ */
+export async function findDeadSecretHolders (db: Kysely<Database>, limit: number, now = new Date()): Promise<Array<{ id: string }>> {
   return await db.selectFrom('connections').select('id')
     .where('secret_version', 'is not', null).where('state', 'in', ['failed', 'deleted'])
+    .where((eb) => eb.or([eb('secret_destroy_after', 'is', null), eb('secret_destroy_after', '<=', now)]))
     .orderBy('id').limit(limit).execute()
 }
 

@@ -10,13 +10,13 @@ import { SecretStoreError } from '../secrets/secret-store.js'
 import type { ConnectionDeps, RequestContext } from './connection-deps.js'
 import { forgetIdempotencyKey, insertConnection, insertConnectionEvent, releaseLease, updateConnection } from './connection-repository.js'
 import type { CreateConnectionRequest } from './create-connection-request.js'
-import { createDownstream, DownstreamCreateFailed } from './create-downstream.js'
+import { createDownstream, DownstreamCreateFailed, type DownstreamCreated } from './create-downstream.js'
+import { isDownstreamIdClash, isUniqueViolation } from './unique-violation.js'
 import { credentialsProblem } from './credentials-problem.js'
 import { destroyRecordedSecret } from './destroy-secret.js'
 import { downstreamMarker } from './downstream-marker.js'
 import { findOriginalCreate, requestFingerprint } from './idempotent-create.js'
 import { recordObservation } from './record-observation.js'
-import { scrubSecrets } from './scrub-secrets.js'
 import { workLeaseMs } from './work-lease.js'
 
 export { destroySecretQuietly } from './destroy-secret.js'
@@ -121,9 +121,14 @@ export async function createConnection (deps: ConnectionDeps, caller: Caller, in
     auth: { specName: check.authSpec.name, params: check.params },
     connectionSpec: { id: check.spec.id, version: check.version }
   }
-  let created
+  let created: DownstreamCreated
   try {
-    created = await createDownstream(deps, { brokerId: id, sandbox: input.sandboxName, body: downstreamBody, deadlineMs: deps.settings.createDeadlineMs })
+    created = await createDownstream(deps, {
+      search: { brokerId: id, sandbox: input.sandboxName, connectionSpecId: check.spec.id, createdAt: row.created_at },
+      body: downstreamBody,
+      deadlineMs: deps.settings.createDeadlineMs,
+      secrets: Object.values(check.secretParams)
+    })
   } catch (err) {
     if (!(err instanceof DownstreamCreateFailed)) {
       await releaseLease(deps.db, id, leaseOwner).catch(() => {})
@@ -131,8 +136,8 @@ export async function createConnection (deps: ConnectionDeps, caller: Caller, in
     }
     const error = err.error
     if (err.outcome === 'rejected' && error !== undefined) {
-      // Flow Service may quote what it was sent: never let a secret value through in its words.
-      const message = error.downstreamMessage === undefined ? null : scrubSecrets(error.downstreamMessage, Object.values(check.secretParams))
+      // The client already removed any echo of the request's secrets from Flow Service's words.
+      const message = error.downstreamMessage ?? null
       const refusal: DownstreamRefusal = { status: error.status ?? null, code: error.code ?? null, message }
       const reason = `Flow Service rejected the connection${refusal.code !== null ? ` (${refusal.code})` : ''}: ${message ?? 'no reason given'}`
       await reject(deps, row, actor, ctx, reason, refusal)
@@ -159,19 +164,32 @@ export async function createConnection (deps: ConnectionDeps, caller: Caller, in
   }
 
   // 4. Record what Flow Service gave us and hand the row over to the poller.
-  row = await deps.db.transaction().execute(async (tx) => await recordObservation(tx, row, { kind: 'downstream_state', state: created.state }, {
-    observedBy: 'request',
-    actor,
-    requestId: ctx.requestId,
-    patch: {
-      flow_connection_id: created.id,
-      etag: created.etag,
-      next_poll_at: new Date(Date.now() + deps.settings.fastPollIntervalMs),
-      poll_failures: 0,
-      lease_owner: null,
-      lease_until: null
-    }
-  }))
+  try {
+    row = await deps.db.transaction().execute(async (tx) => await recordObservation(tx, row, { kind: 'downstream_state', state: created.state }, {
+      observedBy: 'request',
+      actor,
+      requestId: ctx.requestId,
+      patch: {
+        flow_connection_id: created.id,
+        etag: created.etag,
+        next_poll_at: new Date(Date.now() + deps.settings.fastPollIntervalMs),
+        poll_failures: 0,
+        lease_owner: null,
+        lease_until: null,
+        ...(created.mayHaveDuplicates ? { duplicate_watch_until: new Date(Date.now() + deps.settings.duplicateWatchMs) } : {})
+      }
+    }))
+  } catch (err) {
+    if (!isDownstreamIdClash(err)) throw err
+    // Flow Service answered with an id another broker connection already holds: the answer is about another
+    // connection, so this POST's outcome is unknown. Pending, watched, and settled from Flow Service's own records.
+    await updateConnection(deps.db, id, { lease_owner: null, lease_until: null, duplicate_watch_until: new Date(Date.now() + deps.settings.duplicateWatchMs) })
+    deps.logger.error({ connectionId: id, flowConnectionId: created.id }, 'Flow Service answered a create with the id of a connection another broker connection holds; not trusted, left pending for the reconciler')
+    throw new AppError('downstream_unavailable', 'Flow Service answered with the id of a connection that belongs to another broker connection, so the broker does not trust that answer. This connection stays pending and is completed (found by the broker\'s marker) or rolled back automatically; retry with the same Idempotency-Key to learn the outcome.', {
+      retryAfterSeconds: 30,
+      extensions: { connectionId: id }
+    })
+  }
   return { row, notices: check.notices, replayed: false }
 }
 
@@ -203,7 +221,5 @@ async function reject (deps: ConnectionDeps, row: ConnectionRow, actor: Actor, c
 }
 
 function isIdempotencyKeyConflict (err: unknown): boolean {
-  const e = err as { code?: unknown, constraint?: unknown, message?: unknown }
-  if (e.code !== '23505') return false
-  return e.constraint === 'connections_idempotency_key' || (typeof e.message === 'string' && e.message.includes('connections_idempotency_key'))
+  return isUniqueViolation(err, 'connections_idempotency_key')
 }

@@ -1,17 +1,21 @@
 // Creates the downstream connection of one broker connection: retries what is safe to retry, and after an
-// ambiguous POST looks for the broker's marker before any new POST, so at most one connection exists downstream.
+// ambiguous POST looks for the broker's marker before any new POST. When a POST may have been sent twice, it looks
+// again after the one that succeeded and deletes what an earlier POST left; the caller records a duplicate watch so
+// the reconciler deletes a POST that lands later still. At most one connection is left downstream.
 import type { Logger } from 'pino'
 import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
 import { FlowServiceError } from '../flow-service/flow-service-error.js'
 import { retryWithBackoff } from '../flow-service/retry.js'
 import type { CreateConnectionBody } from '../flow-service/types.js'
-import { findAdoptableDownstream, type MarkedDownstream } from './downstream-marker.js'
+import { deleteDuplicates } from './delete-duplicates.js'
+import { findMarkedConnections, type MarkedConnection, type MarkerSearch } from './downstream-marker.js'
 
 export interface DownstreamCreate {
-  brokerId: string
-  sandbox: string
+  search: MarkerSearch
   body: CreateConnectionBody
   deadlineMs: number
+  /** The request's secret values: Flow Service may echo them in an error. */
+  secrets: readonly string[]
 }
 
 export interface DownstreamCreated {
@@ -21,6 +25,8 @@ export interface DownstreamCreated {
   state: string
   /** True when found by the marker after an ambiguous POST rather than confirmed by a POST answer. */
   adopted: boolean
+  /** Some POST may have landed besides the connection kept: late duplicates must be looked for a while longer. */
+  mayHaveDuplicates: boolean
 }
 
 /**
@@ -53,37 +59,43 @@ class LookBeforePosting extends Error {
   }
 }
 
-export async function createDownstream (deps: { flow: FlowServiceClient, logger: Logger }, request: DownstreamCreate): Promise<DownstreamCreated> {
+type Deps = { flow: FlowServiceClient, logger: Logger }
+
+export async function createDownstream (deps: Deps, request: DownstreamCreate): Promise<DownstreamCreated> {
   const { flow, logger } = deps
-  const { brokerId, sandbox, body } = request
-  // Once a POST may have landed, every later attempt looks for it first; this stays true until a look says no.
-  const progress: { mayExist: boolean, lastCall: 'post' | 'look' } = { mayExist: false, lastCall: 'post' }
+  const { search, body } = request
+  // mayExist: a POST may have landed and no look has said otherwise since. sentTwice: some POST was ambiguous.
+  const progress = { mayExist: false, sentTwice: false, lastCall: 'post' as 'post' | 'look' }
   try {
     return await retryWithBackoff(async () => {
       if (progress.mayExist) {
         progress.lastCall = 'look'
-        const found = await findAdoptableDownstream(flow, sandbox, body.name, brokerId)
-        if (found !== undefined) return await adopt(deps, sandbox, brokerId, found)
+        const marked = await findMarkedConnections(flow, search)
+        const first = marked[0]
+        if (first !== undefined) return await adopt(deps, search, first, marked)
         progress.mayExist = false
       }
       progress.lastCall = 'post'
+      let created
       try {
-        const created = await flow.createConnection(sandbox, body)
-        return { id: created.id, etag: created.etag === '' ? null : created.etag, state: 'initializing', adopted: false }
+        created = await flow.createConnection(search.sandbox, body, { secrets: request.secrets })
       } catch (err) {
         if (err instanceof FlowServiceError && err.kind === 'ambiguous') {
           progress.mayExist = true
+          progress.sentTwice = true
           throw new LookBeforePosting(err)
         }
         throw err
       }
+      if (progress.sentTwice) await removeEarlierLandings(deps, search, created.id)
+      return { id: created.id, etag: created.etag === '' ? null : created.etag, state: 'initializing', adopted: false, mayHaveDuplicates: progress.sentTwice }
     }, {
       deadlineMs: request.deadlineMs,
       baseDelayMs: 200,
       maxDelayMs: 2000,
       isRetryable: (err) => err instanceof LookBeforePosting || (err instanceof FlowServiceError && err.kind === 'retryable'),
       onRetry: ({ error, attempt, delayMs }) => {
-        logger.warn({ err: error, attempt, delayMs, connectionId: brokerId, lookFirst: progress.mayExist }, 'Flow Service create failed; retrying')
+        logger.warn({ err: error, attempt, delayMs, connectionId: search.brokerId, lookFirst: progress.mayExist }, 'Flow Service create failed; retrying')
       }
     })
   } catch (err) {
@@ -93,20 +105,27 @@ export async function createDownstream (deps: { flow: FlowServiceClient, logger:
     if (!progress.mayExist && progress.lastCall === 'post' && (error.kind === 'rejected' || error.kind === 'not_found')) {
       throw new DownstreamCreateFailed('rejected', error, { cause: err })
     }
-    if (!progress.mayExist && error.kind === 'auth') throw new DownstreamCreateFailed('unauthorised', error, { cause: err })
+    if (!progress.mayExist && !progress.sentTwice && error.kind === 'auth') throw new DownstreamCreateFailed('unauthorised', error, { cause: err })
     throw new DownstreamCreateFailed('unfinished', error, { cause: err })
   }
 }
 
+/** Adopts the oldest marked connection (the one every earlier look would have found) and deletes the others. */
+async function adopt (deps: Deps, search: MarkerSearch, first: MarkedConnection, marked: readonly MarkedConnection[]): Promise<DownstreamCreated> {
+  await deleteDuplicates(deps, search.brokerId, search.sandbox, marked, first.id)
+  return { id: first.id, etag: first.etag, state: first.state, adopted: true, mayHaveDuplicates: true }
+}
+
 /**
- * Adopts the marked connection. Duplicates (a POST that landed after a look said no) are deleted first; one that
- * cannot be deleted yet makes this attempt fail while a POST may have landed, so the row stays pending and the
- * reconciler finishes the job.
+ * After a POST succeeded following an ambiguous one: an earlier POST may have landed since the last look. Deleted
+ * only when the answer's id is among the marked connections (evidence the answer is about ours); otherwise, or when
+ * the look fails, the reconciler's duplicate watch settles it with a fresher view.
  */
-async function adopt (deps: { flow: FlowServiceClient, logger: Logger }, sandbox: string, brokerId: string, found: MarkedDownstream): Promise<DownstreamCreated> {
-  for (const duplicate of found.duplicates) {
-    await deps.flow.deleteConnection(sandbox, duplicate)
-    deps.logger.warn({ connectionId: brokerId, flowConnectionId: found.id, duplicate }, 'deleted a duplicate downstream connection')
+async function removeEarlierLandings (deps: Deps, search: MarkerSearch, createdId: string): Promise<void> {
+  try {
+    const marked = await findMarkedConnections(deps.flow, search)
+    if (marked.some((m) => m.id === createdId)) await deleteDuplicates(deps, search.brokerId, search.sandbox, marked, createdId)
+  } catch (err) {
+    deps.logger.warn({ err, connectionId: search.brokerId }, 'could not look for earlier landings after a repeated POST; the reconciler will')
   }
-  return { id: found.id, etag: found.etag, state: found.state, adopted: true }
 }

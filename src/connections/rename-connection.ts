@@ -8,7 +8,7 @@ import type { JsonPatchOp } from '../flow-service/types.js'
 import { changeDownstream } from './change-downstream.js'
 import { withChangeLease } from './change-lease.js'
 import { changeProblem } from './change-problem.js'
-import { assertChangeable, recordGoneDownstream } from './changeable-connection.js'
+import { assertChangeable, suspectGoneDownstream } from './changeable-connection.js'
 import type { ConnectionDeps } from './connection-deps.js'
 import { updateConnection } from './connection-repository.js'
 import { downstreamMarker } from './downstream-marker.js'
@@ -49,7 +49,7 @@ export async function renameConnection (deps: ConnectionDeps, caller: Caller, in
         applied: (current) => current.name === name && current.description === downstreamDescription && current.etag !== undefined ? { id: current.id, etag: current.etag } : undefined
       }, deps.settings.changeDeadlineMs)).etag
     } catch (err) {
-      if (err instanceof FlowServiceError && err.kind === 'not_found') await recordGoneDownstream(deps, row.id, actor, input.requestId)
+      if (err instanceof FlowServiceError && err.kind === 'not_found') await suspectGoneDownstream(deps, row.id)
       await appendAudit(deps.db, { actor, action: 'connection.rename', connectionId: row.id, requestId: input.requestId, outcome: 'failure', changedFields: changed, detail: { reason: err instanceof FlowServiceError ? err.kind : err instanceof Error ? err.name : 'error' } })
       throw changeProblem(err, row.id)
     }

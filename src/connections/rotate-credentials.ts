@@ -12,7 +12,7 @@ import { SecretStoreError, type SecretData } from '../secrets/secret-store.js'
 import { ChangeOutcomeUnknown, changeDownstream } from './change-downstream.js'
 import { withChangeLease } from './change-lease.js'
 import { changeProblem } from './change-problem.js'
-import { assertChangeable, recordGoneDownstream } from './changeable-connection.js'
+import { assertChangeable, suspectGoneDownstream } from './changeable-connection.js'
 import type { ConnectionDeps } from './connection-deps.js'
 import { updateConnection } from './connection-repository.js'
 import { credentialsProblem } from './credentials-problem.js'
@@ -54,7 +54,7 @@ export async function rotateCredentials (deps: ConnectionDeps, caller: Caller, i
     const changed = await changedParams(deps, row, check)
     const fail = async (err: unknown, detail: Record<string, unknown>): Promise<never> => {
       await appendAudit(deps.db, { actor, action: 'connection.rotate', connectionId: row.id, requestId: input.requestId, outcome: 'failure', changedFields: changed, detail })
-      throw changeProblem(err, row.id, Object.values(check.secretParams))
+      throw changeProblem(err, row.id)
     }
 
     // 1. The new version, on top of whatever is newest (a refused rotation may have left a newer, unused one).
@@ -80,8 +80,9 @@ export async function rotateCredentials (deps: ConnectionDeps, caller: Caller, i
           await updateConnection(deps.db, row.id, { pending_change: JSON.stringify({ ...pending, ifMatch: etag }) })
           recorded = etag
         },
-        send: async (etag) => await deps.flow.updateConnection(row.sandbox_name, flowId, etag, [{ op: 'replace', path: '/auth/params', value: check.params }]),
-        applied: (current, sentEtag) => tookParams(current, sentEtag, check) ? { etag: current.etag ?? '' } : undefined
+        // No `applied` check: a read-back cannot show which password Flow Service holds (secrets come back as
+        // references). After an ambiguous attempt the same values are sent again; only a 200 counts as applied.
+        send: async (etag) => await deps.flow.updateConnection(row.sandbox_name, flowId, etag, [{ op: 'replace', path: '/auth/params', value: check.params }], { secrets: Object.values(check.secretParams) })
       }, deps.settings.changeDeadlineMs)
     } catch (err) {
       if (err instanceof ChangeOutcomeUnknown) {
@@ -89,7 +90,7 @@ export async function rotateCredentials (deps: ConnectionDeps, caller: Caller, i
         return await fail(err, { step: 'downstream', reason: 'outcome unknown; settled later', secretVersion: version })
       }
       await updateConnection(deps.db, row.id, { pending_change: null })
-      if (err instanceof FlowServiceError && err.kind === 'not_found') await recordGoneDownstream(deps, row.id, actor, input.requestId)
+      if (err instanceof FlowServiceError && err.kind === 'not_found') await suspectGoneDownstream(deps, row.id)
       return await fail(err, { step: 'downstream', reason: err instanceof FlowServiceError ? err.kind : 'error', code: err instanceof FlowServiceError ? err.code ?? null : null, liveSecretVersion: row.secret_version })
     }
 
@@ -145,10 +146,4 @@ async function changedParams (deps: ConnectionDeps, row: ConnectionRow, check: C
 function equalSecret (a: string | undefined, b: string | undefined): boolean {
   if (a === undefined || b === undefined) return a === b
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest())
-}
-
-/** After an ambiguous PATCH: the etag moved past the one sent, and the non-secret params are the new ones. */
-function tookParams (current: { etag?: string, auth: { params: Record<string, unknown> } }, sentEtag: string, check: CheckedCredentials): boolean {
-  if (current.etag === undefined || current.etag === sentEtag) return false
-  return Object.entries(check.publicParams).every(([name, value]) => current.auth.params[name] === value)
 }

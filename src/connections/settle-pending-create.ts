@@ -1,12 +1,15 @@
-// Settles a create that never finished (crash, outage, retries exhausted): completed when Flow Service has the
-// connection (found by the broker's marker), rolled back otherwise. Called by the reconciler on a claimed row.
+// Settles a create that never finished (crash, outage, retries exhausted, an answer not trusted): completed when
+// Flow Service has a connection carrying the broker's marker, rolled back only when it has none. Either way the row
+// is then watched for a while, since a POST of it may still land late. Called by the reconciler on a claimed row.
 import type { Actor } from '../audit/audit-log.js'
 import type { ConnectionRow } from '../db/schema.js'
 import type { ConnectionDeps } from './connection-deps.js'
 import { forgetIdempotencyKey, lockConnection } from './connection-repository.js'
+import { deleteDuplicates } from './delete-duplicates.js'
 import { destroyRecordedSecret } from './destroy-secret.js'
-import { findAdoptableDownstream } from './downstream-marker.js'
+import { findMarkedConnections, type MarkedConnection } from './downstream-marker.js'
 import { recordObservation } from './record-observation.js'
+import { isDownstreamIdClash } from './unique-violation.js'
 
 const RECONCILER: Actor = { kind: 'system', name: 'reconciler' }
 
@@ -19,47 +22,69 @@ export type PendingOutcome = 'completed' | 'rolled_back' | 'skipped'
 export async function settlePendingCreate (deps: ConnectionDeps, claimed: ConnectionRow, owner: string): Promise<PendingOutcome> {
   if (claimed.secret_version === null) {
     // The POST is sent only after the secret version is recorded: this create never reached Flow Service.
-    return await rollBack(deps, claimed, owner, 'rolled back by the reconciler: the create stopped before reaching Flow Service')
+    return await rollBack(deps, claimed, owner, 'rolled back by the reconciler: the create stopped before reaching Flow Service', false)
   }
-  const found = await findAdoptableDownstream(deps.flow, claimed.sandbox_name, claimed.name, claimed.id)
-  if (found === undefined) {
-    const ageSeconds = Math.round((Date.now() - claimed.created_at.getTime()) / 1000)
-    return await rollBack(deps, claimed, owner, `rolled back by the reconciler: Flow Service has no connection for it ${ageSeconds} s after the create`)
-  }
-  // Duplicates first: once the row is completed nothing would look for them again. One that cannot be deleted yet
-  // (still initializing, Flow Service down) keeps the row pending, and the next sweep tries again.
-  for (const duplicate of found.duplicates) {
-    await deps.flow.deleteConnection(claimed.sandbox_name, duplicate)
-    deps.logger.warn({ connectionId: claimed.id, flowConnectionId: found.id, duplicate }, 'deleted a duplicate downstream connection')
-  }
-  const completed = await deps.db.transaction().execute(async (tx) => {
-    const row = await lockConnection(tx, claimed.id)
-    if (row?.state !== 'pending' || row.lease_owner !== owner) return false
-    await recordObservation(tx, row, { kind: 'downstream_state', state: found.state }, {
-      observedBy: 'reconciler',
-      actor: RECONCILER,
-      requestId: null,
-      patch: {
-        flow_connection_id: found.id,
-        etag: found.etag,
-        next_poll_at: new Date(Date.now() + deps.settings.fastPollIntervalMs),
-        poll_failures: 0,
-        lease_owner: null,
-        lease_until: null
-      }
-    })
-    return true
+  const marked = await findMarkedConnections(deps.flow, {
+    brokerId: claimed.id,
+    sandbox: claimed.sandbox_name,
+    connectionSpecId: claimed.connection_spec_id,
+    createdAt: claimed.created_at
   })
-  if (completed) deps.logger.info({ connectionId: claimed.id, flowConnectionId: found.id }, 'reconciler completed a pending create')
+  const first = marked[0]
+  if (first === undefined) {
+    const ageSeconds = Math.round((Date.now() - claimed.created_at.getTime()) / 1000)
+    return await rollBack(deps, claimed, owner, `rolled back by the reconciler: Flow Service has no connection carrying its marker ${ageSeconds} s after the create`, true)
+  }
+  // Duplicates that cannot be deleted yet are left to the duplicate watch recorded with the outcome.
+  await deleteDuplicates(deps, claimed.id, claimed.sandbox_name, marked, first.id)
+  const completed = await complete(deps, claimed, owner, first)
+  if (completed) deps.logger.info({ connectionId: claimed.id, flowConnectionId: first.id }, 'reconciler completed a pending create')
   return completed ? 'completed' : 'skipped'
 }
 
-/** Failed, Idempotency-Key freed (the cause was not the request), secret destroyed. */
-async function rollBack (deps: ConnectionDeps, claimed: ConnectionRow, owner: string, reason: string): Promise<PendingOutcome> {
+async function complete (deps: ConnectionDeps, claimed: ConnectionRow, owner: string, found: MarkedConnection): Promise<boolean> {
+  try {
+    return await deps.db.transaction().execute(async (tx) => {
+      const row = await lockConnection(tx, claimed.id)
+      if (row?.state !== 'pending' || row.lease_owner !== owner) return false
+      await recordObservation(tx, row, { kind: 'downstream_state', state: found.state }, {
+        observedBy: 'reconciler',
+        actor: RECONCILER,
+        requestId: null,
+        patch: {
+          flow_connection_id: found.id,
+          etag: found.etag,
+          next_poll_at: new Date(Date.now() + deps.settings.fastPollIntervalMs),
+          poll_failures: 0,
+          lease_owner: null,
+          lease_until: null,
+          duplicate_watch_until: new Date(Date.now() + deps.settings.duplicateWatchMs)
+        }
+      })
+      return true
+    })
+  } catch (err) {
+    if (!isDownstreamIdClash(err)) throw err
+    // The marked connection is recorded for another broker connection, which must have trusted an answer about
+    // ours. Neither is settled on conflicting evidence: this one stays pending and an operator is told.
+    throw new Error(`the downstream connection ${found.id} carrying the marker of ${claimed.id} is recorded for another broker connection`, { cause: err })
+  }
+}
+
+/**
+ * Failed, Idempotency-Key freed (the cause was not the request), secret destroyed. When a POST may have been sent,
+ * the row is watched: a POST landing after this look is deleted by the reconciler.
+ */
+async function rollBack (deps: ConnectionDeps, claimed: ConnectionRow, owner: string, reason: string, postMayHaveLeft: boolean): Promise<PendingOutcome> {
   const rolledBack = await deps.db.transaction().execute(async (tx) => {
     const row = await lockConnection(tx, claimed.id)
     if (row?.state !== 'pending' || row.lease_owner !== owner) return false
-    await recordObservation(tx, row, { kind: 'abandoned', reason }, { observedBy: 'reconciler', actor: RECONCILER, requestId: null, patch: { lease_owner: null, lease_until: null } })
+    await recordObservation(tx, row, { kind: 'abandoned', reason }, {
+      observedBy: 'reconciler',
+      actor: RECONCILER,
+      requestId: null,
+      patch: { lease_owner: null, lease_until: null, ...(postMayHaveLeft ? { duplicate_watch_until: new Date(Date.now() + deps.settings.duplicateWatchMs) } : {}) }
+    })
     await forgetIdempotencyKey(tx, row.id)
     return true
   })

@@ -38,6 +38,12 @@ export interface ConnectionsTable {
   failure_detail: ColumnType<DownstreamRefusal | null, string | null | undefined, string | null>
   /** A rotation sent downstream whose outcome is not recorded yet; the reconciler settles it after a crash. */
   pending_change: ColumnType<PendingRotation | null, string | null | undefined, string | null>
+  /** When Flow Service first answered 404 for it; a second 404 GONE_CONFIRM_MS later confirms the deletion. */
+  gone_suspected_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+  /** Deleted downstream: its secret is kept (recoverable by an operator) until then, then destroyed. */
+  secret_destroy_after: ColumnType<Date | null, Date | null | undefined, Date | null>
+  /** A POST of its create may have been sent more than once: until then the reconciler deletes marked duplicates. */
+  duplicate_watch_until: ColumnType<Date | null, Date | null | undefined, Date | null>
 }
 
 export interface DownstreamRefusal {
@@ -50,7 +56,7 @@ export interface PendingRotation {
   kind: 'rotate'
   /** The secret store version written for the new credentials (not current until Flow Service took them). */
   secretVersion: number
-  /** The etag sent in If-Match: a different etag downstream afterwards means the PATCH landed. */
+  /** The etag last sent in If-Match (for operators; only a 200 to a PATCH proves the new values are live). */
   ifMatch: string
   publicParams: Record<string, string | boolean>
   secretFields: string[]

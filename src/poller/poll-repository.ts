@@ -27,6 +27,7 @@ export async function rescheduleUnchanged (db: Kysely<Database>, owner: string, 
     update connections as c set
       next_poll_at = v.next_poll_at,
       poll_failures = 0,
+      gone_suspected_at = null,
       lease_owner = null,
       lease_until = null,
       etag = coalesce(v.etag, c.etag),

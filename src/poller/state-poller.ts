@@ -3,14 +3,14 @@
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Actor } from '../audit/audit-log.js'
-import { destroyRecordedSecret } from '../connections/destroy-secret.js'
 import { claimDueConnections, lockConnection, updateConnection } from '../connections/connection-repository.js'
+import { markedBrokerId } from '../connections/downstream-marker.js'
 import { recordObservation } from '../connections/record-observation.js'
 import { nextState, type BrokerState, type Observation } from '../connections/states.js'
-import type { ConnectionRow, Database } from '../db/schema.js'
+import type { ConnectionRow, ConnectionUpdate, Database } from '../db/schema.js'
 import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
 import { REQUEST_BUDGET_CODE } from '../flow-service/budgeted-flow-service-client.js'
-import { FlowServiceError } from '../flow-service/flow-service-error.js'
+import { FlowServiceError, UNEXPECTED_ANSWER } from '../flow-service/flow-service-error.js'
 import type { FlowConnection } from '../flow-service/types.js'
 import type { SecretStore } from '../secrets/secret-store.js'
 import { backoffDelay, nextPollDelay, type ScheduleSettings } from './poll-schedule.js'
@@ -38,6 +38,10 @@ export interface StatePollerOptions extends ScheduleSettings {
   leaseMs: number
   /** How often an idle poller looks for due work. */
   idleDelayMs?: number
+  /** A 404 is recorded as deleted only when a second one comes at least this long after the first. */
+  goneConfirmMs: number
+  /** How long the secret of a connection deleted downstream is kept (recoverable by an operator). */
+  secretGraceMs: number
 }
 
 export interface SweepResult {
@@ -163,7 +167,7 @@ export class StatePoller {
         const careful: ConnectionRow[] = []
         for (const row of chunk) {
           const listed = found.get(row.flow_connection_id ?? '')
-          if (listed !== undefined && isUnchanged(row, listed.state)) unchanged.push({ row, poll: this.#unchangedPoll(row, listed) })
+          if (listed !== undefined && isOurs(row, listed) && isUnchanged(row, listed.state)) unchanged.push({ row, poll: this.#unchangedPoll(row, listed) })
           else careful.push(row)
         }
         const rescheduled = await rescheduleUnchanged(this.deps.db, this.options.owner, unchanged.map((u) => u.poll))
@@ -176,8 +180,11 @@ export class StatePoller {
             continue
           }
           try {
-            const observation = await this.#observe(row, found, () => { result.downstreamCalls++ })
-            if (await this.#record(row, observation.observation, observation.etag)) result.changed++
+            const seen = await this.#observe(row, found, () => { result.downstreamCalls++ })
+            const changed = seen === null
+              ? await this.#recordMissing(row)
+              : await this.#record(row, { kind: 'downstream_state', state: seen.state }, seen.etag, row.gone_suspected_at !== null ? { gone_suspected_at: null } : {})
+            if (changed) result.changed++
             result.polled++
           } catch (err) {
             this.#noteThrottle(err)
@@ -195,23 +202,48 @@ export class StatePoller {
     return result
   }
 
-  /** A connection missing from the batch answer is confirmed by one GET before it is called gone. */
-  async #observe (row: ConnectionRow, found: Map<string, FlowConnection>, countCall: () => void): Promise<{ observation: Observation, etag: string | undefined }> {
+  /**
+   * What Flow Service holds for the row: the listed item, else a GET by id. null only when Flow Service itself
+   * answered 404. An item marked for another broker connection is an answer about another connection: an error.
+   */
+  async #observe (row: ConnectionRow, found: Map<string, FlowConnection>, countCall: () => void): Promise<FlowConnection | null> {
     const id = row.flow_connection_id ?? ''
     let connection = found.get(id)
     if (connection === undefined) {
       countCall()
       connection = await this.deps.flow.getConnection(row.sandbox_name, id) ?? undefined
     }
-    if (connection === undefined) return { observation: { kind: 'downstream_gone' }, etag: undefined }
-    return { observation: { kind: 'downstream_state', state: connection.state }, etag: connection.etag }
+    if (connection === undefined) return null
+    if (!isOurs(row, connection)) {
+      throw new FlowServiceError({ kind: 'retryable', operation: 'getConnection', code: UNEXPECTED_ANSWER, cause: new Error(`Flow Service connection ${id} carries the marker of another broker connection`) })
+    }
+    return connection
+  }
+
+  /**
+   * Flow Service answered 404. The first one is only a suspicion (a peer may answer 404 for a moment); a second one
+   * at least goneConfirmMs later records the deletion. The secret is kept for secretGraceMs after that.
+   */
+  async #recordMissing (row: ConnectionRow): Promise<boolean> {
+    const now = Date.now()
+    const since = row.gone_suspected_at?.getTime()
+    if (since === undefined) {
+      this.deps.logger.info({ connectionId: row.id, flowConnectionId: row.flow_connection_id }, 'Flow Service answered 404; confirming before recording a deletion')
+      await this.#release(row, { next_poll_at: new Date(now + this.options.goneConfirmMs), gone_suspected_at: new Date(now) })
+      return false
+    }
+    if (now - since < this.options.goneConfirmMs) {
+      await this.#release(row, { next_poll_at: new Date(since + this.options.goneConfirmMs) })
+      return false
+    }
+    return await this.#record(row, { kind: 'downstream_gone' }, undefined, { secret_destroy_after: new Date(now + this.options.secretGraceMs) })
   }
 
   /** Returns whether the state changed. Skips rows whose lease we lost (another replica owns them now). */
-  async #record (claimed: ConnectionRow, observation: Observation, etag: string | undefined): Promise<boolean> {
-    const outcome = await this.deps.db.transaction().execute(async (tx) => {
+  async #record (claimed: ConnectionRow, observation: Observation, etag: string | undefined, patch: ConnectionUpdate): Promise<boolean> {
+    return await this.deps.db.transaction().execute(async (tx) => {
       const row = await lockConnection(tx, claimed.id)
-      if (row === undefined || row.lease_owner !== this.options.owner) return { changed: false, gone: false }
+      if (row === undefined || row.lease_owner !== this.options.owner) return false
       const before = row.state
       let updated = await recordObservation(tx, row, observation, { observedBy: 'poller', actor: POLLER, requestId: null })
       const delay = nextPollDelay(updated.state, updated.state_reason !== null && !['deleted', 'failed'].includes(updated.state), this.options, Math.random, Date.now() - updated.updated_at.getTime())
@@ -220,15 +252,12 @@ export class StatePoller {
         poll_failures: 0,
         lease_owner: null,
         lease_until: null,
-        ...(etag !== undefined ? { etag } : {})
+        ...(etag !== undefined ? { etag } : {}),
+        ...patch
       })
-      return { changed: updated.state !== before, gone: updated.state === 'deleted' && before !== 'deleted' }
+      // A deletion downstream keeps the secret until secret_destroy_after; the reconciler destroys it then.
+      return updated.state !== before
     })
-    if (outcome.gone) {
-      // Deleted downstream behind our back: its credentials have no reason to exist any more.
-      await destroyRecordedSecret(this.deps, claimed.id)
-    }
-    return outcome.changed
   }
 
   #unchangedPoll (row: ConnectionRow, listed: FlowConnection): UnchangedPoll {
@@ -254,7 +283,7 @@ export class StatePoller {
     return Date.now() < this.#pausedUntil
   }
 
-  async #release (row: ConnectionRow, patch: { next_poll_at: Date | null, poll_failures?: number }): Promise<void> {
+  async #release (row: ConnectionRow, patch: { next_poll_at: Date | null, poll_failures?: number, gone_suspected_at?: Date }): Promise<void> {
     await this.deps.db.updateTable('connections').set({ ...patch, lease_owner: null, lease_until: null })
       .where('id', '=', row.id).where('lease_owner', '=', this.options.owner).execute()
   }
@@ -268,6 +297,12 @@ export class StatePoller {
 }
 
 const isBudgetRefusal = (err: unknown): boolean => err instanceof FlowServiceError && err.code === REQUEST_BUDGET_CODE
+
+/** False when the item is marked for another broker connection (no marker at all proves nothing either way). */
+function isOurs (row: ConnectionRow, item: FlowConnection): boolean {
+  const owner = markedBrokerId(item.description)
+  return owner === undefined || owner === row.id
+}
 
 /**
  * Whether recording `downstreamState` would leave the row as it is: same downstream string, and no transition

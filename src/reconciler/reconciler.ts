@@ -1,14 +1,16 @@
 // The reconciler: at boot and then periodically, settles what requests left unfinished (pending creates past
-// their grace period, rotations whose outcome was never recorded), destroys the secrets of failed and deleted
+// their grace period, rotations whose outcome was never recorded), deletes late-landing duplicates of creates
+// under a duplicate watch, destroys the secrets of failed and deleted
 // connections that still hold one, and frees Idempotency-Keys older than 24 h. Claims rows with SKIP LOCKED and a
 // lease, so replicas share the work. (Store keys the table knows nothing of are the secret orphan sweep's.)
 import type { Actor } from '../audit/audit-log.js'
 import type { ConnectionDeps } from '../connections/connection-deps.js'
-import { claimStalePending, claimUnsettledRotations, forgetIdempotencyKeys, releaseLease } from '../connections/connection-repository.js'
+import { claimStalePending, claimUnsettledRotations, claimWatchedConnections, forgetIdempotencyKeys, releaseLease } from '../connections/connection-repository.js'
 import { IDEMPOTENCY_KEY_TTL_MS } from '../connections/idempotent-create.js'
 import { settlePendingCreate } from '../connections/settle-pending-create.js'
 import { settlePendingRotation } from '../connections/settle-pending-rotation.js'
 import { destroyDeadSecrets } from '../connections/destroy-dead-secrets.js'
+import { watchDuplicates } from '../connections/watch-duplicates.js'
 
 export interface ReconcilerOptions {
   /** Identifies this replica in leases. */
@@ -26,6 +28,8 @@ export interface ReconcileResult {
   completed: number
   rolledBack: number
   rotationsSettled: number
+  /** Late-landing duplicate connections deleted downstream. */
+  duplicatesDeleted: number
   secretsDestroyed: number
   keysForgotten: number
   /** Rows that could not be settled this time (Flow Service unreachable...); tried again next sweep. */
@@ -86,12 +90,13 @@ export class Reconciler {
 
   /** One pass over every kind of work. Database failures throw (the loop backs off); per-row failures are deferred. */
   async sweep (): Promise<ReconcileResult> {
-    const result: ReconcileResult = { completed: 0, rolledBack: 0, rotationsSettled: 0, secretsDestroyed: 0, keysForgotten: 0, deferred: 0 }
+    const result: ReconcileResult = { completed: 0, rolledBack: 0, rotationsSettled: 0, duplicatesDeleted: 0, secretsDestroyed: 0, keysForgotten: 0, deferred: 0 }
     await this.#settlePending(result)
     await this.#settleRotations(result)
+    await this.#watchDuplicates(result)
     result.secretsDestroyed += await destroyDeadSecrets(this.deps)
     result.keysForgotten = await forgetIdempotencyKeys(this.deps.db, new Date(Date.now() - IDEMPOTENCY_KEY_TTL_MS))
-    if (result.completed + result.rolledBack + result.rotationsSettled + result.secretsDestroyed + result.keysForgotten + result.deferred > 0) {
+    if (result.completed + result.rolledBack + result.rotationsSettled + result.duplicatesDeleted + result.secretsDestroyed + result.keysForgotten + result.deferred > 0) {
       this.deps.logger.info({ reconciled: result }, 'reconciler sweep')
     }
     return result
@@ -142,6 +147,32 @@ export class Reconciler {
       }
       result.deferred += deferred
       if (rows.length < this.#batchSize || deferred > 0) break
+    }
+  }
+
+  async #watchDuplicates (result: ReconcileResult): Promise<void> {
+    const seen = new Set<string>()
+    for (let batch = 0; batch < MAX_BATCHES && !this.#stopping; batch++) {
+      const now = new Date()
+      const rows = await claimWatchedConnections(this.deps.db, this.options.owner, now, new Date(now.getTime() + this.#leaseMs), this.#batchSize)
+      let again = false
+      for (const row of rows) {
+        if (seen.has(row.id)) {
+          again = true
+          await releaseLease(this.deps.db, row.id, this.options.owner)
+          continue
+        }
+        seen.add(row.id)
+        try {
+          result.duplicatesDeleted += (await watchDuplicates(this.deps, row, now.getTime())).deleted
+        } catch (err) {
+          result.deferred++
+          this.deps.logger.warn({ err, connectionId: row.id }, 'could not look for duplicates now; tried again next sweep')
+        }
+        await releaseLease(this.deps.db, row.id, this.options.owner)
+      }
+      // A watched row is claimable again at once: each is looked at once per sweep.
+      if (rows.length < this.#batchSize || again) break
     }
   }
 }

@@ -56,7 +56,7 @@ export class SecretOrphanSweep {
     const stillOrphaned = new Set<string>()
     for (let i = 0; i < keys.length; i += 500) {
       const chunk = keys.slice(i, i + 500)
-      const live = await this.#liveKeys(chunk)
+      const live = await this.#liveKeys(chunk, now)
       for (const key of chunk) {
         if (live.has(key)) continue
         stillOrphaned.add(key)
@@ -77,12 +77,17 @@ export class SecretOrphanSweep {
     return result
   }
 
-  /** Keys whose connection exists and is not terminal. Keys that are not connection ids are never live. */
-  async #liveKeys (keys: string[]): Promise<Set<string>> {
+  /**
+   * Keys whose connection exists and is not terminal, or was deleted downstream and keeps its secret for an operator
+   * a while longer (secret_destroy_after). Keys that are not connection ids are never live.
+   */
+  async #liveKeys (keys: string[], now: number): Promise<Set<string>> {
     const ids = keys.filter((k) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(k))
     if (ids.length === 0) return new Set()
     const rows = await this.deps.db.selectFrom('connections').select('id')
-      .where('id', 'in', ids).where('state', 'not in', TERMINAL).execute()
+      .where('id', 'in', ids)
+      .where((eb) => eb.or([eb('state', 'not in', TERMINAL), eb('secret_destroy_after', '>', new Date(now))]))
+      .execute()
     return new Set(rows.map((r) => r.id))
   }
 }

@@ -21,7 +21,9 @@ export const POLLER_DEFAULTS: StatePollerOptions = {
   steadyIntervalMs: STEADY_MS,
   batchSize: 100,
   leaseMs: 10000,
-  idleDelayMs: 20
+  idleDelayMs: 20,
+  goneConfirmMs: 150,
+  secretGraceMs: 3600000
 }
 
 export interface Tracked {

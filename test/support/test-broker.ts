@@ -54,6 +54,7 @@ export async function startTestBroker (t: Teardown, options: TestBrokerOptions =
     EMULATOR_READY_DELAY_MS: String(options.readyDelayMs ?? 300),
     POLL_FAST_INTERVAL_MS: '100',
     POLL_STEADY_INTERVAL_MS: '500',
+    GONE_CONFIRM_MS: '200',
     POLLER_ENABLED: options.poller === false ? 'false' : 'true',
     RECONCILER_ENABLED: options.reconciler === false ? 'false' : 'true',
     LOG_LEVEL: 'debug',

@@ -1,0 +1,44 @@
+// The duplicate watch: after a create whose POST may have been sent more than once, a POST can still land minutes
+// later. Until the watch ends the reconciler looks for connections carrying the broker's marker and deletes every one
+// but the connection the row records (all of them once the row failed or was deleted). The watch ends only when its
+// time is up and nothing is left to delete.
+import type { ConnectionRow } from '../db/schema.js'
+import type { ConnectionDeps } from './connection-deps.js'
+import { updateConnection } from './connection-repository.js'
+import { deleteDuplicates } from './delete-duplicates.js'
+import { findMarkedConnections } from './downstream-marker.js'
+import { isTerminal } from './states.js'
+
+export interface WatchOutcome {
+  deleted: number
+  /** Duplicates still downstream (initializing, or the delete failed): looked at again next sweep. */
+  remaining: number
+  /** True when the watch is over. */
+  ended: boolean
+}
+
+/** `row` is leased to the caller and not pending (pending rows are the pending-create settlement's). */
+export async function watchDuplicates (deps: ConnectionDeps, row: ConnectionRow, now = Date.now()): Promise<WatchOutcome> {
+  const marked = await findMarkedConnections(deps.flow, {
+    brokerId: row.id,
+    sandbox: row.sandbox_name,
+    connectionSpecId: row.connection_spec_id,
+    createdAt: row.created_at
+  })
+  const keep = isTerminal(row.state) ? null : row.flow_connection_id
+  let remaining = 0
+  let deleted = 0
+  if (keep !== null && marked.length > 0 && !marked.some((m) => m.id === keep)) {
+    // The recorded connection does not carry our marker while others do: conflicting evidence. Nothing is deleted
+    // on it; the watch goes on and the conflict is logged for an operator.
+    remaining = marked.length
+    deps.logger.error({ connectionId: row.id, flowConnectionId: keep, marked: marked.map((m) => m.id) }, 'connections carrying this connection\'s marker exist downstream, but not the one it records; left for an operator')
+  } else {
+    const cleanup = await deleteDuplicates(deps, row.id, row.sandbox_name, marked, keep)
+    remaining = cleanup.remaining.length
+    deleted = cleanup.deleted.length
+  }
+  const ended = remaining === 0 && row.duplicate_watch_until !== null && row.duplicate_watch_until.getTime() <= now
+  if (ended) await updateConnection(deps.db, row.id, { duplicate_watch_until: null })
+  return { deleted, remaining, ended }
+}
