@@ -215,6 +215,9 @@ export class StatePoller {
     }
     if (connection === undefined) return null
     if (!isOurs(row, connection)) {
+      // The recorded id came from an answer about another connection: the reconciler's duplicate watch finds ours.
+      await this.deps.db.updateTable('connections').set({ duplicate_watch_until: new Date(Date.now() + this.options.goneConfirmMs) })
+        .where('id', '=', row.id).where('duplicate_watch_until', 'is', null).execute()
       throw new FlowServiceError({ kind: 'retryable', operation: 'getConnection', code: UNEXPECTED_ANSWER, cause: new Error(`Flow Service connection ${id} carries the marker of another broker connection`) })
     }
     return connection
