@@ -83,7 +83,12 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       const f = config.flowService
       flowConfig = { url: f.url, imsUrl: f.imsUrl, clientId: f.clientId, clientSecret: f.clientSecret, scopes: f.scopes, orgId: f.orgId, timeoutMs: f.timeoutMs }
     }
-    const flow = guardFlowService(createFlowServiceClient({ ...flowConfig, pingSandbox: config.defaultSandboxName, logger: logger.child({ component: 'flow-service' }) }), config, metrics)
+    const flow = guardFlowService(createFlowServiceClient({
+      ...flowConfig,
+      pingSandbox: config.defaultSandboxName,
+      logger: logger.child({ component: 'flow-service' }),
+      onUnexpectedAnswer: (operation, reason) => { metrics.flowServiceUnexpectedAnswers.inc({ operation, reason }) }
+    }), config, metrics)
     closers.push(async () => { await flow.close() })
 
     const devAdminKey = await bootstrapKeys(database, config, logger, overrides.devKeyDir === undefined ? config.dataDir : overrides.devKeyDir)

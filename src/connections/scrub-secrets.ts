@@ -1,10 +1,7 @@
 // Removes secret values from text that came from elsewhere (downstream error messages) before we show or store it.
+// Kept for callers outside the Flow Service client; it finds the same echoes the client does (see redact-echoes.ts).
+import { redactEchoes } from '../flow-service/redact-echoes.js'
 
 export function scrubSecrets (text: string, secrets: readonly string[]): string {
-  let out = text
-  // Longest first, so a secret that contains another is removed whole.
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (secret.length >= 3) out = out.split(secret).join('[redacted]')
-  }
-  return out
+  return redactEchoes(text, secrets)
 }

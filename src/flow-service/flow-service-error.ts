@@ -12,6 +12,9 @@ import type { FlowServiceErrorBody } from './types.js'
  * - busy: the connection is still initializing and cannot be changed yet (1417-400).
  * - auth: the broker's own credentials or entitlements are wrong (IMS rejected them, or 401/403 after a fresh token).
  */
+/** FlowServiceError.code of an answer that does not check out (about another id, empty, unreadable, a 404 from a gateway). */
+export const UNEXPECTED_ANSWER = 'unexpected_answer'
+
 export type FlowServiceErrorKind = 'retryable' | 'rejected' | 'not_found' | 'precondition_failed' | 'busy' | 'ambiguous' | 'auth'
 
 export type FlowServiceOperation =
@@ -45,7 +48,7 @@ export class FlowServiceError extends Error {
   readonly status?: number
   /** Adobe's catalogue code (`1404-412`), a gateway `error_code` (`401013`) or an IMS `error` (`invalid_client`). */
   readonly code?: string
-  /** Adobe's own explanation; safe to show callers (we never send our secrets to Adobe in a place it echoes). */
+  /** Adobe's own explanation, with any echo of the call's secrets already redacted; safe to show callers. */
   readonly downstreamMessage?: string
   readonly retryAfterMs?: number
   /** Adobe's x-request-id (or the one we sent), for support tickets. */
@@ -82,6 +85,8 @@ export interface FlowServiceFailure {
   requestId?: string
   /** Clock for HTTP-date Retry-After values; tests pin it. */
   now?: number
+  /** Removes the call's secrets from text taken from the answer (see redact-echoes.ts); absent when it carried none. */
+  redact?: (text: string) => string
 }
 
 /**
@@ -91,10 +96,13 @@ export interface FlowServiceFailure {
 export function classifyFlowServiceFailure (failure: FlowServiceFailure): FlowServiceError {
   const { operation, response, error } = failure
   if (error instanceof FlowServiceError) return error
+  const redact = failure.redact ?? unchanged
   const nonIdempotent = NON_IDEMPOTENT.has(operation)
+  // The kind is read from the error as it is; what the FlowServiceError keeps of it is redacted.
+  const cause = failure.redact !== undefined ? redactedCause(error, failure.redact) : error
   const base = {
     operation,
-    ...(error !== undefined ? { cause: error } : {}),
+    ...(cause !== undefined ? { cause } : {}),
     ...(failure.requestId !== undefined ? { requestId: failure.requestId } : {})
   }
 
@@ -105,8 +113,8 @@ export function classifyFlowServiceFailure (failure: FlowServiceFailure): FlowSe
   }
 
   const { status, headers } = response
-  const body = parseErrorBody(response.body)
-  const requestId = header(headers, 'x-request-id') ?? body.requestId ?? failure.requestId
+  const body = parseErrorBody(response.body, redact)
+  const requestId = mapDefined(header(headers, 'x-request-id'), redact) ?? body.requestId ?? failure.requestId
   const retryAfterMs = parseRetryAfter(header(headers, 'retry-after'), failure.now ?? Date.now())
   const details = {
     ...base,
@@ -123,6 +131,49 @@ export function classifyFlowServiceFailure (failure: FlowServiceFailure): FlowSe
   }
   if (operation === 'getToken') return new FlowServiceError({ ...details, kind: imsKind(status) })
   return new FlowServiceError({ ...details, kind: flowServiceKind(status, body.code, nonIdempotent) })
+}
+
+/**
+ * A FlowServiceError for an answer that came back but does not check out. `why` is ours and names what was odd;
+ * nothing of the body is quoted (it may be anything, including another connection's data).
+ */
+export function unexpectedAnswer (failure: FlowServiceFailure, kind: 'retryable' | 'ambiguous', why: string): FlowServiceError {
+  const requestId = mapDefined(failure.response !== undefined ? header(failure.response.headers, 'x-request-id') : undefined, failure.redact ?? unchanged) ?? failure.requestId
+  return new FlowServiceError({
+    kind,
+    operation: failure.operation,
+    code: UNEXPECTED_ANSWER,
+    ...(failure.response !== undefined ? { status: failure.response.status } : {}),
+    ...(requestId !== undefined ? { requestId } : {}),
+    cause: new Error(why)
+  })
+}
+
+const unchanged = (text: string): string => text
+
+function mapDefined (value: string | undefined, map: (text: string) => string): string | undefined {
+  return value === undefined ? undefined : map(value)
+}
+
+/** How deep a chain of causes is copied; deeper ones are dropped rather than kept unredacted. */
+const MAX_CAUSE_DEPTH = 4
+
+/**
+ * A copy of a wire error (undici's, say) whose every string went through `redact`: some carry the bytes of the answer
+ * they choked on, and a cause ends up in logs and stack traces. Keeps name and code, which callers read.
+ */
+function redactedCause (error: unknown, redact: (text: string) => string, depth = 0): unknown {
+  if (error === undefined) return undefined
+  if (typeof error === 'string') return redact(error)
+  if (!(error instanceof Error) || depth >= MAX_CAUSE_DEPTH) return undefined
+  const copy = new Error(redact(error.message))
+  copy.name = error.name
+  copy.stack = error.stack !== undefined ? redact(error.stack) : `${copy.name}: ${copy.message}`
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string' || typeof code === 'number') Object.assign(copy, { code: typeof code === 'string' ? redact(code) : code })
+  const inner = redactedCause(error.cause, redact, depth + 1)
+  if (inner !== undefined) copy.cause = inner
+  return copy
 }
 
 function flowServiceKind (status: number, code: string | undefined, nonIdempotent: boolean): FlowServiceErrorKind {
@@ -192,9 +243,10 @@ interface ParsedErrorBody { code?: string, message?: string, requestId?: string 
 /**
  * Reads every error body Adobe is known to send: the long form (type/title/report/errorMessage), the short form
  * (errorMessage/errorDetails), the gateway form (error_code/message), the placeholder BadRequestError (detail),
- * IMS (error/error_description), or nothing at all.
+ * IMS (error/error_description), or nothing at all. Every string taken goes through `redact` first (before the
+ * message is cut to length, so a cut cannot split an echo where the redactor no longer sees it).
  */
-export function parseErrorBody (text: string | undefined): ParsedErrorBody {
+export function parseErrorBody (text: string | undefined, redact: (text: string) => string = unchanged): ParsedErrorBody {
   if (text === undefined || text.trim() === '') return {}
   let json: unknown
   try {
@@ -206,13 +258,13 @@ export function parseErrorBody (text: string | undefined): ParsedErrorBody {
   const body = json as FlowServiceErrorBody & { code?: unknown, error?: unknown, error_description?: unknown }
   const report = typeof body.report === 'object' && body.report !== null ? body.report : undefined
 
-  const code =
+  const code = mapDefined(
     catalogueCode(body.type) ??
     catalogueCode(body.code) ??
     stringOf(body.code) ??
     stringOf(body.error_code) ??
-    stringOf(body.error)
-  const message =
+    stringOf(body.error), redact)
+  const rawMessage =
     stringOf(report?.['detailed-message']) ??
     stringOf(body.errorMessage) ??
     stringOf(body.errorDetails) ??
@@ -220,12 +272,33 @@ export function parseErrorBody (text: string | undefined): ParsedErrorBody {
     stringOf(body.detail) ??
     stringOf(body.error_description) ??
     stringOf(body.title)
-  const requestId = stringOf(report?.['request-id'])
+  const message = mapDefined(rawMessage, redact)
+  const requestId = mapDefined(stringOf(report?.['request-id']), redact)
   return {
     ...(code !== undefined ? { code } : {}),
     ...(message !== undefined ? { message: message.slice(0, MAX_MESSAGE_LENGTH) } : {}),
     ...(requestId !== undefined ? { requestId } : {})
   }
+}
+
+/**
+ * True when a 404's body is Flow Service's own "not found" (its short form errorMessage/errorDetails, or its long form
+ * with an NNNN-404 catalogue code), not a gateway's `error_code`, a proxy's HTML page or nothing at all: only the
+ * former proves the connection is gone.
+ */
+export function isFlowServiceNotFound (text: string | undefined): boolean {
+  if (text === undefined) return false
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return false
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return false
+  const body = json as FlowServiceErrorBody
+  if (body.error_code !== undefined) return false
+  if (stringOf(body.errorMessage) !== undefined || (body.errorDetails !== undefined && body.errorDetails !== null)) return true
+  return [catalogueCode(body.type), catalogueCode(body.title)].some((code) => code?.endsWith('-404') === true)
 }
 
 /** `https://ns.adobe.com/aep/errors/FLOW-1404-412` or `FLOW-1404-412` → `1404-412`. */

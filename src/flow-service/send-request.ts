@@ -14,6 +14,8 @@ export interface OutgoingRequest {
   timeoutMs: number
   /** Sent as x-request-id so a failure can be traced in Adobe's logs. */
   requestId: string
+  /** Removes the request's secrets from any text a wire error took from the answer. */
+  redact?: (text: string) => string
 }
 
 export interface HttpAnswer {
@@ -27,6 +29,7 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024
 
 export async function sendRequest (dispatcher: Dispatcher, request: OutgoingRequest): Promise<HttpAnswer> {
   const { operation, requestId } = request
+  const redact = request.redact !== undefined ? { redact: request.redact } : {}
   let response: Dispatcher.ResponseData
   try {
     response = await dispatcher.request({
@@ -40,13 +43,13 @@ export async function sendRequest (dispatcher: Dispatcher, request: OutgoingRequ
       bodyTimeout: request.timeoutMs
     })
   } catch (error) {
-    throw classifyFlowServiceFailure({ operation, error, requestId })
+    throw classifyFlowServiceFailure({ operation, error, requestId, ...redact })
   }
   const { statusCode: status, headers } = response
   try {
     return { status, headers, body: await readBody(response.body) }
   } catch (error) {
-    throw classifyFlowServiceFailure({ operation, error, requestId, response: { status, headers } })
+    throw classifyFlowServiceFailure({ operation, error, requestId, response: { status, headers }, ...redact })
   }
 }
 

@@ -24,6 +24,7 @@ export interface BrokerMetrics {
   readonly flowServiceDuration: Histogram<'operation'>
   readonly flowServiceBudgetWait: Histogram
   readonly flowServiceBudgetRefusals: Counter
+  readonly flowServiceUnexpectedAnswers: Counter<'operation' | 'reason'>
   readonly secretStoreDuration: Histogram<'operation' | 'outcome'>
   readonly dbQueryDuration: Histogram<'outcome'>
   readonly sweepDuration: Histogram
@@ -98,6 +99,12 @@ export function createBrokerMetrics (sources: ScrapeSources): BrokerMetrics {
     flowServiceBudgetRefusals: new Counter({
       name: 'broker_flow_service_budget_refusals_total',
       help: 'Calls refused without being sent because the request budget would have made them wait too long.',
+      registers
+    }),
+    flowServiceUnexpectedAnswers: new Counter({
+      name: 'broker_flow_service_unexpected_answers_total',
+      help: 'Answers from Flow Service (or items in them) not trusted, by operation and reason: other_id, duplicate_id, other_spec, other_name (items ignored); empty_items, no_items, unparseable, malformed_item, gateway_404 (answers refused).',
+      labelNames: ['operation', 'reason'] as const,
       registers
     }),
     secretStoreDuration: new Histogram({
