@@ -208,6 +208,7 @@ const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 /** Characters left as they are by each encoder, and whether it writes a space as '+'. */
 const PERCENT_ENCODERS: ReadonlyArray<{ safe: string, spaceAsPlus: boolean }> = [
   { safe: ALNUM + "-_.!~*'()", spaceAsPlus: false }, // encodeURIComponent
+  { safe: ALNUM + "-_.!~*'()", spaceAsPlus: true }, // encodeURIComponent(...).replace(/%20/g, '+'), common in JS
   { safe: ALNUM + '-._~', spaceAsPlus: false }, // RFC 3986 unreserved
   { safe: ALNUM + '*-._', spaceAsPlus: true }, // HTML forms, URLSearchParams, Java's URLEncoder
   { safe: ALNUM + '_.-~', spaceAsPlus: true }, // Python's quote_plus

@@ -64,9 +64,9 @@ void t.test('create → get → patch with the etag → delete', async (t) => {
   const page = await fs.listConnections('prod', { ids: [created.id, 'not-there'], limit: 100 })
   t.same(page.items.map((c) => c.id), [created.id])
 
-  t.equal(await fs.deleteConnection('prod', created.id), 'deleted')
-  t.equal(await fs.getConnection('prod', created.id), null)
-  t.equal(await fs.deleteConnection('prod', created.id), 'not_found')
+  t.equal(await fs.deleteConnection('prod', created.id, updated.etag), 'deleted')
+  t.equal(await fs.getConnection('prod', created.id), null, 'Flow Service\'s own 404')
+  t.equal(await fs.deleteConnection('prod', created.id, updated.etag), 'not_found')
 })
 
 void t.test('an expired token costs one 401 and one new token, not a failed call', async (t) => {
@@ -88,5 +88,5 @@ void t.test('an answer lost after the create happened is ambiguous, and the conn
 void t.test('a connection still initializing cannot be changed yet: busy', async (t) => {
   const { fs } = await setUp(t, 60_000)
   const created = await fs.createConnection('prod', body)
-  t.match(await failure(fs.deleteConnection('prod', created.id)), { kind: 'busy', code: '1417-400' })
+  t.match(await failure(fs.deleteConnection('prod', created.id, '"no-etag-yet"')), { kind: 'busy', code: '1417-400' })
 })

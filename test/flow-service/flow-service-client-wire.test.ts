@@ -102,7 +102,7 @@ void t.test('no answer within the timeout after a GET or DELETE: retryable', asy
   t.teardown(silent.close)
   const fs = await clientFor(t, silent.url)
   t.match(await failure(fs.getConnection('prod', 'c1')), { kind: 'retryable', operation: 'getConnection' })
-  t.match(await failure(fs.deleteConnection('prod', 'c1')), { kind: 'retryable', operation: 'deleteConnection' })
+  t.match(await failure(fs.deleteConnection('prod', 'c1', '"e"')), { kind: 'retryable', operation: 'deleteConnection' })
 })
 
 void t.test('the socket reset after a POST was received: ambiguous; after a GET: retryable', async (t) => {

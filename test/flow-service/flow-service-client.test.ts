@@ -1,102 +1,8 @@
 // FlowServiceClient against a mocked Flow Service and IMS: headers, bodies, answers, the 401 retry, and failures.
 import t from 'tap'
 import { MockAgent, errors } from 'undici'
-import { createFlowServiceClient, listQueryString, type FlowServiceClient, type FlowServiceClientOptions } from '../../src/flow-service/flow-service-client.js'
-import { FlowServiceError } from '../../src/flow-service/flow-service-error.js'
-import type { CreateConnectionBody, FlowConnection } from '../../src/flow-service/types.js'
-
-const FS = 'https://platform.test'
-const BASE = '/data/foundation/flowservice'
-const IMS = 'https://ims.test'
-const ETAG = '"1400dd53-0000-0200-0000-5f3f23450000"'
-
-interface Seen { method: string, path: string, headers: Record<string, string>, body: string | undefined }
-interface Reply { status: number, body?: unknown, headers?: Record<string, string> }
-
-interface Upstreams {
-  agent: MockAgent
-  /** Every Flow Service request, in order. */
-  seen: Seen[]
-  /** Tokens IMS has handed out, in order. */
-  minted: string[]
-  /** Queues one Flow Service answer for `method` on any path under the base. */
-  reply: (method: string, reply: Reply) => void
-  replyWithError: (method: string, error: Error) => void
-}
-
-function mockUpstreams (t: { teardown: (fn: () => Promise<void>) => void }): Upstreams {
-  const agent = new MockAgent()
-  agent.disableNetConnect()
-  t.teardown(async () => { await agent.close() })
-  const minted: string[] = []
-  agent.get(IMS).intercept({ path: '/ims/token/v3', method: 'POST' }).reply(() => {
-    minted.push(`token-${minted.length + 1}`)
-    return { statusCode: 200, data: JSON.stringify({ access_token: minted.at(-1), token_type: 'bearer', expires_in: 86399 }) }
-  }).persist()
-  const seen: Seen[] = []
-  const underBase = (path: string): boolean => path.startsWith(`${BASE}/`)
-  return {
-    agent,
-    seen,
-    minted,
-    reply: (method, reply) => {
-      agent.get(FS).intercept({ path: underBase, method }).reply((opts) => {
-        seen.push({ method: opts.method, path: opts.path, headers: { ...(opts.headers as Record<string, string>) }, body: typeof opts.body === 'string' ? opts.body : undefined })
-        const data = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body)
-        return { statusCode: reply.status, data, responseOptions: { headers: { 'content-type': 'application/json', ...reply.headers } } }
-      })
-    },
-    replyWithError: (method, error) => {
-      agent.get(FS).intercept({ path: underBase, method }).replyWithError(error)
-    }
-  }
-}
-
-function client (upstreams: Upstreams, overrides: Partial<FlowServiceClientOptions> = {}): FlowServiceClient {
-  return createFlowServiceClient({
-    url: `${FS}${BASE}`,
-    imsUrl: IMS,
-    clientId: 'broker-client-id',
-    clientSecret: 'broker-client-secret',
-    scopes: 'openid,AdobeID',
-    orgId: 'ABC123@AdobeOrg',
-    timeoutMs: 2000,
-    dispatcher: upstreams.agent,
-    ...overrides
-  })
-}
-
-async function failure (promise: Promise<unknown>): Promise<FlowServiceError> {
-  try {
-    await promise
-  } catch (err) {
-    if (err instanceof FlowServiceError) return err
-    throw err
-  }
-  throw new Error('expected a FlowServiceError')
-}
-
-const createBody: CreateConnectionBody = {
-  name: 'Salesforce prod',
-  description: 'CRM',
-  auth: { specName: 'Basic Authentication', params: { environmentUrl: 'https://acme.my.salesforce.com', username: 'u', password: 'p', securityToken: 's' } },
-  connectionSpec: { id: 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5', version: '1.0' }
-}
-
-function connection (id: string, extra: Partial<FlowConnection> = {}): FlowConnection {
-  return {
-    id,
-    createdAt: 1,
-    updatedAt: 2,
-    name: `conn ${id}`,
-    connectionSpec: { id: 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5', version: '1.0' },
-    state: 'enabled',
-    auth: { specName: 'Basic Authentication', params: { username: 'u', password: 'arn:aws:secretsmanager:us-east-1:1:secret:acp_security/x' } },
-    etag: ETAG,
-    version: ETAG,
-    ...extra
-  }
-}
+import { createFlowServiceClient, listQueryString } from '../../src/flow-service/flow-service-client.js'
+import { BASE, ETAG, FS, IMS, client, connection, createBody, failure, mockUpstreams } from './helpers.js'
 
 void t.test('every call carries the token, api key, org, sandbox; only calls with a body carry a content type', async (t) => {
   const up = mockUpstreams(t)
@@ -112,7 +18,7 @@ void t.test('every call carries the token, api key, org, sandbox; only calls wit
   await fs.listConnections('dev-sandbox', { name: 'x' })
   await fs.updateConnection('dev-sandbox', 'c1', ETAG, [{ op: 'replace', path: '/name', value: 'y' }])
   await fs.testConnection('dev-sandbox', 'c1')
-  await fs.deleteConnection('dev-sandbox', 'c1')
+  await fs.deleteConnection('dev-sandbox', 'c1', ETAG)
   t.equal(up.seen.length, 6)
   for (const { method, headers } of up.seen) {
     t.match(headers, {
@@ -168,19 +74,17 @@ void t.test('updateConnection: a stale etag is precondition_failed, an initializ
   t.match(await failure(fs.updateConnection('prod', 'c1', '"a"', [])), { kind: 'busy', code: '1417-400' })
 })
 
-void t.test('getConnection unwraps items, returns null on 404 or no items, and escapes the id', async (t) => {
+void t.test('getConnection unwraps items, returns null on Flow Service\'s 404, and escapes the id', async (t) => {
   const up = mockUpstreams(t)
   const fs = client(up)
   const unknownState = connection('c1', { state: 'enabled-finalizing' })
   up.reply('GET', { status: 200, body: { items: [unknownState] } })
   up.reply('GET', { status: 404, body: { errorMessage: 'connections not found with id = [c2]', errorDetails: 'connections not found with id = [c2]' } })
-  up.reply('GET', { status: 200, body: { items: [] } })
-  up.reply('GET', { status: 200, body: { items: [] } })
+  up.reply('GET', { status: 200, body: { items: [connection('a/b?c')] } })
   t.same(await fs.getConnection('prod', 'c1'), unknownState, 'an unknown state passes through')
   t.equal(await fs.getConnection('prod', 'c2'), null)
-  t.equal(await fs.getConnection('prod', 'c3'), null)
-  await fs.getConnection('prod', 'a/b?c')
-  t.equal(up.seen[3]?.path, `${BASE}/connections/a%2Fb%3Fc`)
+  t.equal((await fs.getConnection('prod', 'a/b?c'))?.id, 'a/b?c')
+  t.equal(up.seen[2]?.path, `${BASE}/connections/a%2Fb%3Fc`)
 })
 
 void t.test('getConnection: an answer without items is retryable, not a crash', async (t) => {
@@ -193,6 +97,9 @@ void t.test('list query building', async (t) => {
   t.equal(listQueryString({ ids: ['a', 'b', 'c'], limit: 100 }), 'property=id==a,b,c&limit=100')
   t.equal(listQueryString({ name: 'Sales, EU & more', connectionSpecId: 'spec-1' }), 'property=name==Sales%2C%20EU%20%26%20more&property=connectionSpec.id==spec-1')
   t.equal(listQueryString({ ids: ['a'], name: 'n', limit: 5, continuationToken: 'tok/+=' }), 'property=id==a&property=name==n&limit=5&continuationToken=tok%2F%2B%3D')
+  t.equal(listQueryString({ connectionSpecId: 'spec-1', orderBy: { field: 'createdAt', descending: true }, limit: 100 }), 'property=connectionSpec.id==spec-1&limit=100&orderby=-createdAt')
+  t.equal(listQueryString({ orderBy: { field: 'name' } }), 'orderby=+name')
+  t.equal(listQueryString({ orderBy: { field: 'updatedAt', descending: false }, continuationToken: 't' }), 'orderby=+updatedAt&continuationToken=t')
   t.equal(listQueryString({}), '')
   t.throws(() => listQueryString({ limit: 101 }), RangeError)
   t.throws(() => listQueryString({ limit: 0 }), RangeError)
@@ -222,19 +129,28 @@ void t.test('listConnections with an empty id list matches nothing and calls nob
   t.same(up.minted, [])
 })
 
-void t.test('deleteConnection: 204 deleted, 404 not_found, optional If-Match, 1417 busy', async (t) => {
+void t.test('deleteConnection: 204 or 200 deleted, Flow Service\'s 404 not_found, If-Match sent, 1417 busy', async (t) => {
   const up = mockUpstreams(t)
   const fs = client(up)
   up.reply('DELETE', { status: 204 })
   up.reply('DELETE', { status: 404, body: { errorMessage: 'connections not found with id = [c1]' } })
   up.reply('DELETE', { status: 200, body: '' })
   up.reply('DELETE', { status: 400, body: { type: 'https://ns.adobe.com/aep/errors/FLOW-1417-400' } })
-  t.equal(await fs.deleteConnection('prod', 'c1'), 'deleted')
-  t.equal(await fs.deleteConnection('prod', 'c1'), 'not_found')
   t.equal(await fs.deleteConnection('prod', 'c1', ETAG), 'deleted')
-  t.equal(up.seen[0]?.headers['if-match'], undefined)
-  t.equal(up.seen[2]?.headers['if-match'], ETAG)
-  t.match(await failure(fs.deleteConnection('prod', 'c1')), { kind: 'busy' })
+  t.equal(await fs.deleteConnection('prod', 'c1', ETAG), 'not_found')
+  t.equal(await fs.deleteConnection('prod', 'c1', '"2"'), 'deleted')
+  t.equal(up.seen[0]?.headers['if-match'], ETAG)
+  t.equal(up.seen[2]?.headers['if-match'], '"2"')
+  t.match(await failure(fs.deleteConnection('prod', 'c1', ETAG)), { kind: 'busy' })
+})
+
+void t.test('deleteConnection refuses to send a delete without an etag', async (t) => {
+  const up = mockUpstreams(t)
+  const fs = client(up)
+  await t.rejects(fs.deleteConnection('prod', 'c1', ''), TypeError)
+  // A caller outside TypeScript's reach (a cast, JSON) gets the same answer.
+  await t.rejects(fs.deleteConnection('prod', 'c1', undefined as unknown as string), TypeError)
+  t.equal(up.seen.length, 0, 'nothing was sent')
 })
 
 void t.test('testConnection returns Flow Service\'s verdict', async (t) => {
@@ -331,6 +247,6 @@ void t.test('close() leaves an injected dispatcher open and refuses later calls'
   await fs.close()
   await fs.close()
   await t.rejects(fs.getConnection('prod', 'c1'), { message: 'FlowServiceClient is closed' })
-  up.reply('GET', { status: 200, body: { items: [] } })
-  t.equal(await client(up).getConnection('prod', 'c1'), null, 'the shared MockAgent still works')
+  up.reply('GET', { status: 200, body: { items: [connection('c1')] } })
+  t.equal((await client(up).getConnection('prod', 'c1'))?.id, 'c1', 'the shared MockAgent still works')
 })
