@@ -4,43 +4,11 @@ import t from 'tap'
 import fc from 'fast-check'
 import { redactEchoes } from '../../src/flow-service/redact-echoes.js'
 import { scrubSecrets } from '../../src/connections/scrub-secrets.js'
+import { encodings, json } from './helpers.js'
 
 /** Pinned, so a run reproduces; FC_SEED explores others. */
 const SEED = Number(process.env.FC_SEED ?? 20261203)
 const MARKER = '[redacted]'
-
-const json = (s: string): string => JSON.stringify(s).slice(1, -1)
-const asciiJson = (s: string, upper = false): string => json(s).replace(/[\u0080-\uffff]/g, (c) => {
-  const hex = c.charCodeAt(0).toString(16).padStart(4, '0')
-  return `\\u${upper ? hex.toUpperCase() : hex}`
-})
-const lowerHex = (s: string): string => s.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())
-const formEncoded = (s: string): string => new URLSearchParams([['v', s]]).toString().slice(2)
-
-/** Every whole encoding of `secret` a server might echo, by name. */
-function encodings (secret: string): Record<string, string> {
-  const bytes = Buffer.from(secret, 'utf8')
-  const b64 = bytes.toString('base64')
-  return {
-    raw: secret,
-    json: json(secret),
-    'json twice': json(json(secret)),
-    'ascii json': asciiJson(secret),
-    'ascii json, upper-case hex': asciiJson(secret, true),
-    'ascii json twice': asciiJson(asciiJson(secret)),
-    'json of ascii json': json(asciiJson(secret)),
-    'json with \\/': json(secret).replaceAll('/', '\\/'),
-    encodeURIComponent: encodeURIComponent(secret),
-    'encodeURIComponent, lower-case hex': lowerHex(encodeURIComponent(secret)),
-    'form encoding': formEncoded(secret),
-    'form encoding, lower-case hex': lowerHex(formEncoded(secret)),
-    'encodeURIComponent with +': encodeURIComponent(secret).replaceAll('%20', '+'),
-    base64: b64,
-    'base64 unpadded': b64.replace(/=+$/, ''),
-    base64url: bytes.toString('base64url'),
-    'base64url padded': bytes.toString('base64url').padEnd(b64.length, '=')
-  }
-}
 
 /** True when some run of base64 characters in `text`, read from any of its four character offsets, holds `bytes`. */
 function base64Holds (text: string, bytes: Buffer): boolean {
