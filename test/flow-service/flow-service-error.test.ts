@@ -1,7 +1,7 @@
 // Every outcome Flow Service or IMS can produce, and the kind a caller sees for it.
 import t from 'tap'
 import { errors } from 'undici'
-import { classifyFlowServiceFailure, FlowServiceError, parseErrorBody, parseRetryAfter, type FlowServiceFailure } from '../../src/flow-service/flow-service-error.js'
+import { classifyFlowServiceFailure, FlowServiceError, isFlowServiceNotFound, parseErrorBody, parseRetryAfter, unexpectedAnswer, UNEXPECTED_ANSWER, type FlowServiceFailure } from '../../src/flow-service/flow-service-error.js'
 
 const NOW = Date.parse('2025-01-01T00:00:00Z')
 
@@ -192,4 +192,47 @@ void t.test('wire errors with no answer', async (t) => {
     t.equal(err.cause, cause)
     t.match(err.message, /ping failed \(retryable\).*ECONNREFUSED/)
   })
+})
+
+void t.test('Flow Service\'s own 404 is told apart from anyone else\'s', async (t) => {
+  t.ok(isFlowServiceNotFound(JSON.stringify({ errorMessage: 'connections not found with id = [c1]', errorDetails: 'x' })), 'short form')
+  t.ok(isFlowServiceNotFound(JSON.stringify({ errorDetails: { id: 'c1' } })), 'errorDetails alone')
+  t.ok(isFlowServiceNotFound(JSON.stringify({ type: 'https://ns.adobe.com/aep/errors/FLOW-1439-404', title: 'Not Found' })), 'long form, code in the type')
+  t.ok(isFlowServiceNotFound(JSON.stringify({ title: 'FLOW-1439-404' })), 'code in the title')
+  t.notOk(isFlowServiceNotFound(JSON.stringify({ error_code: '404000', message: 'No route', errorMessage: 'x' })), 'gateway form')
+  t.notOk(isFlowServiceNotFound(JSON.stringify({ type: 'https://ns.adobe.com/aep/errors/FLOW-1102-500' })), 'another catalogue code')
+  t.notOk(isFlowServiceNotFound(''), 'empty')
+  t.notOk(isFlowServiceNotFound('<html>Not Found</html>'), 'HTML')
+  t.notOk(isFlowServiceNotFound('[]'), 'not an object')
+  t.notOk(isFlowServiceNotFound(undefined), 'no body')
+})
+
+void t.test('a redactor is applied to every string taken from the answer, before the message is cut', async (t) => {
+  const redact = (text: string): string => text.replaceAll('SECRET', '[redacted]')
+  const body = { code: 'X-SECRET', errorMessage: `${'m'.repeat(995)}SECRET tail`, report: { 'request-id': 'r-SECRET' } }
+  t.same(parseErrorBody(JSON.stringify(body), redact), { code: 'X-[redacted]', message: `${'m'.repeat(995)}[reda`, requestId: 'r-[redacted]' })
+  const err = classifyFlowServiceFailure({ operation: 'createConnection', response: answer(400, { errorMessage: 'bad SECRET' }, { 'x-request-id': 'SECRET-1' }), redact })
+  t.match(err, { downstreamMessage: 'bad [redacted]', requestId: '[redacted]-1' })
+})
+
+void t.test('with a redactor, the cause kept is a redacted copy that still classifies and keeps its name and code', async (t) => {
+  const redact = (text: string): string => text.replaceAll('SECRET', '[redacted]')
+  const wire = Object.assign(new Error('parse failed near SECRET', { cause: new Error('inner SECRET') }), { code: 'UND_ERR_SOCKET', data: 'SECRET bytes' })
+  const err = classifyFlowServiceFailure({ operation: 'createConnection', error: wire, redact })
+  t.equal(err.kind, 'ambiguous')
+  t.match(err.cause, { message: 'parse failed near [redacted]', code: 'UND_ERR_SOCKET' })
+  t.notOk(JSON.stringify(err.cause).includes('SECRET'), 'no field of the original rides along')
+  t.notOk(((err.cause as Error).stack ?? '').includes('SECRET'))
+  t.match((err.cause as Error).cause, { message: 'inner [redacted]' })
+  t.notOk(err.message.includes('SECRET'))
+  const connect = classifyFlowServiceFailure({ operation: 'createConnection', error: wireError('ECONNREFUSED'), redact })
+  t.equal(connect.kind, 'retryable', 'the kind is read from the original error')
+  t.equal(classifyFlowServiceFailure({ operation: 'createConnection', error: wire }).cause, wire, 'without a redactor the cause is the error itself')
+})
+
+void t.test('unexpectedAnswer names what was odd, never the body', async (t) => {
+  const err = unexpectedAnswer({ operation: 'getConnection', response: answer(200, { items: ['SECRET'] }, { 'x-request-id': 'req-9' }), requestId: 'ours' }, 'retryable', 'a 200 without the id asked')
+  t.match(err, { kind: 'retryable', code: UNEXPECTED_ANSWER, status: 200, requestId: 'req-9', operation: 'getConnection' })
+  t.equal(err.message, 'getConnection failed (retryable): HTTP 200: unexpected_answer: a 200 without the id asked')
+  t.equal(err.downstreamMessage, undefined)
 })
