@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { Pool, type Dispatcher } from 'undici'
 import { pino, type Logger } from 'pino'
-import { classifyFlowServiceFailure, isFlowServiceNotFound, unexpectedAnswer, type FlowServiceError, type FlowServiceOperation } from './flow-service-error.js'
+import { classifyFlowServiceFailure, FlowServiceError, isFlowServiceNotFound, unexpectedAnswer, type FlowServiceOperation } from './flow-service-error.js'
 import { ImsTokenSource } from './ims-token-source.js'
 import { redactEchoes } from './redact-echoes.js'
 import { sendRequest, type HttpAnswer } from './send-request.js'
@@ -276,7 +276,7 @@ export function createFlowServiceClient (options: FlowServiceClientOptions): Flo
       }
       if (!isSuccess(answer.status)) throw fail(spec, answer)
       const read = itemsOf(spec, answer)
-      if (!('items' in read)) throw read
+      if (read instanceof FlowServiceError) throw read
       if (read.items.length === 0) throw refuse(spec, answer, 'empty_items', 'a 200 with an empty items array')
       const found = read.items.find((item) => item.id === id)
       const dropped = read.items.filter((item) => item !== found).map((item): DroppedItem => ({ id: item.id, reason: item.id === id ? 'duplicate_id' : 'other_id' }))
@@ -291,7 +291,7 @@ export function createFlowServiceClient (options: FlowServiceClientOptions): Flo
       const answer = await call(spec)
       if (!isSuccess(answer.status)) throw fail(spec, answer)
       const read = itemsOf(spec, answer)
-      if (!('items' in read)) throw read
+      if (read instanceof FlowServiceError) throw read
       const { kept, dropped } = matchingItems(read.items, query)
       reportDropped(spec, answer, dropped)
       const continuationToken = nextContinuationToken(read.json, base)
