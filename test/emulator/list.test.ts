@@ -135,7 +135,7 @@ void t.test('listing connections', async (t) => {
   })
 
   void t.test('deleted connections drop out of lists and counts at once', async (t) => {
-    await h.flow('DELETE', `/connections/${ids[6]}`)
+    await h.remove(ids[6] as string)
     t.notOk(names(await list('')).includes('conn-6'))
     t.same((await h.flow('GET', '/connections?count=true')).json, { count: 7 })
   })
