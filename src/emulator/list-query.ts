@@ -88,7 +88,7 @@ export function parseListQuery (query: URLSearchParams): ListPlan | ListQueryErr
     if (!fits) {
       return { code: '1100-400', message: `Invalid continuationToken '${token}'.` }
     }
-    cursor = decoded as Cursor
+    cursor = decoded
   }
 
   return {
