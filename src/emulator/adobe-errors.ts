@@ -92,6 +92,7 @@ export function serverError (status: number, requestId: string, headers?: Record
     case 503: return flowError('1103-503', 'The service is temporarily unavailable. Please try again. If the problem persists, please contact customer support.', requestId, headers)
     case 504: return flowError('1104-504', 'A gateway timeout has occurred. Please try again. If the problem persists, please contact customer support.', requestId, headers)
     case 401: return gatewayError(401, '401013', 'Oauth token is not valid', headers)
+    case 404: return flowError('1439-404', 'connections not found', requestId, headers)
     default: return flowError(`1100-${status}`, `Injected failure with status ${status}.`, requestId, headers)
   }
 }

@@ -1,7 +1,8 @@
 // The Flow Service connection operations (create, get, list, update, delete, test) once headers are checked:
 // each takes the request's context and returns the Reply Flow Service would give.
+import type { ParamValue } from '../flow-service/types.js'
 import { flowError, notFound } from './adobe-errors.js'
-import type { ConnectionStore, StoredConnection } from './connection-store.js'
+import type { ConnectionStore, NewConnection, StoredConnection } from './connection-store.js'
 import type { Reply } from './http-io.js'
 import { nextHref, parseListQuery } from './list-query.js'
 import { validateCreate, validatePatch, ValidationError } from './request-validation.js'
@@ -34,9 +35,15 @@ export class ConnectionRoutes {
   constructor (private readonly deps: ConnectionRoutesDeps) {}
 
   create (ctx: FlowContext, body: unknown): Reply {
+    const input = this.prepareCreate(ctx, body)
+    return 'status' in input ? input : this.commitCreate(input).reply
+  }
+
+  /** Validates a create body into what the store needs, or the error Flow Service answers. Nothing is stored yet. */
+  prepareCreate (ctx: FlowContext, body: unknown): NewConnection | Reply {
     const valid = validateCreate(body, this.deps.registry)
     if (valid instanceof ValidationError) return flowError(valid.code, valid.message, ctx.requestId)
-    const conn = this.deps.store.create({
+    return {
       sandboxName: ctx.sandboxName,
       imsOrgId: this.deps.orgId,
       actor: ctx.clientId,
@@ -45,12 +52,12 @@ export class ConnectionRoutes {
       connectionSpec: valid.connectionSpec,
       auth: valid.auth,
       readyDelayMs: this.deps.readyDelayMs()
-    })
-    return {
-      status: 201,
-      headers: { location: `${FLOW_SERVICE_PREFIX}/connections/${conn.id}` },
-      body: { id: conn.id, etag: conn.etag }
     }
+  }
+
+  commitCreate (input: NewConnection): { conn: StoredConnection, reply: Reply } {
+    const conn = this.deps.store.create(input)
+    return { conn, reply: createdReply(conn.id, conn.etag) }
   }
 
   get (ctx: FlowContext, id: string): Reply {
@@ -87,12 +94,12 @@ export class ConnectionRoutes {
     return { status: 200, body: { id: conn.id, etag: conn.etag } }
   }
 
-  /** If-Match is optional here (Adobe's delete examples send none) but checked when sent. */
+  /** If-Match is required as for PATCH: Adobe's catalogue documents 1403-400 for a missing one on update and delete. */
   remove (ctx: FlowContext, id: string): Reply {
+    if (ctx.ifMatch === undefined || ctx.ifMatch === '') return missingIfMatch(ctx.requestId)
     const conn = this.deps.store.get(ctx.sandboxName, id)
     if (conn === undefined) return notFound(id, ctx.requestId)
-    const blocked = this.stateBlocks(conn, 'delete', ctx.requestId) ??
-      (ctx.ifMatch === undefined ? undefined : this.etagMismatch(conn, ctx))
+    const blocked = this.stateBlocks(conn, 'delete', ctx.requestId) ?? this.etagMismatch(conn, ctx)
     if (blocked !== undefined) return blocked
     this.deps.store.delete(conn)
     return { status: 204 }
@@ -104,7 +111,29 @@ export class ConnectionRoutes {
     return { status: 200, body: { result: conn.testResult } }
   }
 
-  private wire (conn: StoredConnection): ReturnType<typeof toFlowConnection> {
+  /**
+   * A connection that exists nowhere (enabled, of the first catalogue spec, dummy params): what a peer that mixes up
+   * answers may send about an id nobody created. Not stored.
+   */
+  madeUpConnection (ctx: FlowContext, id?: string): StoredConnection {
+    const known = this.deps.registry.first()
+    const authSpec = known?.spec.authSpecs[0]
+    const params: Record<string, ParamValue> = {}
+    for (const p of authSpec?.params ?? []) params[p.name] = p.format === 'boolean' ? false : `made-up-${p.name}`
+    return this.deps.store.detached({
+      sandboxName: ctx.sandboxName,
+      imsOrgId: this.deps.orgId,
+      actor: ctx.clientId,
+      name: 'made-up connection',
+      connectionSpec: { id: known?.spec.id ?? 'unknown', version: known?.spec.versions[0] ?? '1.0' },
+      auth: { specName: authSpec?.name ?? 'unknown', params },
+      readyDelayMs: 0,
+      initialState: 'enabled'
+    }, id)
+  }
+
+  /** A connection as Flow Service shows it (secrets as references, no etag while initializing). */
+  wire (conn: StoredConnection): ReturnType<typeof toFlowConnection> {
     return toFlowConnection(conn, this.deps.registry, this.deps.awsAccount)
   }
 
@@ -122,6 +151,15 @@ export class ConnectionRoutes {
   private etagMismatch (conn: StoredConnection, ctx: FlowContext): Reply | undefined {
     if (ctx.ifMatch === conn.etag) return undefined
     return flowError('1404-412', `Supplied version=[${ctx.ifMatch ?? ''}] does not match the current version on entity=[${conn.etag}]`, ctx.requestId)
+  }
+}
+
+/** The answer to a create: 201, its id and etag, and where to find it. */
+export function createdReply (id: string, etag: string): Reply {
+  return {
+    status: 201,
+    headers: { location: `${FLOW_SERVICE_PREFIX}/connections/${encodeURIComponent(id)}` },
+    body: { id, etag }
   }
 }
 

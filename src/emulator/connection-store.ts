@@ -134,15 +134,33 @@ export class ConnectionStore {
   }
 
   create (input: NewConnection): StoredConnection {
+    const conn = this.build(input, newConnectionId(), ++this.seq)
+    const part = this.partition(input.sandboxName)
+    this.byId.set(conn.id, conn)
+    part.order.push(conn)
+    part.live++
+    part.indexName(conn)
+    return conn
+  }
+
+  /**
+   * A connection that is not stored, for answers about a connection that does not exist (other-item faults).
+   * Its seq is 0, so it never takes part in paging.
+   */
+  detached (input: NewConnection, id = newConnectionId()): StoredConnection {
+    return this.build(input, id, 0)
+  }
+
+  private build (input: NewConnection, id: string, seq: number): StoredConnection {
     const now = this.clock()
     const part = this.partition(input.sandboxName)
     // Adobe moves a new connection to enabled by itself; recording when lets reads compute the state lazily
     // instead of arming one timer per connection.
     const readyAt = input.initialState === undefined ? now + input.readyDelayMs : undefined
     const byAdobe = input.initialState !== undefined
-    const conn: StoredConnection = {
-      id: newConnectionId(),
-      seq: ++this.seq,
+    return {
+      id,
+      seq,
       sandboxName: part.name,
       sandboxId: part.sandboxId,
       imsOrgId: input.imsOrgId,
@@ -164,11 +182,19 @@ export class ConnectionStore {
       testResult: true,
       deleted: false
     }
-    this.byId.set(conn.id, conn)
-    part.order.push(conn)
-    part.live++
-    part.indexName(conn)
-    return conn
+  }
+
+  /** The live connection of the sandbox created last, skipping `except`; what a same-id fault answers about. */
+  newest (sandboxName: string, except: ReadonlySet<string> = new Set()): StoredConnection | undefined {
+    const order = this.partitions.get(sandboxName)?.order ?? []
+    for (let i = order.length - 1; i >= 0; i--) {
+      const conn = order[i] as StoredConnection
+      if (!conn.deleted && !except.has(conn.id)) {
+        this.settle(conn)
+        return conn
+      }
+    }
+    return undefined
   }
 
   /** A connection of this sandbox, with its state brought up to date; other sandboxes' connections are invisible. */
@@ -210,6 +236,15 @@ export class ConnectionStore {
     const now = this.clock()
     conn.state = state
     conn.readyAt = undefined
+    conn.updatedAt = now
+    conn.updatedBy = ADOBE_CONNECTORS_IDENTITY
+    conn.updatedClient = ADOBE_CONNECTORS_CLIENT
+    conn.etag = this.etags.next(now)
+  }
+
+  /** Adobe's machinery touching a connection without changing it: a new version only (lost-answer with thenBump). */
+  touchByAdobe (conn: StoredConnection): void {
+    const now = this.clock()
     conn.updatedAt = now
     conn.updatedBy = ADOBE_CONNECTORS_IDENTITY
     conn.updatedClient = ADOBE_CONNECTORS_CLIENT
@@ -340,16 +375,25 @@ export class ConnectionStore {
       if (matches(conn, clauses)) all.push(conn)
     }
     const sign = orderBy.descending ? -1 : 1
-    all.sort((a, b) => {
-      const x = orderValue(a, orderBy.field)
-      const y = orderValue(b, orderBy.field)
+    // A total order: the field, then creation order, so a cursor (key, seq) says exactly where the next page starts.
+    const compare = (x: string | number, xSeq: number, y: string | number, ySeq: number): number => {
       if (x < y) return -sign
       if (x > y) return sign
-      return a.seq - b.seq
-    })
-    const offset = cursor !== undefined && 'offset' in cursor ? cursor.offset : 0
-    const items = all.slice(offset, offset + limit)
-    return offset + limit < all.length ? { items, next: { offset: offset + limit } } : { items }
+      return xSeq - ySeq
+    }
+    all.sort((a, b) => compare(orderValue(a, orderBy.field), a.seq, orderValue(b, orderBy.field), b.seq))
+    let start = 0
+    if (cursor !== undefined && 'key' in cursor) {
+      while (start < all.length) {
+        const conn = all[start] as StoredConnection
+        if (compare(orderValue(conn, orderBy.field), conn.seq, cursor.key, cursor.seq) > 0) break
+        start++
+      }
+    }
+    const items = all.slice(start, start + limit)
+    if (start + limit >= all.length) return { items }
+    const last = items[items.length - 1] as StoredConnection
+    return { items, next: { field: orderBy.field, descending: orderBy.descending, key: orderValue(last, orderBy.field), seq: last.seq } }
   }
 }
 

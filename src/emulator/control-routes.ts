@@ -6,7 +6,7 @@ import { Value } from 'typebox/value'
 import type { Reply } from './http-io.js'
 import { readBody } from './http-io.js'
 import type { EmulatorControl, Operation } from './types.js'
-import { FaultSpec, OPERATIONS, SeedOptions } from './types.js'
+import { ChaosOptions, FaultSpec, OPERATIONS, SeedOptions } from './types.js'
 
 export const CONTROL_PREFIX = '/_emulator'
 
@@ -101,6 +101,17 @@ async function route (req: IncomingMessage, method: string, path: string, query:
       control.clearFaults(op === null ? undefined : op as Operation)
       return json(204)
     }
+    case 'GET /chaos': return json(200, { options: control.chaos(), log: control.chaosLog() })
+    case 'PUT /chaos': {
+      const options = await jsonBody(req, ChaosOptions)
+      control.setChaos(options)
+      return json(200, { options: control.chaos() })
+    }
+    case 'DELETE /chaos':
+      control.setChaos(null)
+      return json(204)
+    case 'GET /landings': return json(200, { items: control.pendingLandings() })
+    case 'POST /landings/land': return json(200, { ids: control.landNow() })
     case 'GET /ready-delay': return json(200, { readyDelayMs: control.readyDelayMs() })
     case 'PUT /ready-delay': {
       const { readyDelayMs } = await jsonBody(req, ReadyDelayRequest)

@@ -2,7 +2,9 @@
 import type { ParamValue } from '../flow-service/types.js'
 import type { ParamSpec } from '../catalog/types.js'
 import type { ConnectionStore } from './connection-store.js'
+import type { Chaos } from './chaos.js'
 import type { FaultBook } from './faults.js'
+import type { LateLandings } from './late-landings.js'
 import type { RequestLog } from './request-log.js'
 import type { SpecRegistry } from './spec-registry.js'
 import type { TokenIssuer } from './token-issuer.js'
@@ -12,6 +14,8 @@ import { toStoredView } from './wire-format.js'
 export interface ControlDeps {
   store: ConnectionStore
   faults: FaultBook
+  chaos: Chaos
+  landings: LateLandings
   log: RequestLog
   tokens: TokenIssuer
   registry: SpecRegistry
@@ -26,7 +30,7 @@ export interface ControlDeps {
 const DEFAULT_SEED_SPEC = 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5'
 
 export function createControl (deps: ControlDeps): EmulatorControl {
-  const { store, faults, log, tokens } = deps
+  const { store, faults, chaos, landings, log, tokens } = deps
   return {
     forceState (id, state) {
       const conn = store.find(id)
@@ -53,6 +57,13 @@ export function createControl (deps: ControlDeps): EmulatorControl {
       faults.clear(operation)
     },
     pendingFaults: () => faults.pending(),
+    setChaos (options) {
+      chaos.set(options)
+    },
+    chaos: () => chaos.current(),
+    chaosLog: () => chaos.entries(),
+    pendingLandings: () => landings.pending(),
+    landNow: () => landings.landNow(),
     setReadyDelayMs (ms) {
       if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`readyDelayMs must be >= 0, got ${ms}`)
       deps.readyDelay.ms = ms
@@ -75,6 +86,8 @@ export function createControl (deps: ControlDeps): EmulatorControl {
     reset (options) {
       store.clear()
       faults.clear()
+      chaos.set(null)
+      landings.cancelAll()
       log.clear()
       if (options?.keepTokens !== true) tokens.clear()
       deps.readyDelay.ms = deps.configuredReadyDelayMs

@@ -2,19 +2,21 @@
 // wiring the store, token issuer, faults, request log and control API together.
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Chaos } from './chaos.js'
 import { ConnectionRoutes, FLOW_SERVICE_PREFIX } from './connection-routes.js'
 import { ConnectionStore } from './connection-store.js'
 import { createControl } from './control.js'
 import { FaultBook } from './faults.js'
 import { TimerSet } from './http-io.js'
 import { awsAccountFor, EtagSource } from './identifiers.js'
+import { LateLandings } from './late-landings.js'
 import { createRequestHandler } from './request-dispatch.js'
 import { RequestLog } from './request-log.js'
 import { SpecRegistry } from './spec-registry.js'
 import { TokenIssuer } from './token-issuer.js'
 import type { EmulatorCredentials, EmulatorOptions, RunningEmulator } from './types.js'
 
-export type { EmulatorControl, EmulatorOptions, FaultSpec, Operation, RunningEmulator, SeedOptions, StoredConnectionView } from './types.js'
+export type { ChaosOptions, EmulatorControl, EmulatorOptions, FaultSpec, Operation, RunningEmulator, SeedOptions, StoredConnectionView } from './types.js'
 
 export const EMULATOR_DEFAULTS = {
   host: '127.0.0.1',
@@ -44,6 +46,8 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Run
   const faults = new FaultBook()
   const log = new RequestLog(options.requestLogSize ?? EMULATOR_DEFAULTS.requestLogSize)
   const timers = new TimerSet()
+  const chaos = new Chaos()
+  const landings = new LateLandings(clock)
   const readyDelay = { ms: readyDelayMs }
   const routes = new ConnectionRoutes({
     store,
@@ -52,8 +56,8 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Run
     orgId: credentials.orgId,
     readyDelayMs: () => readyDelay.ms
   })
-  const control = createControl({ store, faults, log, tokens, registry, credentials, configuredReadyDelayMs: readyDelayMs, readyDelay })
-  const server = createServer(createRequestHandler({ credentials, tokens, routes, faults, log, timers, control, logger: options.logger }))
+  const control = createControl({ store, faults, chaos, landings, log, tokens, registry, credentials, configuredReadyDelayMs: readyDelayMs, readyDelay })
+  const server = createServer(createRequestHandler({ credentials, tokens, routes, store, faults, chaos, landings, log, timers, control, logger: options.logger }))
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -78,6 +82,7 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Run
         server.close(() => { resolve() })
         // Held (timeout) and delayed requests would otherwise keep close() waiting for their sockets.
         timers.cancelAll()
+        landings.cancelAll()
         server.closeAllConnections()
       })
       await closing

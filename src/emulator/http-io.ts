@@ -7,6 +7,8 @@ export interface Reply {
   headers?: Record<string, string>
   /** Serialised as JSON; undefined sends an empty body. */
   body?: unknown
+  /** Sent as it is instead of `body`, under `contentType`: for answers that are not JSON although they claim to be. */
+  raw?: { text: string, contentType: string }
 }
 
 const JSON_TYPE = 'application/json;charset=utf-8'
@@ -14,6 +16,13 @@ const JSON_TYPE = 'application/json;charset=utf-8'
 export function sendReply (res: ServerResponse, reply: Reply, requestId: string): void {
   if (res.headersSent || res.destroyed) return
   const headers: Record<string, string | number> = { 'x-request-id': requestId, ...reply.headers }
+  if (reply.raw !== undefined) {
+    headers['content-type'] = reply.raw.contentType
+    headers['content-length'] = Buffer.byteLength(reply.raw.text)
+    res.writeHead(reply.status, headers)
+    res.end(reply.raw.text)
+    return
+  }
   if (reply.body === undefined || reply.status === 204) {
     headers['content-length'] = 0
     res.writeHead(reply.status, headers)

@@ -18,8 +18,11 @@ export interface OrderBy {
   descending: boolean
 }
 
-/** Where the next page starts: after a creation sequence (default order) or at an offset (explicit orderby). */
-export type Cursor = { after: number } | { offset: number }
+/**
+ * Where the next page starts: after a creation sequence (default order), or after the last item's sort key (explicit
+ * orderby). Keys, not offsets, so connections created or deleted between page reads neither repeat nor skip items.
+ */
+export type Cursor = { after: number } | { field: OrderField, descending: boolean, key: string | number, seq: number }
 
 export type ListPlan =
   | { kind: 'count', clauses: FilterClause[] }
@@ -79,7 +82,10 @@ export function parseListQuery (query: URLSearchParams): ListPlan | ListQueryErr
   const token = query.get('continuationToken')
   if (token !== null) {
     const decoded = decodeCursor(token)
-    if (decoded === undefined || ('offset' in decoded) !== (orderBy !== undefined)) {
+    const fits = decoded !== undefined && ('after' in decoded
+      ? orderBy === undefined
+      : orderBy !== undefined && decoded.field === orderBy.field && decoded.descending === orderBy.descending)
+    if (!fits) {
       return { code: '1100-400', message: `Invalid continuationToken '${token}'.` }
     }
     cursor = decoded
@@ -95,16 +101,27 @@ export function parseListQuery (query: URLSearchParams): ListPlan | ListQueryErr
 }
 
 export function encodeCursor (cursor: Cursor): string {
-  const raw = 'after' in cursor ? `a${cursor.after}` : `o${cursor.offset}`
+  const raw = 'after' in cursor ? `a${cursor.after}` : `k${JSON.stringify([cursor.field, cursor.descending ? 1 : 0, cursor.key, cursor.seq])}`
   return Buffer.from(raw).toString('base64url')
 }
 
 export function decodeCursor (token: string): Cursor | undefined {
   const raw = Buffer.from(token, 'base64url').toString('utf8')
-  const m = /^([ao])([0-9]{1,15})$/.exec(raw)
-  if (m === null) return undefined
-  const n = Number(m[2])
-  return m[1] === 'a' ? { after: n } : { offset: n }
+  const after = /^a([0-9]{1,15})$/.exec(raw)
+  if (after !== null) return { after: Number(after[1]) }
+  if (!raw.startsWith('k')) return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(raw.slice(1))
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 4) return undefined
+  const [field, descending, key, seq] = parsed as unknown[]
+  if (typeof field !== 'string' || !(ORDER_FIELDS as readonly string[]).includes(field)) return undefined
+  if ((descending !== 0 && descending !== 1) || (typeof key !== 'string' && typeof key !== 'number')) return undefined
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) return undefined
+  return { field: field as OrderField, descending: descending === 1, key, seq }
 }
 
 /** `_links.next.href` as Adobe writes it: relative to the service root, the same query with the new token. */

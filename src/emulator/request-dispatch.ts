@@ -1,42 +1,44 @@
-// The request pipeline: route, count and log, gateway checks, injected fault, then the operation itself.
+// The request pipeline: route, count and log, gateway checks, injected fault (queued, else chaos), then the operation.
 // Faults come after the gateway checks so they are spent on requests that would otherwise have succeeded.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { flowError, gatewayError } from './adobe-errors.js'
-import type { ConnectionRoutes, FlowContext } from './connection-routes.js'
+import type { Chaos } from './chaos.js'
+import type { ConnectionRoutes } from './connection-routes.js'
 import { FLOW_SERVICE_PREFIX } from './connection-routes.js'
+import type { ConnectionStore } from './connection-store.js'
 import { CONTROL_PREFIX, handleControl } from './control-routes.js'
+import { runFault } from './fault-runner.js'
 import type { FaultBook } from './faults.js'
-import { faultReply } from './faults.js'
-import { checkContentType, checkGateway, checkSandbox } from './gateway-checks.js'
+import { FlowCall, type FlowRoute } from './flow-call.js'
+import { checkGateway } from './gateway-checks.js'
 import type { Reply } from './http-io.js'
-import { BodyTooLarge, dropSocket, readBody, sendReply, singleHeader, type TimerSet } from './http-io.js'
+import { readBody, sendReply, singleHeader, type TimerSet } from './http-io.js'
 import { newRequestId } from './identifiers.js'
 import { handleTokenRequest } from './ims-token.js'
+import type { LateLandings } from './late-landings.js'
 import type { RequestLog } from './request-log.js'
 import { loggableQuery } from './request-log.js'
 import type { TokenIssuer } from './token-issuer.js'
-import type { EmulatorControl, EmulatorCredentials, EmulatorLogger, Operation, RequestLogEntry } from './types.js'
+import type { EmulatorControl, EmulatorCredentials, EmulatorLogger } from './types.js'
 
 export const IMS_TOKEN_PATH = '/ims/token/v3'
 const MAX_BODY_BYTES = 1024 * 1024
-/** A held request is dropped after this long when the fault names no delay: longer than any sane client timeout. */
-const DEFAULT_HOLD_MS = 60_000
 
 export interface DispatchDeps {
   credentials: EmulatorCredentials
   tokens: TokenIssuer
   routes: ConnectionRoutes
+  store: ConnectionStore
   faults: FaultBook
+  chaos: Chaos
+  landings: LateLandings
   log: RequestLog
   timers: TimerSet
   control: EmulatorControl
   logger: EmulatorLogger | undefined
 }
 
-type Route =
-  | { operation: 'token' }
-  | { operation: 'create' | 'list' }
-  | { operation: 'get' | 'update' | 'delete' | 'test', id: string }
+type Route = { operation: 'token' } | FlowRoute
 
 export function createRequestHandler (deps: DispatchDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -84,12 +86,20 @@ async function handle (deps: DispatchDeps, req: IncomingMessage, res: ServerResp
     return
   }
   deps.log.count(route.operation, entry)
+  const io = { req, res, requestId }
 
   if (route.operation === 'token') {
-    await withFault(deps, req, res, 'token', entry, requestId, async () => {
+    const work = async (): Promise<Reply> => {
       const body = await readBody(req, MAX_BODY_BYTES)
       return handleTokenRequest(body, singleHeader(req.headers['content-type']), deps.credentials, deps.tokens)
-    })
+    }
+    const fault = deps.faults.take('token')
+    if (fault === undefined) {
+      sendReply(res, await work(), requestId)
+      return
+    }
+    deps.log.markFault(entry, fault.kind)
+    await runFault(deps, io, 'token', fault, work)
     return
   }
 
@@ -98,109 +108,15 @@ async function handle (deps: DispatchDeps, req: IncomingMessage, res: ServerResp
     sendReply(res, gw.reply, requestId)
     return
   }
-  await withFault(deps, req, res, route.operation, entry, requestId, async () => await perform(deps, req, route, gw.clientId, query, requestId))
-}
-
-/** Runs `work` under the next queued fault of the operation, if any. */
-async function withFault (
-  deps: DispatchDeps,
-  req: IncomingMessage,
-  res: ServerResponse,
-  operation: Operation,
-  entry: RequestLogEntry,
-  requestId: string,
-  work: () => Promise<Reply>
-): Promise<void> {
-  const fault = deps.faults.take(operation)
+  const call = new FlowCall(deps, req, route, gw.clientId, query, queryString, requestId)
+  const queued = deps.faults.take(route.operation)
+  const fault = queued ?? deps.chaos.draw(route.operation)
   if (fault === undefined) {
-    sendReply(res, await work(), requestId)
+    sendReply(res, await call.perform(), requestId)
     return
   }
-  deps.log.markFault(entry, fault.kind)
-  switch (fault.kind) {
-    case 'reset':
-      dropSocket(req)
-      return
-    case 'timeout':
-      // Held until the client gives up, the hold ends, or the emulator closes; never answered either way.
-      await deps.timers.wait(fault.delayMs ?? DEFAULT_HOLD_MS, closeSignal(res))
-      dropSocket(req)
-      return
-    case 'delay':
-      if (!await deps.timers.wait(fault.delayMs, closeSignal(res))) {
-        dropSocket(req)
-        return
-      }
-      sendReply(res, await work(), requestId)
-      return
-    case 'lost-answer':
-      // The work is done (a connection may now exist) but the answer never reaches the client.
-      await work()
-      dropSocket(req)
-      return
-    default:
-      sendReply(res, faultReply(operation, fault, requestId) ?? await work(), requestId)
-  }
-}
-
-function closeSignal (res: ServerResponse): AbortSignal {
-  const ac = new AbortController()
-  res.once('close', () => { ac.abort() })
-  return ac.signal
-}
-
-async function perform (
-  deps: DispatchDeps,
-  req: IncomingMessage,
-  route: Exclude<Route, { operation: 'token' }>,
-  clientId: string,
-  query: URLSearchParams,
-  requestId: string
-): Promise<Reply> {
-  const sb = checkSandbox(req.headers, requestId)
-  if (!sb.ok) return sb.reply
-  const ctx: FlowContext = {
-    sandboxName: sb.sandboxName,
-    clientId,
-    requestId,
-    query,
-    ifMatch: singleHeader(req.headers['if-match'])
-  }
-  switch (route.operation) {
-    case 'list': return deps.routes.list(ctx)
-    case 'get': return deps.routes.get(ctx, route.id)
-    case 'test': return deps.routes.test(ctx, route.id)
-    case 'delete': return deps.routes.remove(ctx, route.id)
-    case 'create': {
-      const body = await jsonBody(req, requestId)
-      return 'reply' in body ? body.reply : deps.routes.create(ctx, body.value)
-    }
-    case 'update': {
-      const body = await jsonBody(req, requestId)
-      return 'reply' in body ? body.reply : deps.routes.update(ctx, route.id, body.value)
-    }
-  }
-}
-
-async function jsonBody (req: IncomingMessage, requestId: string): Promise<{ value: unknown } | { reply: Reply }> {
-  const badType = checkContentType(req.headers, req.method ?? 'POST')
-  if (badType !== undefined) return { reply: badType }
-  let raw: Buffer
-  try {
-    raw = await readBody(req, MAX_BODY_BYTES)
-  } catch (err) {
-    if (err instanceof BodyTooLarge) return { reply: gatewayError(413, '413000', 'Request entity too large') }
-    throw err
-  }
-  const text = raw.toString('utf8').trim()
-  if (text === '' || text === 'null') {
-    return { reply: flowError('1405-400', 'The request body cannot be null or empty. Please provide a request body and try again.', requestId) }
-  }
-  try {
-    return { value: JSON.parse(text) as unknown }
-  } catch (err) {
-    return { reply: flowError('1100-400', `Malformed JSON body: ${(err as Error).message}`, requestId) }
-  }
+  deps.log.markFault(entry, fault.kind, queued === undefined)
+  await runFault(deps, io, route.operation, fault, async () => await call.perform(), call)
 }
 
 function matchRoute (method: string, path: string): Route | Reply {

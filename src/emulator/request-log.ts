@@ -30,8 +30,9 @@ export class RequestLog {
     entry.operation = operation
   }
 
-  markFault (entry: RequestLogEntry, kind: FaultKind): void {
+  markFault (entry: RequestLogEntry, kind: FaultKind, chaos = false): void {
     entry.fault = kind
+    if (chaos) entry.chaos = true
   }
 
   callCounts (): CallCounts {

@@ -35,6 +35,11 @@ export class SpecRegistry {
     return this.byId.get(id)
   }
 
+  /** The first spec of the catalogue: what a made-up connection claims to be. */
+  first (): KnownConnectionSpec | undefined {
+    return this.byId.values().next().value
+  }
+
   authSpec (connectionSpecId: string, specName: string): KnownAuthSpec | undefined {
     return this.byId.get(connectionSpecId)?.auth.get(specName)
   }

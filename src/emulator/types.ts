@@ -34,29 +34,89 @@ export type Operation = typeof OPERATIONS[number]
 
 /**
  * What an injected fault does to the next matching request(s).
- * - status: answer `status` with the body Adobe sends for it (1102-500, 502 gateway, 1103-503, 1104-504; IMS shape for `token`).
+ * - status: answer `status` with the body Adobe sends for it (1102-500, 502 gateway, 1103-503, 1104-504, 404 → 1439-404;
+ *   IMS shape for `token`).
  * - rate-limit: 429, with `Retry-After: retryAfterSeconds` when given; `emptyBody` mimics gateways that send nothing.
  * - timeout: hold the request without doing anything for delayMs (default 60 s), then drop the socket unanswered.
- * - lost-answer: perform the operation, then drop the socket unanswered (the connection IS created/updated/deleted).
+ * - lost-answer: perform the operation, then drop the socket unanswered (the connection IS created/updated/deleted);
+ *   with `thenBump`, Adobe's own identity then touches the connection once more (same state, new etag).
  * - reset: drop the socket at once without doing anything.
  * - reject: a Flow Service error with the given catalogue code (`1418-400`), status taken from the code;
  *   for `token`, an IMS error `{error: code, error_description: message}` with status 400.
  * - delay: wait delayMs, then handle the request normally.
+ * - odd-200: a 200 (201 for create) whose body has no usable answer; nothing is done.
+ * - other-item: get/list answer with an item of another id, instead of (`replace`) or besides (`add`) the right ones.
+ * - same-id: a create answered 201 with the id and etag of another connection (`id`, default the one created last);
+ *   with `create` (default true) the requested connection is created too, under its own id.
+ * - late-landing: a create whose answer is lost (`drop`, default; a `504`; or held `timeout` for `holdMs`, default 60 s)
+ *   and whose connection appears only `delayMs` later.
+ * - echo: an error (default 400 `1100-400`) quoting the request's auth params (create/update) or its query string
+ *   (other operations) in every listed encoding; nothing is done.
  * A schema, because the HTTP control API receives faults as JSON.
  */
+export const ODD_200_BODIES = ['empty-items', 'no-items', 'null-items', 'empty', 'not-json'] as const
+export type Odd200Body = typeof ODD_200_BODIES[number]
+export const ECHO_ENCODINGS = ['raw', 'json', 'url', 'base64', 'truncated'] as const
+export type EchoEncoding = typeof ECHO_ENCODINGS[number]
+export const LATE_LANDING_ANSWERS = ['drop', '504', 'timeout'] as const
+
 export const FaultSpec = Type.Union([
   Type.Object({ kind: Type.Literal('status'), status: Type.Integer({ minimum: 400, maximum: 599 }), retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 0 })) }),
   Type.Object({ kind: Type.Literal('rate-limit'), retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 0 })), emptyBody: Type.Optional(Type.Boolean()) }),
   Type.Object({ kind: Type.Literal('timeout'), delayMs: Type.Optional(Type.Integer({ minimum: 0 })) }),
-  Type.Object({ kind: Type.Literal('lost-answer') }),
+  Type.Object({ kind: Type.Literal('lost-answer'), thenBump: Type.Optional(Type.Boolean()) }),
   Type.Object({ kind: Type.Literal('reset') }),
   Type.Object({ kind: Type.Literal('reject'), code: Type.String({ pattern: '^([0-9]{4}-[0-9]{3}|[a-z_]+)$' }), message: Type.Optional(Type.String()) }),
-  Type.Object({ kind: Type.Literal('delay'), delayMs: Type.Integer({ minimum: 0 }) })
+  Type.Object({ kind: Type.Literal('delay'), delayMs: Type.Integer({ minimum: 0 }) }),
+  Type.Object({ kind: Type.Literal('odd-200'), body: Type.Union([Type.Literal('empty-items'), Type.Literal('no-items'), Type.Literal('null-items'), Type.Literal('empty'), Type.Literal('not-json')]) }),
+  Type.Object({ kind: Type.Literal('other-item'), mode: Type.Union([Type.Literal('replace'), Type.Literal('add')]), id: Type.Optional(Type.String({ minLength: 1 })) }),
+  Type.Object({ kind: Type.Literal('same-id'), id: Type.Optional(Type.String({ minLength: 1 })), create: Type.Optional(Type.Boolean()) }),
+  Type.Object({
+    kind: Type.Literal('late-landing'),
+    delayMs: Type.Integer({ minimum: 0 }),
+    answer: Type.Optional(Type.Union([Type.Literal('drop'), Type.Literal('504'), Type.Literal('timeout')])),
+    holdMs: Type.Optional(Type.Integer({ minimum: 0 }))
+  }),
+  Type.Object({
+    kind: Type.Literal('echo'),
+    status: Type.Optional(Type.Integer({ minimum: 400, maximum: 599 })),
+    code: Type.Optional(Type.String({ pattern: '^[0-9]{4}-[0-9]{3}$' })),
+    encodings: Type.Array(Type.Union([Type.Literal('raw'), Type.Literal('json'), Type.Literal('url'), Type.Literal('base64'), Type.Literal('truncated')]), { minItems: 1 })
+  })
 ])
 export type FaultSpec = Static<typeof FaultSpec>
 
 export type FaultKind = FaultSpec['kind']
-export const FAULT_KINDS: readonly FaultKind[] = ['status', 'rate-limit', 'timeout', 'lost-answer', 'reset', 'reject', 'delay']
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'status', 'rate-limit', 'timeout', 'lost-answer', 'reset', 'reject', 'delay', 'odd-200', 'other-item', 'same-id', 'late-landing', 'echo'
+]
+export const FaultKindSchema = Type.Union(FAULT_KINDS.map((k) => Type.Literal(k)))
+
+/** Chaos mode: a seeded random fault for a share of the Flow Service requests that have no queued fault. */
+export const ChaosOptions = Type.Object({
+  seed: Type.Integer({ description: 'Same seed, same requests: same faults.' }),
+  rate: Type.Number({ minimum: 0, maximum: 1, description: 'Probability that a request gets a fault.' }),
+  kinds: Type.Optional(Type.Array(Type.Unsafe<FaultKind>(FaultKindSchema), { description: 'Draw only these kinds. Default: all that apply.' })),
+  maxDelayMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Bound on timeouts, delays and late landings. Default 200.' }))
+})
+export type ChaosOptions = Static<typeof ChaosOptions>
+
+/** One fault chaos mode injected. */
+export interface ChaosLogEntry {
+  /** 1 for the first request chaos looked at after setChaos, counting requests it left alone too. */
+  request: number
+  operation: Operation
+  kind: FaultKind
+  fault: FaultSpec
+}
+
+/** A create whose connection has not landed yet (late-landing). */
+export interface PendingLanding {
+  sandboxName: string
+  name: string
+  /** Epoch ms when it lands. */
+  dueAt: number
+}
 
 export interface PendingFault {
   operation: Operation
@@ -77,6 +137,8 @@ export interface RequestLogEntry {
   /** The status answered, or 'no-answer' when the socket was dropped or the emulator closed first. */
   status?: number | 'no-answer'
   fault?: FaultKind
+  /** True when the fault came from chaos mode rather than the queue. */
+  chaos?: boolean
 }
 
 /** A connection as the emulator keeps it: real secret values, computed state. Tests assert what reached Flow Service. */
@@ -130,8 +192,23 @@ export interface EmulatorControl {
   deleteConnection: (id: string) => boolean
   /** What GET /connections/{id}/test answers for this connection. false when unknown. */
   setTestResult: (id: string, result: boolean) => boolean
-  /** Queues a fault for the next `count` (default 1) requests of `operation`. Faults of one operation apply in order. */
+  /**
+   * Queues a fault for the next `count` (default 1) requests of `operation`. Faults of one operation apply in order.
+   * Throws RangeError for a kind that cannot apply to the operation (e.g. same-id on get, any new kind on token).
+   */
   injectFault: (operation: Operation, fault: FaultSpec, count?: number) => void
+  /**
+   * Chaos mode (null turns it off): each Flow Service request without a queued fault gets, with probability `rate`,
+   * a random fault that applies to its operation, drawn from a PRNG seeded with `seed`. Not for token requests.
+   */
+  setChaos: (options: ChaosOptions | null) => void
+  chaos: () => ChaosOptions | null
+  /** What chaos mode injected since it was last set, oldest first. */
+  chaosLog: () => ChaosLogEntry[]
+  /** Creates of late-landing faults that have not landed yet. */
+  pendingLandings: () => PendingLanding[]
+  /** Lands every pending late create now; returns the new connections' ids. */
+  landNow: () => string[]
   /** Drops queued faults, of one operation or all. */
   clearFaults: (operation?: Operation) => void
   pendingFaults: () => PendingFault[]
@@ -152,7 +229,7 @@ export interface EmulatorControl {
   /** Creates connections directly in the store, quickly (benchmarks seed 100 000). Returns their ids in order. */
   seed: (options: SeedOptions) => string[]
   /**
-   * Forgets connections, faults, counters and the log, restores the configured readyDelayMs, and invalidates every
+   * Forgets connections, faults, chaos, pending late landings, counters and the log, restores the configured readyDelayMs, and invalidates every
    * token minted so far unless keepTokens (so a client's cached token does not cost a 401 after each test's reset).
    */
   reset: (options?: { keepTokens?: boolean }) => void

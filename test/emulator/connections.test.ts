@@ -310,7 +310,7 @@ void t.test('delete', async (t) => {
 
   void t.test('204 with an empty body; a later GET is 404', async (t) => {
     const { id } = await h.create()
-    const res = await h.flow('DELETE', `/connections/${id}`)
+    const res = await h.remove(id)
     t.equal(res.status, 204)
     t.equal(res.text, '')
     t.equal((await h.flow('GET', `/connections/${id}`)).status, 404)
@@ -319,31 +319,47 @@ void t.test('delete', async (t) => {
 
   void t.test('the trailing-slash path works', async (t) => {
     const { id } = await h.create()
-    t.equal((await h.flow('DELETE', `/connections/${id}/`)).status, 204)
+    t.equal((await h.remove(id, `/connections/${id}/`)).status, 204)
   })
 
   void t.test('a second delete is 404', async (t) => {
     const { id } = await h.create()
-    await h.flow('DELETE', `/connections/${id}`)
-    t.equal((await h.flow('DELETE', `/connections/${id}`)).status, 404)
+    const etag = (await h.read(id)).etag as string
+    t.equal((await h.flow('DELETE', `/connections/${id}`, { headers: { 'if-match': etag } })).status, 204)
+    t.equal((await h.flow('DELETE', `/connections/${id}`, { headers: { 'if-match': etag } })).status, 404)
   })
 
   void t.test('while initializing: 1417-400, and the connection stays', async (t) => {
     h.emu.control.setReadyDelayMs(60_000)
     t.teardown(() => { h.emu.control.setReadyDelayMs(0) })
-    const { id } = await h.create()
-    const res = await h.flow('DELETE', `/connections/${id}`)
+    const { id, etag } = await h.create()
+    const res = await h.flow('DELETE', `/connections/${id}`, { headers: { 'if-match': etag } })
     t.equal(res.status, 400)
     t.match((res.json as { type: string }).type, /FLOW-1417-400$/)
     t.ok(h.emu.control.storedConnection(id))
   })
 
-  void t.test('If-Match is optional, but a stale one is 412', async (t) => {
+  void t.test('without If-Match: 1403-400 as for PATCH, and the connection stays', async (t) => {
     const { id } = await h.create()
-    const res = await h.flow('DELETE', `/connections/${id}`, { headers: { 'if-match': '"00000000-0000-0200-0000-000000000000"' } })
-    t.equal(res.status, 412)
-    const etag = (await h.read(id)).etag as string
-    t.equal((await h.flow('DELETE', `/connections/${id}`, { headers: { 'if-match': etag } })).status, 204)
+    for (const headers of [{}, { 'if-match': '' }]) {
+      const res = await h.flow('DELETE', `/connections/${id}`, { headers })
+      t.equal(res.status, 400)
+      t.match(res.json, { type: 'https://ns.adobe.com/aep/errors/FLOW-1403-400', title: 'Header is missing', errorMessage: /If-Match/ })
+    }
+    t.ok(h.emu.control.storedConnection(id))
+  })
+
+  void t.test('a stale If-Match is 412 1404-412, and the connection stays', async (t) => {
+    const { id, etag: createEtag } = await h.create()
+    const current = (await h.read(id)).etag as string
+    t.not(current, createEtag, 'enabling changed the etag: the create etag is stale')
+    for (const stale of [createEtag, '"00000000-0000-0200-0000-000000000000"', current.slice(1, -1)]) {
+      const res = await h.flow('DELETE', `/connections/${id}`, { headers: { 'if-match': stale } })
+      t.equal(res.status, 412, `If-Match ${stale}`)
+      t.match(res.json, { type: 'https://ns.adobe.com/aep/errors/FLOW-1404-412', errorMessage: /does not match the current version/ })
+    }
+    t.ok(h.emu.control.storedConnection(id))
+    t.equal((await h.flow('DELETE', `/connections/${id}`, { headers: { 'if-match': current } })).status, 204)
   })
 })
 
@@ -364,7 +380,7 @@ void t.test('sandboxes are isolated', async (t) => {
     const etag = (await h.read(id, 'dev')).etag as string
     const res = await h.flow('PATCH', `/connections/${id}`, { sandbox: 'prod', body: [{ op: 'replace', path: '/name', value: 'x' }], headers: { 'if-match': etag } })
     t.equal(res.status, 404)
-    t.equal((await h.flow('DELETE', `/connections/${id}`, { sandbox: 'prod' })).status, 404)
+    t.equal((await h.flow('DELETE', `/connections/${id}`, { sandbox: 'prod', headers: { 'if-match': etag } })).status, 404)
   })
 
   void t.test('it carries its own sandbox name and a stable sandbox id', async (t) => {

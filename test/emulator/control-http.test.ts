@@ -74,6 +74,37 @@ void t.test('HTTP control API', async (t) => {
     t.equal((await control('POST', '/faults', 'not json')).status, 400)
   })
 
+  void t.test('POST /faults takes the new kinds, and refuses one that cannot apply to the operation', async (t) => {
+    const { id } = await h.create({ name: 'over http' })
+    t.equal((await control('POST', '/faults', { operation: 'get', fault: { kind: 'odd-200', body: 'empty-items' } })).status, 201)
+    const odd = await h.flow('GET', `/connections/${id}`)
+    t.same(odd.json, { items: [] })
+    t.match(h.emu.control.recentRequests().at(-1), { operation: 'get', status: 200, fault: 'odd-200' })
+    const refused = await control('POST', '/faults', { operation: 'get', fault: { kind: 'same-id' } })
+    t.equal(refused.status, 400)
+    t.match(refused.json, { error: /same-id.*create/ })
+    t.equal((await control('POST', '/faults', { operation: 'create', fault: { kind: 'echo', encodings: [] } })).status, 400, 'echo needs an encoding')
+    t.equal((await control('POST', '/faults', { operation: 'create', fault: { kind: 'late-landing', delayMs: 60_000, answer: '504' } })).status, 201)
+    t.equal((await h.flow('POST', '/connections', { body: salesforceBody({ name: 'lands over http' }) })).status, 504)
+    t.match((await control('GET', '/landings')).json, { items: [{ name: 'lands over http', sandboxName: 'prod' }] })
+    const landed = (await control('POST', '/landings/land')).json as { ids: string[] }
+    t.equal(landed.ids.length, 1)
+    t.equal((await h.read(landed.ids[0] as string)).name, 'lands over http')
+    t.same((await control('GET', '/landings')).json, { items: [] })
+  })
+
+  void t.test('PUT /chaos turns chaos on, GET shows it and its log, DELETE turns it off', async (t) => {
+    const options = { seed: 7, rate: 1, kinds: ['status'], maxDelayMs: 10 }
+    t.same((await control('PUT', '/chaos', options)).json, { options })
+    t.ok([500, 502, 503, 504].includes((await h.flow('GET', '/connections')).status))
+    t.match((await control('GET', '/chaos')).json, { options, log: [{ request: 1, operation: 'list', kind: 'status', fault: { kind: 'status' } }] })
+    t.equal((await control('DELETE', '/chaos')).status, 204)
+    t.same((await control('GET', '/chaos')).json, { options: null, log: [] })
+    t.equal((await h.flow('GET', '/connections')).status, 200)
+    t.equal((await control('PUT', '/chaos', { seed: 1, rate: 1.5 })).status, 400)
+    t.equal((await control('PUT', '/chaos', { seed: 1, rate: 0.5, kinds: ['meteor'] })).status, 400)
+  })
+
   void t.test('PUT /ready-delay changes how long new connections initialize', async (t) => {
     t.same((await control('PUT', '/ready-delay', { readyDelayMs: 60_000 })).json, { readyDelayMs: 60_000 })
     t.same((await control('GET', '/ready-delay')).json, { readyDelayMs: 60_000 })
@@ -120,10 +151,12 @@ void t.test('HTTP control API', async (t) => {
   void t.test('POST /reset forgets everything, tokens too unless keepTokens=true', async (t) => {
     const token = await fetchToken(h.emu).then((r) => (r.json as { access_token: string }).access_token)
     await control('POST', '/faults', { operation: 'get', fault: { kind: 'reset' } })
+    await control('PUT', '/chaos', { seed: 1, rate: 0.5 })
     t.equal((await control('POST', '/reset?keepTokens=true')).status, 204)
     t.same(h.emu.control.storedConnections(), [])
     t.same(h.emu.control.pendingFaults(), [])
     t.same(h.emu.control.recentRequests(), [])
+    t.equal(h.emu.control.chaos(), null)
     t.equal(h.emu.control.callCounts().create, 0)
     const kept = await h.flow('GET', '/connections', { headers: { authorization: `Bearer ${token}` } })
     t.equal(kept.status, 200)

@@ -136,7 +136,7 @@ void t.test('faults that never answer', async (t) => {
   void t.test('lost-answer on delete: it is gone although the client heard nothing', async (t) => {
     const { id } = await h.create()
     h.emu.control.injectFault('delete', { kind: 'lost-answer' })
-    await t.rejects(h.flow('DELETE', `/connections/${id}`))
+    await t.rejects(h.remove(id))
     t.equal(h.emu.control.storedConnection(id), undefined)
   })
 

@@ -30,6 +30,8 @@ export interface Harness {
   create: (overrides?: Partial<CreateBody>, sandbox?: string) => Promise<{ id: string, etag: string }>
   /** GET /connections/{id} and its single item. */
   read: (id: string, sandbox?: string) => Promise<Record<string, unknown>>
+  /** DELETE /connections/{id} with the current etag in If-Match, as Flow Service requires. */
+  remove: (id: string, path?: string) => Promise<Answer>
 }
 
 export interface CreateBody {
@@ -121,7 +123,12 @@ export async function harness (t: Test, options: EmulatorOptions = {}): Promise<
     return (res.json as { items: Array<Record<string, unknown>> }).items[0] as Record<string, unknown>
   }
 
-  return { emu, token, flow, create, read }
+  const remove: Harness['remove'] = async (id, path = `/connections/${id}`) => {
+    const etag = (await read(id)).etag as string
+    return await flow('DELETE', path, { headers: { 'if-match': etag } })
+  }
+
+  return { emu, token, flow, create, read, remove }
 }
 
 export async function sleep (ms: number): Promise<void> {

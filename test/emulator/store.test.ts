@@ -104,7 +104,12 @@ void t.test('list query parsing', async (t) => {
     limit: 100
   })
   t.match(parseListQuery(new URLSearchParams('orderby=createdAt&continuationToken=' + encodeCursor({ after: 3 }))), { code: '1100-400' }, 'a token of another ordering is refused')
-  t.same(decodeCursor(encodeCursor({ offset: 42 })), { offset: 42 })
+  const key = { field: 'name', descending: true, key: 'ACME, "Inc."', seq: 42 } as const
+  t.same(decodeCursor(encodeCursor(key)), key)
+  t.same(decodeCursor(encodeCursor({ field: 'createdAt', descending: false, key: 1_700_000_000_000, seq: 1 })), { field: 'createdAt', descending: false, key: 1_700_000_000_000, seq: 1 })
+  t.match(parseListQuery(new URLSearchParams('orderby=name&continuationToken=' + encodeCursor(key))), { code: '1100-400' }, 'a token of the other direction is refused')
+  t.match(parseListQuery(new URLSearchParams('continuationToken=' + encodeCursor(key))), { code: '1100-400' }, 'a keyed token needs its orderby')
+  t.match(parseListQuery(new URLSearchParams('orderby=-name&continuationToken=' + encodeCursor(key))), { kind: 'page', cursor: key })
   t.equal(decodeCursor('%%%'), undefined)
 })
 
