@@ -6,11 +6,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { sql } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import { insertApiKey } from '../../src/auth/api-key-repository.js'
 import type { Scope } from '../../src/auth/scopes.js'
 import { createBroker, type Broker } from '../../src/broker.js'
 import { loadConfig } from '../../src/config.js'
+import type { Database } from '../../src/db/schema.js'
 import type { RunningEmulator } from '../../src/emulator/emulator.js'
 import { createLogger } from '../../src/logging/logger.js'
 import { createTestDatabase } from './test-database.js'
@@ -38,6 +39,17 @@ export interface TestBroker {
   createKey: (team: string, scopes: Scope[]) => Promise<string>
   request: (options: { method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, key?: string | null, body?: unknown, headers?: Record<string, string> }) => Promise<LightMyRequestResponse>
   waitForState: (id: string, state: string, timeoutMs?: number) => Promise<Record<string, unknown>>
+}
+
+/** Every row of every table of the public schema, as text, to search for secret values. */
+export async function dumpTables (db: Kysely<Database>): Promise<string> {
+  const tables = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public'`.execute(db)
+  const parts: string[] = []
+  for (const { tablename } of tables.rows) {
+    const rows = await sql`select * from ${sql.table(tablename)}`.execute(db)
+    parts.push(`${tablename}: ${JSON.stringify(rows.rows)}`)
+  }
+  return parts.join('\n')
 }
 
 interface Teardown { teardown: (fn: () => Promise<void> | void) => void }
@@ -90,15 +102,7 @@ export async function startTestBroker (t: Teardown, options: TestBrokerOptions =
     emulator: broker.emulator,
     adminKey,
     logs: () => lines.join(''),
-    dumpDatabase: async () => {
-      const tables = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public'`.execute(broker.database.db)
-      const parts: string[] = []
-      for (const { tablename } of tables.rows) {
-        const rows = await sql`select * from ${sql.table(tablename)}`.execute(broker.database.db)
-        parts.push(`${tablename}: ${JSON.stringify(rows.rows)}`)
-      }
-      return parts.join('\n')
-    },
+    dumpDatabase: async () => await dumpTables(broker.database.db),
     createKey: async (team, scopes) => (await insertApiKey(broker.database.db, { team, name: `${team} test key`, scopes })).key,
     request,
     waitForState: async (id, state, timeoutMs = 10000) => {
