@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http'
 import secureJson from 'secure-json-parse'
 import { jsonPointer } from '../catalog/json-pointer.js'
 import { AppError } from '../errors/app-error.js'
-import { locateJsonSyntaxError, shownName } from './json-syntax-error.js'
+import { findJsonShapeProblem, locateJsonSyntaxError, shownName } from './json-syntax-error.js'
 import { readBody } from './read-body.js'
 import { findJsonValueProblem } from './well-formed-input.js'
 
@@ -44,6 +44,14 @@ export function parseJsonBody (bytes: Uint8Array): unknown {
   }
   if (text.trim() === '') {
     throw new AppError('malformed_json', 'The body is empty. Send a JSON object.', { errors: [{ path: '', message: 'empty body' }] })
+  }
+  // Before JSON.parse: deep nesting costs it far more per byte than anything else does.
+  const shape = findJsonShapeProblem(text)
+  if (shape !== undefined) {
+    throw new AppError('validation_failed', `The body ${shape.detail} (at line ${shape.line}, column ${shape.column}). A connection body is a small object; check what is being sent.`, {
+      errors: [{ path: '', message: `${shape.detail} (line ${shape.line}, column ${shape.column})` }],
+      extensions: { line: shape.line, column: shape.column }
+    })
   }
   let value: unknown
   try {

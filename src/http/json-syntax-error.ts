@@ -3,6 +3,10 @@
 
 /** Bodies nested deeper than this are refused, valid or not (a connection body nests four levels). */
 export const MAX_JSON_DEPTH = 64
+/** Objects and arrays with more members than this are refused (a connection body's largest has about ten). */
+export const MAX_JSON_MEMBERS = 1000
+/** Bodies with more values than this in all are refused: it bounds what parsing and checking a body may cost. */
+export const MAX_JSON_VALUES = 10000
 /** Property names longer than this are shortened where a message shows them. */
 const MAX_SHOWN_NAME = 100
 
@@ -23,12 +27,55 @@ class Stop extends Error {
 interface Frame { kind: 'object' | 'array', key: string | number }
 
 const LITERAL = /true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y
-const HEX4 = /[0-9a-fA-F]{4}/y
+const isHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
 
 /** A property name as a message may show it: well-formed and not too long. */
 export function shownName (name: string): string {
   const whole = name.toWellFormed()
   return whole.length > MAX_SHOWN_NAME ? whole.slice(0, MAX_SHOWN_NAME) + '…' : whole
+}
+
+export interface JsonShapeProblem { line: number, column: number, detail: string }
+
+/**
+ * A bound on the work JSON.parse, the schema check and the rest may do: nesting deeper than MAX_JSON_DEPTH, a
+ * container with more than MAX_JSON_MEMBERS members or more than MAX_JSON_VALUES values in all are found by counting
+ * brackets and commas outside strings, and found early (a megabyte of '[' stops at the 65th). Says nothing about
+ * validity; locateJsonSyntaxError does.
+ */
+export function findJsonShapeProblem (text: string): JsonShapeProblem | undefined {
+  const members: number[] = [0]
+  let values = 1
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++
+      else if (c === 0x22) inString = false
+      continue
+    }
+    if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH) return { ...position(text, i), detail: `nests deeper than ${MAX_JSON_DEPTH} levels` }
+      members[depth] = 0
+    } else if (c === 0x5d || c === 0x7d) {
+      if (depth > 0) depth--
+    } else if (c === 0x2c && depth > 0) {
+      if (++values > MAX_JSON_VALUES) return { ...position(text, i), detail: `has more than ${MAX_JSON_VALUES} values in all` }
+      const count = (members[depth] ?? 0) + 1
+      if (count >= MAX_JSON_MEMBERS) return { ...position(text, i), detail: `has an object or array with more than ${MAX_JSON_MEMBERS} members` }
+      members[depth] = count
+    }
+  }
+  return undefined
+}
+
+function position (text: string, at: number): { line: number, column: number } {
+  let line = 1
+  let lineStart = 0
+  for (let nl = text.indexOf('\n'); nl !== -1 && nl < at; nl = text.indexOf('\n', nl + 1)) { line++; lineStart = nl + 1 }
+  return { line, column: at - lineStart + 1 }
 }
 
 /** Returns undefined when `text` is valid JSON nested at most MAX_JSON_DEPTH levels. */
@@ -53,8 +100,7 @@ export function locateJsonSyntaxError (text: string): JsonSyntaxProblem | undefi
       if (c === 0x5c) {
         const e = text[i + 1] ?? ''
         if (e === 'u') {
-          HEX4.lastIndex = i + 2
-          if (!HEX4.test(text)) throw new Stop(i, 'four hex digits after \\u')
+          if (!(isHex(text.charCodeAt(i + 2)) && isHex(text.charCodeAt(i + 3)) && isHex(text.charCodeAt(i + 4)) && isHex(text.charCodeAt(i + 5)))) throw new Stop(i, 'four hex digits after \\u')
           i += 6
         } else if (e !== '' && '"\\/bfnrt'.includes(e)) i += 2
         else throw new Stop(i, 'a valid escape (\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)')
@@ -127,10 +173,8 @@ export function locateJsonSyntaxError (text: string): JsonSyntaxProblem | undefi
     }
   } catch (err) {
     if (!(err instanceof Stop)) throw err
-    let line = 1
-    let lineStart = 0
-    for (let nl = text.indexOf('\n'); nl !== -1 && nl < err.at; nl = text.indexOf('\n', nl + 1)) { line++; lineStart = nl + 1 }
+    const { line, column } = position(text, err.at)
     const after: string | null = lastPath === null ? null : (lastPath as Array<string | number>).map((p) => shownName(String(p))).join('.')
-    return { line, column: err.at - lineStart + 1, after, afterPath: lastPath, expected: err.expected }
+    return { line, column, after, afterPath: lastPath, expected: err.expected }
   }
 }

@@ -4,44 +4,35 @@
 import type { FastifyInstance } from 'fastify'
 import { AppError, type FieldProblem } from '../errors/app-error.js'
 import { jsonPointer } from '../catalog/json-pointer.js'
-import { MAX_JSON_DEPTH, shownName } from './json-syntax-error.js'
+import { shownName } from './json-syntax-error.js'
 import { undecodableQueryProblem } from './query-string.js'
 
 const ILL_FORMED = 'is not well-formed Unicode (it holds a lone UTF-16 surrogate, e.g. \\ud800); send valid UTF-8 text'
 const ILL_FORMED_NAME = 'is a property name that is not well-formed Unicode (it holds a lone UTF-16 surrogate, e.g. \\ud800); send valid UTF-8 text'
 
-interface Node { value: unknown, segment: string, parent: Node | null, depth: number }
+interface Node { value: object, segment: string, parent: Node | null }
 
-function pointerOf (node: Node): string {
-  const segments: string[] = []
-  for (let n: Node | null = node; n !== null && n.parent !== null; n = n.parent) segments.push(shownName(n.segment))
+function pointerOf (parent: Node | null, segment: string): string {
+  const segments: string[] = [shownName(segment)]
+  for (let n: Node | null = parent; n !== null && n.parent !== null; n = n.parent) segments.push(shownName(n.segment))
   return jsonPointer(...segments.reverse())
 }
 
 /**
- * The first problem of a parsed JSON body: a string or property name that is not well-formed, or nesting deeper
- * than MAX_JSON_DEPTH. Iterative, so any depth costs no stack; linear in the size of the value. Never quotes a value.
+ * The first string or property name of a parsed JSON body that is not well-formed. Iterative, so depth costs no
+ * stack; linear in the size of the value, allocating only for objects and arrays. Never quotes a value.
  */
 export function findJsonValueProblem (value: unknown): FieldProblem | undefined {
-  const pending: Node[] = [{ value, segment: '', parent: null, depth: 0 }]
+  if (typeof value === 'string') return value.isWellFormed() ? undefined : { path: '', message: ILL_FORMED }
+  if (typeof value !== 'object' || value === null) return undefined
+  const pending: Node[] = [{ value, segment: '', parent: null }]
   for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
-    const v = node.value
-    if (typeof v === 'string') {
-      if (!v.isWellFormed()) return { path: pointerOf(node), message: ILL_FORMED }
-      continue
-    }
-    if (typeof v !== 'object' || v === null) continue
-    if (node.depth >= MAX_JSON_DEPTH) return { path: pointerOf(node), message: `nests deeper than ${MAX_JSON_DEPTH} levels; a connection body needs four` }
-    if (Array.isArray(v)) {
-      for (let k = v.length - 1; k >= 0; k--) pending.push({ value: v[k], segment: String(k), parent: node, depth: node.depth + 1 })
-      continue
-    }
-    const keys = Object.keys(v)
-    for (let k = keys.length - 1; k >= 0; k--) {
-      const key = keys[k] as string
-      const child: Node = { value: (v as Record<string, unknown>)[key], segment: key, parent: node, depth: node.depth + 1 }
-      if (!key.isWellFormed()) return { path: pointerOf(child), message: ILL_FORMED_NAME }
-      pending.push(child)
+    const entries: Array<[string, unknown]> = Array.isArray(node.value) ? node.value.map((v: unknown, k) => [String(k), v]) : Object.entries(node.value)
+    for (const [segment, child] of entries) {
+      if (!segment.isWellFormed()) return { path: pointerOf(node, segment), message: ILL_FORMED_NAME }
+      if (typeof child === 'string') {
+        if (!child.isWellFormed()) return { path: pointerOf(node, segment), message: ILL_FORMED }
+      } else if (typeof child === 'object' && child !== null) pending.push({ value: child, segment, parent: node })
     }
   }
   return undefined

@@ -1,5 +1,5 @@
 // Connection failures of the database are a 503 database_unavailable, whichever way pg reports them.
-import Fastify from 'fastify'
+import Fastify, { type FastifyBaseLogger } from 'fastify'
 import pino from 'pino'
 import t from 'tap'
 import { registerErrorHandling } from '../../src/http/error-handler.js'
@@ -13,7 +13,8 @@ const failures: Record<string, Error> = {
 }
 
 void t.test('each connection failure: 503 database_unavailable with Retry-After', async (t) => {
-  const app = Fastify({ loggerInstance: pino({ level: 'silent' }) })
+  const loggerInstance: FastifyBaseLogger = pino({ level: 'silent' })
+  const app = Fastify({ loggerInstance })
   registerErrorHandling(app)
   app.get('/:name', async (request) => { throw failures[(request.params as { name: string }).name] ?? new Error('unknown') })
   t.teardown(async () => { await app.close() })
