@@ -1,6 +1,7 @@
 // `npm run bench [-- name...]`: runs the benchmarks one after another (all by default), each printing its figures
 // and its ratio against a baseline measured in the same run, and writing bench/results/<name>.json.
 import { auditBench } from './audit.bench.js'
+import { bodyBench } from './body.bench.js'
 import { createBench } from './create.bench.js'
 import { lookupBench } from './lookup.bench.js'
 import { pollerBench } from './poller.bench.js'
@@ -10,7 +11,8 @@ const BENCHES: Record<string, () => Promise<void>> = {
   lookup: lookupBench,
   create: createBench,
   poller: pollerBench,
-  audit: auditBench
+  audit: auditBench,
+  body: bodyBench
 }
 
 const wanted = process.argv.slice(2)

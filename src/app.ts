@@ -8,7 +8,7 @@ import { CallerCache } from './auth/caller-cache.js'
 import { RateLimiter } from './auth/rate-limiter.js'
 import type { ConnectionDeps } from './connections/connection-deps.js'
 import { registerAuthentication } from './http/authenticate.js'
-import { frameworkErrors, registerErrorHandling } from './http/error-handler.js'
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js'
 import { registerHttpMetrics } from './http/http-metrics.js'
 import { registerJsonBodyParser } from './http/json-body-parser.js'
 import { apiKeyRoutes } from './http/routes/api-keys.js'
@@ -20,6 +20,8 @@ import { healthRoutes, type ReadinessChecks } from './http/routes/health.js'
 import { metricsRoutes } from './http/routes/metrics.js'
 import type { BrokerMetrics } from './metrics/broker-metrics.js'
 import { validatorCompiler } from './http/validator-compilers.js'
+import { registerWellFormedInput } from './http/well-formed-input.js'
+import { parseQueryString } from './http/query-string.js'
 
 export interface AppDeps extends ConnectionDeps {
   readiness: ReadinessChecks
@@ -37,6 +39,30 @@ export interface AppOptions {
   metricsRequireKey?: boolean
   /** Requests per minute per API key in this process; 0 or absent: unlimited. */
   rateLimitPerMinute?: number
+  /** How long clients may take; absent: the defaults of the configuration. */
+  http?: HttpServerSettings
+}
+
+/** Limits on slow or greedy clients (see the HTTP_* settings in the README). */
+export interface HttpServerSettings {
+  /** The headers must have arrived this long after the connection (or the previous request) began. */
+  headersTimeoutMs: number
+  /** The whole request, body included, must have arrived this long after it began. */
+  requestTimeoutMs: number
+  /** A socket with no traffic either way for this long is closed (must exceed the longest handler). */
+  connectionTimeoutMs: number
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number
+  /** Requests served on one connection before it is closed; 0: unlimited. */
+  maxRequestsPerSocket: number
+}
+
+export const DEFAULT_HTTP_SETTINGS: HttpServerSettings = {
+  headersTimeoutMs: 10000,
+  requestTimeoutMs: 30000,
+  connectionTimeoutMs: 60000,
+  keepAliveTimeoutMs: 72000,
+  maxRequestsPerSocket: 1000
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024
@@ -44,22 +70,41 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 export async function buildApp (deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
   const loggerInstance: FastifyBaseLogger = deps.logger
+  const limits = options.http ?? DEFAULT_HTTP_SETTINGS
   const base = Fastify({
     loggerInstance,
     bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks the two timeouts above only this often (30 s by default).
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)))
+    },
+    clientErrorHandler,
+    routerOptions: { querystringParser: parseQueryString },
     // A caller's request id is kept when it is safe to log; otherwise we mint one.
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     return503OnClosing: true,
-    frameworkErrors,
+    frameworkErrors
   })
   base.setValidatorCompiler(validatorCompiler())
   registerJsonBodyParser(base)
+  registerWellFormedInput(base)
   registerErrorHandling(base)
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
-  app.addHook('onSend', async (request, reply) => { void reply.header('x-request-id', request.id) })
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id)
+    // A body not (yet) read, e.g. refused with 401 or sent to a route that takes none: close the connection, so a
+    // slow sender is cut off and its remaining bytes are never read as the next request.
+    if (request.raw.complete === false) void reply.header('connection', 'close')
+  })
 
   await app.register(swagger, {
     openapi: {

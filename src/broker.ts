@@ -147,7 +147,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
         secretStore: async () => { await secrets.ping() },
         flowService: async () => { await flow.ping() }
       }
-    }, { defaultSandboxName: config.defaultSandboxName, rateLimitPerMinute: config.apiRateLimitPerMinute, metricsRequireKey: config.metrics.requireKey })
+    }, { defaultSandboxName: config.defaultSandboxName, rateLimitPerMinute: config.apiRateLimitPerMinute, metricsRequireKey: config.metrics.requireKey, http: config.http })
     // Fastify runs onClose hooks in registration order; closers were pushed in creation order.
     app.addHook('onClose', async () => {
       for (const close of closers.reverse()) {

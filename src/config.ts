@@ -63,6 +63,12 @@ export const EnvSchema = Type.Object({
   DUPLICATE_WATCH_MS: Type.Optional(Type.Integer({ ...Millis, default: 3600000, description: 'After a create whose POST may have been sent more than once, how long the reconciler keeps looking for late-landing duplicates (found by the broker\'s marker) and deletes them.' })),
   RECONCILER_ENABLED: Type.Optional(Type.Boolean({ default: true, description: 'Run the reconciler in this process.' })),
 
+  HTTP_HEADERS_TIMEOUT_MS: Type.Optional(Type.Integer({ ...Millis, default: 10000, description: 'A request\'s headers must arrive within this time, or it is answered 408 and its connection closed.' })),
+  HTTP_REQUEST_TIMEOUT_MS: Type.Optional(Type.Integer({ ...Millis, default: 30000, description: 'A whole request, body included, must arrive within this time, or it is answered 408 and its connection closed; at least HTTP_HEADERS_TIMEOUT_MS.' })),
+  HTTP_CONNECTION_TIMEOUT_MS: Type.Optional(Type.Integer({ ...Millis, default: 60000, description: 'A connection with no traffic either way for this long is closed; greater than CREATE_DEADLINE_MS + 2 × FLOW_SERVICE_TIMEOUT_MS, the longest a request may wait for its answer.' })),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Optional(Type.Integer({ ...Millis, default: 72000, description: 'How long an idle keep-alive connection stays open (longer than a load balancer\'s idle timeout, so the balancer closes first).' })),
+  HTTP_MAX_REQUESTS_PER_SOCKET: Type.Optional(Type.Integer({ minimum: 0, default: 1000, description: 'Requests served on one connection before it is closed; 0: unlimited.' })),
+
   EMULATOR_READY_DELAY_MS: Type.Optional(Type.Integer({ minimum: 0, default: 3000, description: 'Dev mode: how long the emulator keeps a new connection initializing.' }))
 }, { additionalProperties: true })
 
@@ -95,6 +101,8 @@ export interface Config {
   /** How much evidence a downstream answer needs before the broker acts on it. */
   downstreamEvidence: { goneConfirmMs: number, duplicateWatchMs: number }
   orphanSweep: { intervalMs: number, graceMs: number }
+  /** Limits on slow or greedy HTTP clients. */
+  http: { headersTimeoutMs: number, requestTimeoutMs: number, connectionTimeoutMs: number, keepAliveTimeoutMs: number, maxRequestsPerSocket: number }
 }
 
 export type VaultAuth =
@@ -156,6 +164,13 @@ function toConfig (env: Required<Env>): Config {
   if (env.PENDING_GRACE_MS < createMaxMs) {
     throw new ConfigError('PENDING_GRACE_MS', `must be at least CREATE_DEADLINE_MS + 2 × FLOW_SERVICE_TIMEOUT_MS (${createMaxMs}), got ${env.PENDING_GRACE_MS}`)
   }
+  if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', `must not exceed HTTP_REQUEST_TIMEOUT_MS (${env.HTTP_HEADERS_TIMEOUT_MS} > ${env.HTTP_REQUEST_TIMEOUT_MS})`)
+  }
+  // An idle socket is one whose request is still being worked on, too: closing it earlier would drop the answer.
+  if (env.HTTP_CONNECTION_TIMEOUT_MS <= createMaxMs) {
+    throw new ConfigError('HTTP_CONNECTION_TIMEOUT_MS', `must be greater than CREATE_DEADLINE_MS + 2 × FLOW_SERVICE_TIMEOUT_MS (${createMaxMs}), got ${env.HTTP_CONNECTION_TIMEOUT_MS}`)
+  }
   return {
     port: env.PORT,
     host: env.HOST,
@@ -182,7 +197,14 @@ function toConfig (env: Required<Env>): Config {
     deadlines: { createMs: env.CREATE_DEADLINE_MS, changeMs: env.CHANGE_DEADLINE_MS },
     reconciler: { enabled: env.RECONCILER_ENABLED, intervalMs: env.RECONCILE_INTERVAL_MS, pendingGraceMs: env.PENDING_GRACE_MS },
     downstreamEvidence: { goneConfirmMs: env.GONE_CONFIRM_MS, duplicateWatchMs: env.DUPLICATE_WATCH_MS },
-    orphanSweep: { intervalMs: env.ORPHAN_SWEEP_INTERVAL_MS, graceMs: env.ORPHAN_GRACE_MS }
+    orphanSweep: { intervalMs: env.ORPHAN_SWEEP_INTERVAL_MS, graceMs: env.ORPHAN_GRACE_MS },
+    http: {
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      connectionTimeoutMs: env.HTTP_CONNECTION_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxRequestsPerSocket: env.HTTP_MAX_REQUESTS_PER_SOCKET
+    }
   }
 }
 

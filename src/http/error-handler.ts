@@ -1,9 +1,13 @@
 // Turns every error into application/problem+json. 5xx bodies say nothing internal; each error is logged once.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import { AppError, problemType, type FieldProblem } from '../errors/app-error.js'
 import { FlowServiceError } from '../flow-service/flow-service-error.js'
 import { SecretStoreError } from '../secrets/secret-store.js'
 import type { Problem } from './problem-schema.js'
+import { ClientGoneError, tooLarge } from './read-body.js'
 
 export function sendProblem (reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
   const body: Problem = {
@@ -16,11 +20,18 @@ export function sendProblem (reply: FastifyReply, request: FastifyRequest, error
     ...error.extensions
   }
   if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds))
+  // Set here too: refusals Fastify raises before routing (frameworkErrors) skip the onSend hooks.
+  void reply.header('x-request-id', request.id)
   return reply.code(error.status).type('application/problem+json').send(body)
 }
 
 export function registerErrorHandling (app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (clientGone(error, request)) {
+      // Nobody is left to answer; not the broker's failure (these once filled the error log).
+      request.log.info({ err: { type: error.name, message: error.message } }, 'client closed the connection before the answer')
+      return reply.code(499).send()
+    }
     const problem = toAppError(error, request)
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
     else request.log.info({ err: { type: problem.code, message: problem.detail } }, 'request refused')
@@ -43,6 +54,38 @@ export function frameworkErrors (error: FastifyError, request: FastifyRequest, r
   void sendProblem(reply, request, problem)
 }
 
+function clientGone (error: FastifyError, request: FastifyRequest): boolean {
+  if (error instanceof ClientGoneError) return true
+  const socket = request.raw.socket as Socket | undefined
+  return request.raw.destroyed || socket?.destroyed === true
+}
+
+/**
+ * Errors Node's HTTP parser raises before there is a request (bad header bytes, headers over the size limit, a
+ * request that did not arrive in time): answered as problem+json with a fresh x-request-id, logged at info, and the
+ * connection closed. Passed as Fastify's `clientErrorHandler` option (the server's 'clientError' event).
+ */
+export function clientErrorHandler (this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (error.code === 'ECONNRESET' || socket.destroyed) {
+    this.log.debug({ err: { code: error.code } }, 'client connection reset')
+    return
+  }
+  const problem = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? new AppError('request_timeout', 'The request did not arrive in time. Send the whole request (headers and body) without pausing.')
+    : error.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('headers_too_large', 'The request headers are larger than the server accepts (16 KiB in all). Send fewer or shorter headers.')
+      : new AppError('validation_failed', `The request is not valid HTTP/1.1 (${error.code ?? 'unparseable'}): check header names and values for characters HTTP does not allow.`)
+  const id = randomUUID()
+  this.log.info({ reqId: id, err: { code: error.code, message: problem.detail } }, 'request refused before it was parsed')
+  // An answer already started on this socket (e.g. a 401 while the body trickled in) is not followed by another.
+  if (socket.writable && inFlight?.headersSent !== true) {
+    const body = JSON.stringify({ type: problemType(problem.code), title: problem.title, status: problem.status, detail: problem.detail, instance: id } satisfies Problem)
+    socket.write(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroySoon()
+}
+
 function toAppError (error: FastifyError, request: FastifyRequest): AppError {
   if (error instanceof AppError) return error
   if (error instanceof SecretStoreError && error.retryable) {
@@ -55,7 +98,7 @@ function toAppError (error: FastifyError, request: FastifyRequest): AppError {
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('payload_too_large', 'The body is larger than 1 MiB. A connection body is a few hundred bytes; check what is being sent.')
+      return tooLarge(request.routeOptions.bodyLimit)
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('unsupported_media_type', `Content-Type ${String(request.headers['content-type'] ?? '(none)')} is not accepted. Send the body as application/json.`)
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -63,7 +106,7 @@ function toAppError (error: FastifyError, request: FastifyRequest): AppError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('validation_failed', 'Content-Length does not match the body sent.')
     case 'FST_ERR_BAD_URL':
-      return new AppError('validation_failed', 'The URL is malformed (bad percent-encoding).')
+      return new AppError('validation_failed', 'The URL path is not valid percent-encoded UTF-8 (e.g. %ED%A0%80, an encoded lone surrogate). Encode path segments as UTF-8 before percent-encoding them.', { errors: [{ path: 'path', message: 'is not valid percent-encoded UTF-8' }] })
   }
   if (error instanceof FlowServiceError) {
     // A use case that let a Flow Service failure through: the caller learns only that it was unavailable.
@@ -115,6 +158,7 @@ const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 function isDatabaseDown (error: unknown): boolean {
   const e = error as { code?: unknown, message?: unknown }
   if (typeof e.code === 'string' && DB_DOWN_CODES.has(e.code)) return true
-  // The last two: embedded PGlite once closed (its session, or the Kysely driver over it).
-  return typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Query read timeout|PGlite is closed|driver has already been destroyed/i.test(e.message)
+  // "not queryable": a pg client whose connection broke earlier. The last two: embedded PGlite once closed (its
+  // session, or the Kysely driver over it).
+  return typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Query read timeout|connection error and is not queryable|PGlite is closed|driver has already been destroyed/i.test(e.message)
 }
