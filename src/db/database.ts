@@ -98,6 +98,8 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger, opti
       close: async () => {
         try {
           await db.destroy()
+          // Kysely destroys its driver only once a query ran: a database opened and closed unused closes here.
+          if (!pglite.closed) await pglite.close()
         } finally {
           await lock?.release()
         }
