@@ -15,9 +15,9 @@ export const EnvSchema = Type.Object({
   HOST: Type.Optional(Type.String({ default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 in containers).' })),
   LOG_LEVEL: Type.Optional(Type.String({ pattern: '^(fatal|error|warn|info|debug|trace|silent)$', default: 'info', description: 'pino log level: fatal, error, warn, info, debug, trace or silent.' })),
 
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL. Unset: embedded PGlite under BROKER_DATA_DIR.' })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL. Unset: embedded PGlite under BROKER_DATA_DIR (dev mode only).' })),
   DATABASE_POOL_SIZE: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'pg pool size (server databases only).' })),
-  BROKER_DATA_DIR: Type.Optional(Type.String({ minLength: 1, default: './.data', description: 'Where embedded data lives: PGlite files, the local secret key file.' })),
+  BROKER_DATA_DIR: Type.Optional(Type.String({ minLength: 1, default: './.data', description: 'Where embedded data lives (dev mode): PGlite files, the local secret key file; made 0700, its files 0600, locked to one process.' })),
 
   SECRET_STORE: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('vault')], { description: 'Secret backend. Default: vault when VAULT_ADDR is set, else local.' })),
   BROKER_SECRET_KEY: Type.Optional(Type.String({ description: 'Local store key: base64 of 32 bytes. Unset: a key file (mode 0600) in BROKER_DATA_DIR.' })),

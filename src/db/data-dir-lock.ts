@@ -93,12 +93,15 @@ async function readHolder (file: string): Promise<LockHolder | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err
   }
+  let parsed: Partial<LockHolder> = {}
   try {
-    const parsed = JSON.parse(text) as Partial<LockHolder>
-    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string') {
-      return { pid: parsed.pid, host: parsed.host, since: String(parsed.since ?? '?'), command: String(parsed.command ?? '?'), token: String(parsed.token ?? '') }
-    }
-  } catch {}
+    parsed = (JSON.parse(text) ?? {}) as Partial<LockHolder>
+  } catch {
+    // Judged below like any lock that is not this broker's.
+  }
+  if (typeof parsed.pid === 'number' && typeof parsed.host === 'string') {
+    return { pid: parsed.pid, host: parsed.host, since: String(parsed.since ?? '?'), command: String(parsed.command ?? '?'), token: String(parsed.token ?? '') }
+  }
   // Not ours to judge (the file was edited or is not a lock of this broker): name it and let a person decide.
   return { pid: 0, host: '?', since: '?', command: 'unreadable lock file', token: '' }
 }

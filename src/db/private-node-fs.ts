@@ -16,7 +16,7 @@ export class PrivateNodeFS extends NodeFS {
   override async init (pg: PGliteInstance, opts: PostgresModule): ReturnType<NodeFS['init']> {
     const result = await super.init(pg, opts)
     const { emscriptenOpts } = result
-    emscriptenOpts.preRun = [...(emscriptenOpts.preRun ?? []), (mod) => { keepModesPrivate(mod as unknown as EmscriptenNodeFs) }]
+    emscriptenOpts.preRun = [...(emscriptenOpts.preRun ?? []), (mod) => { keepModesPrivate(mod) }]
     return result
   }
 }
