@@ -17,6 +17,9 @@ COPY migrations ./migrations
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
+# NODE_ENV=production puts the broker in production mode: it refuses to boot (exit 78, naming the variable) without
+# DATABASE_URL, a secret store (Vault, or SECRET_STORE=local with BROKER_SECRET_KEY) and FLOW_SERVICE_URL + IMS_*.
+# BROKER_MODE=dev is the only way to the embedded fallbacks in a container.
 # A young generation of 2 MB semi-spaces instead of 16 keeps the peak resident size of a 100 000-connection sweep
 # near 120 MB instead of 250 at the same speed (npm run bench -- poller runs the broker with these options); the
 # old space is capped for a 512 MiB container. Override NODE_OPTIONS to size it otherwise.
@@ -29,8 +32,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# The embedded database and the local secret key file live here when no DATABASE_URL / VAULT_ADDR is given.
-RUN mkdir -p /app/.data && chown node:node /app/.data
+# Dev mode only (BROKER_MODE=dev): the embedded database and the local key file live here, private to the node user.
+RUN mkdir -p -m 0700 /app/.data && chown node:node /app/.data
 # The node user (uid 1000) ships with the official image.
 USER node
 EXPOSE 8080

@@ -38,6 +38,8 @@ export async function pollerBench (): Promise<void> {
     const callsBefore = await control<CallCounts>(emulator, 'GET', '/calls')
     const key = randomBytes(24).toString('base64url')
     const broker = await startBrokerProcess({
+      // A local emulator, a database of the benchmark's and a key file: dev mode, chosen.
+      BROKER_MODE: 'dev',
       ...emulator.env,
       ...prepared.env,
       BROKER_ADMIN_KEY: key,

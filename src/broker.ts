@@ -6,19 +6,24 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { buildApp } from './app.js'
+import { bootSummary } from './boot-summary.js'
 import { ensureApiKey, generateApiKey } from './auth/api-key-repository.js'
 import { CallerCache } from './auth/caller-cache.js'
 import { RevocationListener } from './auth/revocation-listener.js'
 import type { Config } from './config.js'
 import { openDatabase, type BrokerDatabase, type DatabaseConfig } from './db/database.js'
 import { migrateToLatest } from './db/migrator.js'
+import { ensurePrivateDir } from './db/private-dir.js'
 import { startEmulator, type RunningEmulator } from './emulator/emulator.js'
 import { budgetFlowServiceClient } from './flow-service/budgeted-flow-service-client.js'
+import { checkImsCredentials } from './flow-service/check-ims-credentials.js'
 import { createFlowServiceClient, type FlowServiceClient } from './flow-service/flow-service-client.js'
 import { meterFlowServiceClient } from './flow-service/metered-flow-service-client.js'
 import { RequestBudget } from './flow-service/request-budget.js'
 import { runWithTransitionListener } from './connections/transition-listener.js'
+import type { DependencyChecks } from './health/check-dependencies.js'
 import { createBrokerMetrics, type BrokerMetrics } from './metrics/broker-metrics.js'
+import { registerDependencyGauge } from './metrics/dependency-gauge.js'
 import { pollerObserver } from './metrics/poller-observer.js'
 import { transitionCounter } from './metrics/transition-counter.js'
 import { pollerLagSeconds } from './poller/poll-repository.js'
@@ -54,12 +59,22 @@ export interface BrokerOverrides {
   devKeyDir?: string | null
 }
 
+/**
+ * Throws ConfigError (the process exits 78) when IMS refuses the configured credentials, and DataDirLockedError
+ * when another process has the embedded database open.
+ */
 export async function createBroker (config: Config, logger: Logger, overrides: BrokerOverrides = {}): Promise<Broker> {
+  for (const warning of config.warnings) logger.warn(warning)
+  if (config.flowService.kind === 'remote') {
+    const f = config.flowService
+    await checkImsCredentials({ imsUrl: f.imsUrl, clientId: f.clientId, clientSecret: f.clientSecret, scopes: f.scopes, timeoutMs: f.timeoutMs }, logger.child({ component: 'ims-check' }))
+  }
   const closers: Array<() => Promise<void>> = []
   try {
     // Statements are counted from the first one; the metrics, which read the database, come after it.
     const queries: { observe?: (durationMs: number, failed: boolean) => void } = {}
-    const database = await openDatabase(overrides.database ?? (config.database.kind === 'pglite' ? { kind: 'pglite', dataDir: config.database.dataDir } : config.database), logger, {
+    const databaseConfig: DatabaseConfig = overrides.database ?? (config.database.kind === 'pglite' ? { kind: 'pglite', dataDir: config.database.dataDir } : config.database)
+    const database = await openDatabase(databaseConfig, logger, {
       onQuery: (durationMs, failed) => { queries.observe?.(durationMs, failed) }
     })
     closers.push(async () => { await database.close() })
@@ -67,6 +82,8 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
     const metrics = createBrokerMetrics({ pollerLagSeconds: async () => await pollerLagSeconds(database.db), poolUsage: () => database.poolUsage() })
     queries.observe = (durationMs, failed) => { metrics.dbQueryDuration.observe({ outcome: failed ? 'error' : 'ok' }, durationMs / 1000) }
 
+    // A key file is made only in dev mode (production requires BROKER_SECRET_KEY), in the private data dir.
+    if (config.secretStore.kind === 'local' && config.secretStore.key === undefined) await ensurePrivateDir(config.dataDir)
     const secrets: SecretStore = meterSecretStore(config.secretStore.kind === 'vault'
       ? createVaultSecretStore(config.secretStore, logger.child({ component: 'vault' }))
       : new LocalSecretStore(database.db, await loadLocalKey({ ...(config.secretStore.key !== undefined ? { key: config.secretStore.key } : {}), dataDir: config.dataDir }, logger)), metrics.secretStoreDuration)
@@ -126,7 +143,6 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
     closers.push(async () => { await orphanSweep.stop() })
 
     const callers = new CallerCache(database.db, { ttlMs: config.apiKeyCacheTtlMs })
-    const databaseConfig = overrides.database ?? config.database
     if (databaseConfig.kind === 'postgres' && config.apiKeyCacheTtlMs > 0) {
       // Other processes (replicas, the keys CLI) revoke keys too: the cache stays off until their notices can be heard.
       const revocations = new RevocationListener({ url: databaseConfig.url, cache: callers, logger: logger.child({ component: 'key-revocations' }) })
@@ -134,6 +150,12 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       closers.push(async () => { await revocations.stop() })
     }
 
+    const dependencies: DependencyChecks = {
+      database: { required: true, check: async () => { await database.ping() } },
+      secretStore: { required: true, check: async () => { await secrets.ping() } },
+      flowService: { required: false, check: async () => { await flow.ping() } }
+    }
+    registerDependencyGauge(metrics.registry, dependencies)
     const app = await buildApp({
       callers,
       db: database.db,
@@ -142,11 +164,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       logger,
       settings,
       metrics,
-      readiness: {
-        database: async () => { await database.ping() },
-        secretStore: async () => { await secrets.ping() },
-        flowService: async () => { await flow.ping() }
-      }
+      readiness: dependencies
     }, { defaultSandboxName: config.defaultSandboxName, rateLimitPerMinute: config.apiRateLimitPerMinute, metricsRequireKey: config.metrics.requireKey, http: config.http })
     // Fastify runs onClose hooks in registration order; closers were pushed in creation order.
     app.addHook('onClose', async () => {
@@ -160,6 +178,8 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       if (config.reconciler.enabled) reconciler.start()
     })
     if (config.reconciler.enabled) orphanSweep.start()
+    const boot = bootSummary(config, databaseConfig, emulator?.flowServiceUrl)
+    logger.info(boot.fields, boot.message)
     return { app, database, secrets, flow, poller, reconciler, metrics, emulator, devAdminKey }
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => {})
@@ -181,6 +201,7 @@ async function bootstrapKeys (database: BrokerDatabase, config: Config, logger: 
   }
   let key: string | undefined
   const file = devKeyDir === null ? undefined : path.resolve(devKeyDir, DEV_KEY_FILE)
+  if (devKeyDir !== null) await ensurePrivateDir(devKeyDir)
   if (file !== undefined) key = await readFile(file, 'utf8').then((k) => k.trim(), () => undefined)
   if (key === undefined) {
     key = generateApiKey()

@@ -1,19 +1,23 @@
-// The environment, declared once as a TypeBox schema and validated at boot.
-// Each dependency falls back to its embedded form on its own (PGlite, local secret store, in-process emulator).
+// The environment, declared once as a TypeBox schema and validated at boot, and the mode it puts the broker in.
+// Embedded fallbacks (PGlite, a local key file, the in-process emulator) exist only in dev mode; production refuses
+// to boot without a database, a secret store and Flow Service, so a missing or mistyped setting is never silent.
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { imsTokenEndpoint } from './flow-service/ims-token-source.js'
+import { findUnknownSettings } from './unknown-settings.js'
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 })
 const Millis = Type.Integer({ minimum: 1 })
 
 export const EnvSchema = Type.Object({
+  BROKER_MODE: Type.Optional(Type.Union([Type.Literal('dev'), Type.Literal('production')], { description: 'dev: what is not configured falls back to its embedded form (PGlite, local key file, emulator). production: DATABASE_URL, a secret store and FLOW_SERVICE_URL are required. Unset: dev only when NODE_ENV is not production and none of DATABASE_URL, SECRET_STORE, VAULT_ADDR, FLOW_SERVICE_URL, IMS_* is set.' })),
   PORT: Type.Optional(Type.Integer({ ...Port, default: 8080, description: 'HTTP port of the API.' })),
   HOST: Type.Optional(Type.String({ default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 in containers).' })),
   LOG_LEVEL: Type.Optional(Type.String({ pattern: '^(fatal|error|warn|info|debug|trace|silent)$', default: 'info', description: 'pino log level: fatal, error, warn, info, debug, trace or silent.' })),
 
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL. Unset: embedded PGlite under BROKER_DATA_DIR.' })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL. Unset: embedded PGlite under BROKER_DATA_DIR (dev mode only).' })),
   DATABASE_POOL_SIZE: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'pg pool size (server databases only).' })),
-  BROKER_DATA_DIR: Type.Optional(Type.String({ minLength: 1, default: './.data', description: 'Where embedded data lives: PGlite files, the local secret key file.' })),
+  BROKER_DATA_DIR: Type.Optional(Type.String({ minLength: 1, default: './.data', description: 'Where embedded data lives (dev mode): PGlite files, the local secret key file; made 0700, its files 0600, locked to one process.' })),
 
   SECRET_STORE: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('vault')], { description: 'Secret backend. Default: vault when VAULT_ADDR is set, else local.' })),
   BROKER_SECRET_KEY: Type.Optional(Type.String({ description: 'Local store key: base64 of 32 bytes. Unset: a key file (mode 0600) in BROKER_DATA_DIR.' })),
@@ -32,7 +36,7 @@ export const EnvSchema = Type.Object({
   VAULT_TIMEOUT_MS: Type.Optional(Type.Integer({ ...Millis, default: 5000, description: 'Timeout of one Vault call.' })),
 
   FLOW_SERVICE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Flow Service base URL. Unset: the emulator, in-process on loopback.' })),
-  IMS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Adobe IMS base URL (the token call is POST <IMS_URL>/ims/token/v3).' })),
+  IMS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Adobe IMS: the base URL (https://ims-na1.adobelogin.com) or the token endpoint as the developer console shows it (…/ims/token/v3).' })),
   IMS_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, description: 'IMS client id; also sent as x-api-key.' })),
   IMS_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 1, description: 'IMS client secret.' })),
   IMS_SCOPES: Type.Optional(Type.String({ default: 'openid,AdobeID,read_organizations,additional_info.projectedProductContext,session', description: 'Comma-separated IMS scopes.' })),
@@ -74,7 +78,18 @@ export const EnvSchema = Type.Object({
 
 export type Env = Static<typeof EnvSchema>
 
+export type BrokerMode = 'dev' | 'production'
+
+/** What a process needs configured in production; the ops CLIs need only the database. */
+export type Dependency = 'database' | 'secretStore' | 'flowService'
+const ALL_DEPENDENCIES: readonly Dependency[] = ['database', 'secretStore', 'flowService']
+
 export interface Config {
+  mode: BrokerMode
+  /** Why this mode (BROKER_MODE=…, NODE_ENV=production, a production setting, or nothing set), for the boot line. */
+  modeReason: string
+  /** Dev mode only (production refuses them): variables that look like settings but are not, to log at boot. */
+  warnings: string[]
   port: number
   host: string
   logLevel: string
@@ -119,8 +134,13 @@ export class ConfigError extends Error {
 
 const BOOLEAN_VARS = new Set(['POLLER_ENABLED', 'RECONCILER_ENABLED', 'METRICS_REQUIRE_KEY'])
 
+export interface LoadConfigOptions {
+  /** What must be configured in production mode (default: all three). */
+  needs?: readonly Dependency[]
+}
+
 /** Parses process.env (or another map) into a Config; throws ConfigError naming the variable. */
-export function loadConfig (source: Record<string, string | undefined> = process.env): Config {
+export function loadConfig (source: Record<string, string | undefined> = process.env, options: LoadConfigOptions = {}): Config {
   const raw: Record<string, unknown> = {}
   for (const key of Object.keys(EnvSchema.properties)) {
     const value = source[key]
@@ -134,7 +154,52 @@ export function loadConfig (source: Record<string, string | undefined> = process
     const described = (EnvSchema.properties as Record<string, { description?: string }>)[variable]?.description
     throw new ConfigError(variable, `${first.message}${described !== undefined ? ` (${described})` : ''}`)
   }
-  return toConfig(withDefaults as Required<Env>)
+  const env = withDefaults as Required<Env>
+  const { mode, reason } = decideMode(env, source)
+  const warnings: string[] = []
+  for (const unknown of findUnknownSettings(source, Object.keys(EnvSchema.properties))) {
+    const hint = unknown.suggestion !== undefined ? `; did you mean ${unknown.suggestion}?` : ''
+    if (mode === 'production') {
+      throw new ConfigError(unknown.name, `is not a setting of the broker${hint} Production mode (${reason}) refuses unknown variables that look like settings: rename or remove it.`)
+    }
+    warnings.push(`${unknown.name} is not a setting of the broker${hint} It is ignored.`)
+  }
+  // Contradictions first (they name the exact variable), then what production misses.
+  const config = toConfig(env)
+  if (mode === 'production') requireProductionSettings(env, reason, options.needs ?? ALL_DEPENDENCIES)
+  return { mode, modeReason: reason, warnings, ...config }
+}
+
+/** Variables that point at real infrastructure: any of them means the broker is meant to run for real. */
+const PRODUCTION_SETTINGS = ['DATABASE_URL', 'SECRET_STORE', 'VAULT_ADDR', 'FLOW_SERVICE_URL', 'IMS_URL', 'IMS_CLIENT_ID', 'IMS_CLIENT_SECRET', 'IMS_ORG_ID'] as const
+
+/** Dev mode only when chosen, or when nothing at all says otherwise (`npm start` on a fresh machine). */
+function decideMode (env: Required<Env>, source: Record<string, string | undefined>): { mode: BrokerMode, reason: string } {
+  if (env.BROKER_MODE !== undefined) return { mode: env.BROKER_MODE, reason: `BROKER_MODE=${env.BROKER_MODE}` }
+  if (source.NODE_ENV === 'production') return { mode: 'production', reason: 'NODE_ENV=production' }
+  const set = PRODUCTION_SETTINGS.find((name) => env[name] !== undefined)
+  if (set !== undefined) return { mode: 'production', reason: `${set} is set` }
+  return { mode: 'dev', reason: 'no production setting and NODE_ENV is not production' }
+}
+
+/** Production never falls back: each dependency the process needs must be configured, named if it is not. */
+function requireProductionSettings (env: Required<Env>, reason: string, needs: readonly Dependency[]): void {
+  const missing: Array<[string, string]> = []
+  if (needs.includes('database') && env.DATABASE_URL === undefined) {
+    missing.push(['DATABASE_URL', 'the PostgreSQL URL (embedded PGlite is for dev mode only)'])
+  }
+  if (needs.includes('secretStore')) {
+    const kind = env.SECRET_STORE ?? (env.VAULT_ADDR !== undefined ? 'vault' : env.BROKER_SECRET_KEY !== undefined ? 'local' : undefined)
+    if (kind === undefined) missing.push(['SECRET_STORE', 'vault (with VAULT_ADDR and a Vault auth method), or local with BROKER_SECRET_KEY'])
+    else if (kind === 'local' && env.BROKER_SECRET_KEY === undefined) missing.push(['BROKER_SECRET_KEY', 'the local store key (a key file made at boot is for dev mode only)'])
+  }
+  if (needs.includes('flowService') && env.FLOW_SERVICE_URL === undefined) {
+    missing.push(['FLOW_SERVICE_URL', 'the Flow Service base URL with IMS_URL, IMS_CLIENT_ID, IMS_CLIENT_SECRET, IMS_ORG_ID (the emulator is for dev mode only)'])
+  }
+  const [first, ...others] = missing
+  if (first === undefined) return
+  const also = others.length > 0 ? ` Also required: ${others.map(([name]) => name).join(', ')}.` : ''
+  throw new ConfigError(first[0], `is required in production mode (${reason}): ${first[1]}.${also} For embedded fallbacks, set BROKER_MODE=dev.`)
 }
 
 function coerce (key: string, value: string): unknown {
@@ -151,7 +216,7 @@ function coerce (key: string, value: string): unknown {
   return value
 }
 
-function toConfig (env: Required<Env>): Config {
+function toConfig (env: Required<Env>): Omit<Config, 'mode' | 'modeReason' | 'warnings'> {
   const dataDir = env.BROKER_DATA_DIR
   const secretStore = secretStoreConfig(env)
   const flowService = flowServiceConfig(env)
@@ -253,6 +318,11 @@ function flowServiceConfig (env: Required<Env>): Config['flowService'] {
   }
   for (const v of ['IMS_URL', 'IMS_CLIENT_ID', 'IMS_CLIENT_SECRET', 'IMS_ORG_ID'] as const) {
     if (env[v] === undefined) throw new ConfigError(v, 'is required when FLOW_SERVICE_URL is set')
+  }
+  try {
+    imsTokenEndpoint(env.IMS_URL)
+  } catch (err) {
+    throw new ConfigError('IMS_URL', (err as Error).message)
   }
   return {
     kind: 'remote',

@@ -1,7 +1,8 @@
 // The process: config, logger, listen, graceful shutdown. Everything else is built by createBroker.
 import closeWithGrace from 'close-with-grace'
-import { createBroker } from './broker.js'
+import { createBroker, type Broker } from './broker.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { DataDirLockedError } from './db/data-dir-lock.js'
 import { createLogger } from './logging/logger.js'
 
 let config: Config
@@ -16,7 +17,18 @@ try {
 }
 
 const logger = createLogger(config.logLevel)
-const broker = await createBroker(config, logger)
+let broker: Broker
+try {
+  broker = await createBroker(config, logger)
+} catch (err) {
+  // Settings only the boot can check (IMS accepting the credentials), and a data dir another process holds.
+  if (err instanceof ConfigError || err instanceof DataDirLockedError) {
+    logger.fatal(err.message)
+    process.stderr.write(`credential-broker: ${err instanceof ConfigError ? 'bad configuration: ' : ''}${err.message}\n`)
+    process.exit(err instanceof ConfigError ? 78 : 75) // EX_CONFIG, EX_TEMPFAIL
+  }
+  throw err
+}
 
 closeWithGrace({ delay: 10000, logger }, async ({ signal, err }) => {
   if (err !== undefined) logger.error({ err }, 'shutting down after an error')

@@ -1,9 +1,17 @@
-// loadConfig: nothing set is a working dev setup; each bad or contradictory setting stops the boot with a
-// ConfigError that names the variable to fix.
+// loadConfig: nothing set is a working dev setup; production (chosen, NODE_ENV=production, or any production
+// setting) never falls back to an embedded dependency; each bad, missing or contradictory setting stops the boot
+// with a ConfigError that names the variable to fix.
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
 
+/** Dev mode chosen: the cases below check one setting each, without the rest production would ask for. */
+const DEV = { BROKER_MODE: 'dev' }
+const PRODUCTION = {
+  DATABASE_URL: 'postgres://broker:db-password-value@db.internal:5433/broker',
+  VAULT_ADDR: 'https://vault.internal:8200',
+  VAULT_TOKEN: 'vault-token-value'
+}
 const FLOW = {
   FLOW_SERVICE_URL: 'https://platform.adobe.io/data/foundation/flowservice',
   IMS_URL: 'https://ims-na1.adobelogin.com',
@@ -27,6 +35,9 @@ function refuses (t: Test, env: Record<string, string>, variable: string, why?: 
 
 void t.test('nothing set: dev mode with every embedded default', async (t) => {
   const config = loadConfig({})
+  t.equal(config.mode, 'dev')
+  t.match(config.modeReason, /no production setting/)
+  t.same(config.warnings, [])
   t.equal(config.port, 8080)
   t.equal(config.host, '127.0.0.1')
   t.equal(config.logLevel, 'info')
@@ -41,12 +52,13 @@ void t.test('nothing set: dev mode with every embedded default', async (t) => {
 })
 
 void t.test('empty values count as unset', async (t) => {
-  t.same(loadConfig({ PORT: '', DATABASE_URL: '', VAULT_ADDR: '' }), loadConfig({}))
+  t.same(loadConfig({ PORT: '', DATABASE_URL: '', VAULT_ADDR: '', BROKER_MODE: '' }), loadConfig({}))
 })
 
 void t.test('production settings are read as given', async (t) => {
   const key = randomBytes(32).toString('base64')
   const config = loadConfig({ ...FLOW, PORT: '9090', DATABASE_URL: 'postgres://broker@db:5432/broker', BROKER_SECRET_KEY: key, POLLER_ENABLED: 'false', LOG_LEVEL: 'warn' })
+  t.equal(config.mode, 'production')
   t.equal(config.port, 9090)
   t.equal(config.logLevel, 'warn')
   t.same(config.database, { kind: 'postgres', url: 'postgres://broker@db:5432/broker', poolSize: 10 })
@@ -56,20 +68,20 @@ void t.test('production settings are read as given', async (t) => {
 })
 
 void t.test('VAULT_ADDR alone selects the Vault store', async (t) => {
-  const config = loadConfig({ VAULT_ADDR: 'http://127.0.0.1:8200/', VAULT_TOKEN: 'root' })
+  const config = loadConfig({ ...DEV, VAULT_ADDR: 'http://127.0.0.1:8200/', VAULT_TOKEN: 'root' })
   t.match(config.secretStore, { kind: 'vault', addr: 'http://127.0.0.1:8200', mount: 'secret', prefix: 'credential-broker', auth: { method: 'token', token: 'root' } })
   // Without an auth method it is still Vault that was chosen: the error asks for Vault auth, not for nothing.
-  refuses(t, { VAULT_ADDR: 'http://127.0.0.1:8200' }, 'VAULT_TOKEN', /auth method/)
+  refuses(t, { ...DEV, VAULT_ADDR: 'http://127.0.0.1:8200' }, 'VAULT_TOKEN', /auth method/)
 })
 
 void t.test('SECRET_STORE=local keeps the local store even when VAULT_ADDR is set (the Vault CLI sets it)', async (t) => {
-  t.same(loadConfig({ SECRET_STORE: 'local', VAULT_ADDR: 'http://127.0.0.1:8200' }).secretStore, { kind: 'local' })
+  t.same(loadConfig({ ...DEV, SECRET_STORE: 'local', VAULT_ADDR: 'http://127.0.0.1:8200' }).secretStore, { kind: 'local' })
 })
 
 void t.test('each Vault auth method alone is accepted', async (t) => {
-  t.match(loadConfig({ VAULT_ADDR: 'http://v:8200', VAULT_ROLE_ID: 'role', VAULT_SECRET_ID: 'sid' }).secretStore, { auth: { method: 'approle', roleId: 'role', secretId: 'sid' } })
-  t.match(loadConfig({ VAULT_ADDR: 'http://v:8200', VAULT_ROLE_ID: 'role', VAULT_SECRET_ID_FILE: '/run/sid' }).secretStore, { auth: { method: 'approle', secretIdFile: '/run/sid' } })
-  t.match(loadConfig({ VAULT_ADDR: 'http://v:8200', VAULT_K8S_ROLE: 'broker' }).secretStore, { auth: { method: 'kubernetes', role: 'broker' } })
+  t.match(loadConfig({ ...DEV, VAULT_ADDR: 'http://v:8200', VAULT_ROLE_ID: 'role', VAULT_SECRET_ID: 'sid' }).secretStore, { auth: { method: 'approle', roleId: 'role', secretId: 'sid' } })
+  t.match(loadConfig({ ...DEV, VAULT_ADDR: 'http://v:8200', VAULT_ROLE_ID: 'role', VAULT_SECRET_ID_FILE: '/run/sid' }).secretStore, { auth: { method: 'approle', secretIdFile: '/run/sid' } })
+  t.match(loadConfig({ ...DEV, VAULT_ADDR: 'http://v:8200', VAULT_K8S_ROLE: 'broker' }).secretStore, { auth: { method: 'kubernetes', role: 'broker' } })
 })
 
 void t.test('bad or contradictory settings stop the boot, naming the variable', async (t) => {
@@ -101,6 +113,85 @@ void t.test('bad or contradictory settings stop the boot, naming the variable', 
     ['POLLER_ENABLED not a boolean', { POLLER_ENABLED: 'maybe' }, 'POLLER_ENABLED', /true or false/]
   ]
   for (const [name, env, variable, why] of cases) {
-    void t.test(name, async (t) => { refuses(t, env, variable, why) })
+    void t.test(name, async (t) => { refuses(t, { ...DEV, ...env }, variable, why) })
   }
+})
+
+void t.test('production never falls back to an embedded dependency', async (t) => {
+  void t.test('the image (NODE_ENV=production) with nothing configured stops, naming DATABASE_URL and the rest', async (t) => {
+    refuses(t, { NODE_ENV: 'production' }, 'DATABASE_URL', /production mode \(NODE_ENV=production\).*Also required: SECRET_STORE, FLOW_SERVICE_URL.*BROKER_MODE=dev/)
+  })
+  void t.test('BROKER_MODE=production with nothing configured stops the same way', async (t) => {
+    refuses(t, { BROKER_MODE: 'production' }, 'DATABASE_URL', /BROKER_MODE=production/)
+  })
+  void t.test('any production setting means production: Flow Service configured, no DATABASE_URL', async (t) => {
+    refuses(t, { ...FLOW, BROKER_SECRET_KEY: randomBytes(32).toString('base64') }, 'DATABASE_URL', /production mode \(FLOW_SERVICE_URL is set\)/)
+  })
+  void t.test('the typo DATABSE_URL with Flow Service configured stops, naming it and what it meant', async (t) => {
+    refuses(t, { ...PRODUCTION, DATABASE_URL: '', DATABSE_URL: PRODUCTION.DATABASE_URL, ...FLOW }, 'DATABSE_URL', /did you mean DATABASE_URL\?/)
+  })
+  void t.test('no secret store', async (t) => {
+    refuses(t, { ...FLOW, DATABASE_URL: PRODUCTION.DATABASE_URL }, 'SECRET_STORE', /vault.*local with BROKER_SECRET_KEY/)
+  })
+  void t.test('the local store without a key (a key file is dev only)', async (t) => {
+    refuses(t, { ...FLOW, DATABASE_URL: PRODUCTION.DATABASE_URL, SECRET_STORE: 'local' }, 'BROKER_SECRET_KEY')
+  })
+  void t.test('no Flow Service (the emulator is dev only)', async (t) => {
+    refuses(t, { ...PRODUCTION, NODE_ENV: 'production' }, 'FLOW_SERVICE_URL', /emulator is for dev mode only/)
+  })
+  void t.test('everything configured: production with Vault, PostgreSQL and Adobe', async (t) => {
+    const config = loadConfig({ ...PRODUCTION, ...FLOW, NODE_ENV: 'production' })
+    t.equal(config.mode, 'production')
+    t.equal(config.modeReason, 'NODE_ENV=production')
+    t.match(config, { database: { kind: 'postgres' }, secretStore: { kind: 'vault' }, flowService: { kind: 'remote' } })
+  })
+  void t.test('an ops CLI needs only the database', async (t) => {
+    const config = loadConfig({ DATABASE_URL: PRODUCTION.DATABASE_URL }, { needs: ['database'] })
+    t.equal(config.mode, 'production')
+    t.same(config.database, { kind: 'postgres', url: PRODUCTION.DATABASE_URL, poolSize: 10 })
+    refuses(t, { NODE_ENV: 'production' }, 'DATABASE_URL')
+  })
+  void t.test('BROKER_MODE=dev is a deliberate choice, even under NODE_ENV=production', async (t) => {
+    const config = loadConfig({ BROKER_MODE: 'dev', NODE_ENV: 'production' })
+    t.equal(config.mode, 'dev')
+    t.equal(config.modeReason, 'BROKER_MODE=dev')
+    t.same(config.database, { kind: 'pglite', dataDir: './.data' })
+  })
+  void t.test('BROKER_MODE takes dev or production only', async (t) => {
+    refuses(t, { BROKER_MODE: 'prod' }, 'BROKER_MODE')
+  })
+})
+
+void t.test('variables that look like settings but are not', async (t) => {
+  void t.test('dev mode warns, naming the variable and what it likely meant, and boots', async (t) => {
+    const config = loadConfig({ DATABSE_URL: 'postgres://db/broker', database_url: 'x', POLL_STEADY_INTERVAL: '5000', BROKER_FOO: '1' })
+    t.equal(config.mode, 'dev')
+    t.same(config.warnings.map((w) => w.split(' ')[0]), ['BROKER_FOO', 'database_url', 'DATABSE_URL', 'POLL_STEADY_INTERVAL'].sort((a, b) => a.localeCompare(b)))
+    t.match(config.warnings.join('\n'), /DATABSE_URL is not a setting of the broker; did you mean DATABASE_URL\?/)
+    t.match(config.warnings.join('\n'), /database_url .*did you mean DATABASE_URL\?/)
+    t.match(config.warnings.join('\n'), /POLL_STEADY_INTERVAL .*did you mean POLL_STEADY_INTERVAL_MS\?/)
+  })
+  void t.test('production refuses them', async (t) => {
+    refuses(t, { ...PRODUCTION, ...FLOW, IMS_ORG: 'ABC@AdobeOrg' }, 'IMS_ORG', /did you mean IMS_ORG_ID\?.*Production mode/)
+    refuses(t, { ...PRODUCTION, ...FLOW, BROKER_SECRETKEY: 'x' }, 'BROKER_SECRETKEY', /BROKER_SECRET_KEY/)
+  })
+  void t.test('a shell\'s, the Vault CLI\'s and Kubernetes\' own variables are not mistaken for ours', async (t) => {
+    const config = loadConfig({
+      ...PRODUCTION,
+      ...FLOW,
+      PATH: '/usr/bin', HOME: '/home/node', HOSTNAME: 'broker-7d9f', NODE_ENV: 'production', NODE_OPTIONS: '--max-old-space-size=256', TERM: 'xterm', LANG: 'C.UTF-8', PWD: '/app', USER: 'node',
+      VAULT_CACERT: '/etc/ca.pem', VAULT_SKIP_VERIFY: 'true', VAULT_FORMAT: 'json',
+      BROKER_SERVICE_HOST: '10.0.0.7', BROKER_SERVICE_PORT: '8080', BROKER_PORT: 'tcp://10.0.0.7:8080', BROKER_PORT_8080_TCP_ADDR: '10.0.0.7', VAULT_SERVICE_HOST: '10.0.0.8', VAULT_PORT: 'tcp://10.0.0.8:8200'
+    })
+    t.same(config.warnings, [])
+  })
+})
+
+void t.test('IMS_URL as Adobe\'s console shows it (the token endpoint) or as its base', async (t) => {
+  for (const imsUrl of ['https://ims-na1.adobelogin.com', 'https://ims-na1.adobelogin.com/', 'https://ims-na1.adobelogin.com/ims/token/v3', 'https://ims-na1.adobelogin.com/ims/token/v3/']) {
+    t.equal(loadConfig({ ...PRODUCTION, ...FLOW, IMS_URL: imsUrl }).flowService.kind, 'remote', imsUrl)
+  }
+  refuses(t, { ...PRODUCTION, ...FLOW, IMS_URL: 'https://ims-na1.adobelogin.com/ims/exchange/jwt' }, 'IMS_URL', /not the client-credentials token endpoint.*https:\/\/ims-na1\.adobelogin\.com\/ims\/token\/v3/)
+  refuses(t, { ...PRODUCTION, ...FLOW, IMS_URL: 'https://ims-na1.adobelogin.com/ims/token/v2' }, 'IMS_URL')
+  refuses(t, { ...PRODUCTION, ...FLOW, IMS_URL: 'https://ims-na1.adobelogin.com/?client_id=x' }, 'IMS_URL', /query/)
 })

@@ -26,6 +26,7 @@ export async function startBenchBroker (env: Record<string, string> = {}, prepar
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'broker-bench-'))
   const database = prepared ?? await createTestDatabase()
   const config = loadConfig({
+    BROKER_MODE: 'dev',
     BROKER_DATA_DIR: dataDir,
     BROKER_SECRET_KEY: randomBytes(32).toString('base64'),
     EMULATOR_READY_DELAY_MS: '0',

@@ -1,16 +1,23 @@
 // The database: Kysely over a pg pool (PostgreSQL server) or over embedded PGlite, with readiness and close.
-import { mkdir } from 'node:fs/promises'
+// Embedded data on disk is private to the broker's user and opened by one process at a time.
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import { PGliteDialect } from './pglite-dialect.js'
+import { ensurePrivateDir, restrictTree } from './private-dir.js'
+import { PrivateNodeFS } from './private-node-fs.js'
 import type { Database } from './schema.js'
 
 export type DatabaseConfig =
   | { kind: 'postgres', url: string, poolSize: number }
-  /** dataDir null: in memory. snapshot: a dumped data dir to start from (skips initdb; tests). */
+  /**
+   * dataDir null: in memory. Else the data dir (BROKER_DATA_DIR): made 0700, locked for this process (a second one
+   * gets DataDirLockedError naming the holder), the files under <dataDir>/pglite 0600.
+   * snapshot: a dumped data dir to start from (skips initdb; tests).
+   */
   | { kind: 'pglite', dataDir: string | null, snapshot?: Blob }
 
 export interface BrokerDatabase {
@@ -61,23 +68,45 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger, opti
     }
   }
   let dataDir: string | undefined
+  let lock: DataDirLock | undefined
   if (config.dataDir !== null) {
-    dataDir = path.resolve(config.dataDir, 'pglite')
-    await mkdir(dataDir, { recursive: true })
+    const root = path.resolve(config.dataDir)
+    await ensurePrivateDir(root)
+    lock = await lockDataDir(root)
+    dataDir = path.join(root, 'pglite')
   }
-  // Options as the only argument: PGlite ignores a second argument when the first (dataDir) is undefined,
-  // which would drop the int8 parser for in-memory databases.
-  const pglite = new PGlite({
-    ...(dataDir !== undefined ? { dataDir } : {}),
-    ...(config.snapshot !== undefined ? { loadDataDir: config.snapshot } : {}),
-    parsers: { [INT8_OID]: (value: string) => value }
-  })
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(log !== undefined ? { log } : {}) })
-  return {
-    kind: 'pglite',
-    db,
-    ping: async () => { await sql`select 1`.execute(db) },
-    poolUsage: () => ({ total: 1 }),
-    close: async () => { await db.destroy() }
+  try {
+    if (dataDir !== undefined) {
+      await ensurePrivateDir(dataDir)
+      // Files an earlier version left readable; from here on PrivateNodeFS creates them private.
+      await restrictTree(dataDir)
+    }
+    // Options as the only argument: PGlite ignores a second argument when the first (dataDir) is undefined,
+    // which would drop the int8 parser for in-memory databases.
+    const pglite = new PGlite({
+      ...(dataDir !== undefined ? { fs: new PrivateNodeFS(dataDir) } : {}),
+      ...(config.snapshot !== undefined ? { loadDataDir: config.snapshot } : {}),
+      parsers: { [INT8_OID]: (value: string) => value }
+    })
+    await pglite.waitReady
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(log !== undefined ? { log } : {}) })
+    return {
+      kind: 'pglite',
+      db,
+      ping: async () => { await sql`select 1`.execute(db) },
+      poolUsage: () => ({ total: 1 }),
+      close: async () => {
+        try {
+          await db.destroy()
+          // Kysely destroys its driver only once a query ran: a database opened and closed unused closes here.
+          if (!pglite.closed) await pglite.close()
+        } finally {
+          await lock?.release()
+        }
+      }
+    }
+  } catch (err) {
+    await lock?.release()
+    throw err
   }
 }

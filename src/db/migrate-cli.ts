@@ -6,7 +6,8 @@ import { migrateToLatest } from './migrator.js'
 
 const logger = pino({ name: 'migrate' })
 try {
-  const config = loadConfig()
+  // Only the database matters here: production settings for Vault or Flow Service are not asked for.
+  const config = loadConfig(process.env, { needs: ['database'] })
   const database = await openDatabase(config.database, logger)
   try {
     const results = await migrateToLatest(database.db)

@@ -7,7 +7,7 @@ import { classifyFlowServiceFailure, FlowServiceError } from './flow-service-err
 import { sendRequest } from './send-request.js'
 
 export interface ImsTokenSourceOptions {
-  /** Base URL, e.g. https://ims-na1.adobelogin.com; the call is POST <imsUrl>/ims/token/v3. */
+  /** Base URL (https://ims-na1.adobelogin.com) or the token endpoint itself (…/ims/token/v3): see imsTokenEndpoint. */
   imsUrl: string
   clientId: string
   clientSecret: string
@@ -51,7 +51,7 @@ export class ImsTokenSource {
 
   constructor (options: ImsTokenSourceOptions) {
     this.#options = options
-    this.#url = new URL(`${options.imsUrl.replace(/\/+$/, '')}/ims/token/v3`)
+    this.#url = imsTokenEndpoint(options.imsUrl)
     this.#ownsDispatcher = options.dispatcher === undefined
     this.#dispatcher = options.dispatcher ?? new Pool(this.#url.origin, {
       connect: { timeout: options.timeoutMs },
@@ -152,6 +152,24 @@ export class ImsTokenSource {
       : {}
     this.#logger.warn({ ims: facts }, 'IMS token request failed')
   }
+}
+
+const TOKEN_PATH = '/ims/token/v3'
+
+/**
+ * The client-credentials endpoint from IMS_URL as people paste it: the base (https://ims-na1.adobelogin.com, or a
+ * gateway's base path) or the token endpoint Adobe's developer console shows (…/ims/token/v3). Another IMS endpoint
+ * (an older token version, the JWT exchange) is refused: calling it would fail every create with a 503.
+ */
+export function imsTokenEndpoint (imsUrl: string): URL {
+  const url = new URL(imsUrl)
+  if (url.search !== '' || url.hash !== '') throw new Error(`takes no query or fragment; give the base URL (e.g. https://ims-na1.adobelogin.com) or ${TOKEN_PATH} on it`)
+  const base = url.pathname.replace(/\/+$/, '')
+  if (base.endsWith(TOKEN_PATH)) url.pathname = base
+  else if (/\/ims(\/|$)/.test(base)) {
+    throw new Error(`points at ${base}, which is not the client-credentials token endpoint: give the base URL (e.g. https://ims-na1.adobelogin.com) or ${url.origin}${base.replace(/\/ims(\/.*)?$/, '')}${TOKEN_PATH}`)
+  } else url.pathname = `${base}${TOKEN_PATH}`
+  return url
 }
 
 function parseGrant (text: string): { token: string, expiresIn: number } | undefined {

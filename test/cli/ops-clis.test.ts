@@ -70,3 +70,16 @@ void t.test('a bad setting stops it naming the variable', async (t) => {
   t.equal(res.code, 2)
   t.match(res.stderr, /DATABASE_URL/)
 })
+
+void t.test('beside a process holding the embedded database, a CLI refuses and names that process', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'broker-cli-locked-'))
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  // This test process plays the running broker.
+  const holder = await openDatabase({ kind: 'pglite', dataDir: dir }, pino({ level: 'silent' }))
+  t.teardown(async () => { await holder.close() })
+  await migrateToLatest(holder.db)
+  const res = await run('src/auth/keys-cli.ts', ['create', '--team', 'platform', '--name', 'late admin', '--scopes', 'admin'], { DATABASE_URL: '', BROKER_DATA_DIR: dir })
+  t.equal(res.code, 2)
+  t.match(res.stderr, new RegExp(`in use by process ${process.pid} on ${os.hostname()} .*Stop that process first`))
+  t.equal(await holder.db.selectFrom('api_keys').select('id').where('name', '=', 'late admin').executeTakeFirst(), undefined, 'nothing written')
+})

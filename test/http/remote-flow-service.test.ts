@@ -21,6 +21,9 @@ void t.test('a broker configured for a remote Flow Service creates, follows and 
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'broker-remote-'))
   const adminKey = randomBytes(24).toString('hex')
   const config = loadConfig({
+    BROKER_MODE: 'production',
+    // Production requires it; the test's own database (maybe PGlite) is what createBroker gets below.
+    DATABASE_URL: database.url ?? 'postgres://broker@127.0.0.1:1/unused',
     FLOW_SERVICE_URL: emulator.flowServiceUrl,
     IMS_URL: emulator.imsUrl,
     IMS_CLIENT_ID: 'remote-client',
@@ -33,6 +36,7 @@ void t.test('a broker configured for a remote Flow Service creates, follows and 
     POLL_STEADY_INTERVAL_MS: String(STEADY_MS),
     LOG_LEVEL: 'silent'
   })
+  t.equal(config.mode, 'production')
   t.equal(config.flowService.kind, 'remote')
   const broker = await createBroker(config, pino({ level: 'silent' }), { database: database.config })
   t.teardown(async () => { await broker.app.close(); await database.drop(); await rm(dataDir, { recursive: true, force: true }) })

@@ -49,7 +49,8 @@ const env: Record<string, string> = {
   POLL_FAST_INTERVAL_MS: '200',
   POLL_STEADY_INTERVAL_MS: '1000',
   API_RATE_LIMIT_PER_MINUTE: '0',
-  ...(serverDb?.url !== undefined ? { DATABASE_URL: serverDb.url } : {})
+  // Flow Service is configured, so PGlite (no DATABASE_URL) needs dev mode chosen.
+  ...(serverDb?.url !== undefined ? { DATABASE_URL: serverDb.url } : { BROKER_MODE: 'dev' })
 }
 
 const api = async (broker: BrokerProcess, method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> =>

@@ -61,6 +61,8 @@ export async function startTestBroker (t: Teardown, options: TestBrokerOptions =
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'broker-test-'))
   const database = await createTestDatabase()
   const config = loadConfig({
+    // Tests add Vault settings and the like to a broker that keeps its embedded fallbacks for the rest.
+    BROKER_MODE: 'dev',
     BROKER_DATA_DIR: dataDir,
     BROKER_SECRET_KEY: randomBytes(32).toString('base64'),
     EMULATOR_READY_DELAY_MS: String(options.readyDelayMs ?? 300),

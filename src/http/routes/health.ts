@@ -1,17 +1,21 @@
-// Liveness (the process answers) and readiness (database, secret store and Flow Service all answer).
+// Liveness (the process answers) and readiness (the database and the secret store answer). Flow Service's health
+// is in the body and in /metrics, never a reason for unready: a load balancer would drop every replica at once
+// while reads, look-ups and audit still work.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { checkDependencies, type DependencyChecks } from '../../health/check-dependencies.js'
 
-export interface ReadinessChecks {
-  [name: string]: () => Promise<void>
-}
+export type ReadinessChecks = DependencyChecks
 
-const CheckResult = Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) })
-const Readiness = Type.Object({ ready: Type.Boolean(), checks: Type.Record(Type.String(), CheckResult) })
-
-const CHECK_TIMEOUT_MS = 2000
-
-interface CheckOutcome { ok: boolean, error?: string }
+const CheckResult = Type.Object({
+  ok: Type.Boolean(),
+  required: Type.Boolean({ description: 'Whether readiness depends on it (false: reported only).' }),
+  error: Type.Optional(Type.String({ description: 'Why it is not ok, e.g. "IMS refused the broker\'s credentials (invalid_client): …".' }))
+})
+const Readiness = Type.Object({
+  ready: Type.Boolean({ description: 'Every required dependency answers.' }),
+  checks: Type.Record(Type.String(), CheckResult, { description: 'database, secretStore (required), flowService (reported only).' })
+})
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{ checks: ReadinessChecks }> = async (app, { checks }) => {
   app.get('/health/live', {
@@ -19,33 +23,16 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ checks: ReadinessChecks }
   }, async () => ({ live: true }))
 
   app.get('/health/ready', {
-    schema: { operationId: 'ready', tags: ['health'], security: [], summary: 'Database, secret store and Flow Service answer', response: { 200: Readiness, 503: Readiness } }
+    schema: {
+      operationId: 'ready',
+      tags: ['health'],
+      security: [],
+      summary: 'The database and the secret store answer (Flow Service is reported, not required)',
+      response: { 200: Readiness, 503: Readiness }
+    }
   }, async (request, reply) => {
-    const entries = await Promise.all(Object.entries(checks).map(async ([name, check]): Promise<readonly [string, CheckOutcome]> => {
-      try {
-        await withTimeout(check(), CHECK_TIMEOUT_MS)
-        return [name, { ok: true }] as const
-      } catch (err) {
-        request.log.warn({ err, check: name }, 'readiness check failed')
-        // The error's class and code only: messages from clients can carry URLs with credentials.
-        const e = err as { name?: string, code?: unknown }
-        const error: string = `${e.name ?? 'Error'}${typeof e.code === 'string' ? ` (${e.code})` : ''}`
-        return [name, { ok: false, error }] as const
-      }
-    }))
-    const ready = entries.every(([, r]) => r.ok)
-    return await reply.code(ready ? 200 : 503).send({ ready, checks: Object.fromEntries(entries) })
+    const results = await checkDependencies(checks, (name, err) => { request.log.warn({ err, check: name }, 'readiness check failed') })
+    const ready = Object.values(results).every((r) => r.ok || !r.required)
+    return await reply.code(ready ? 200 : 503).send({ ready, checks: results })
   })
-}
-
-async function withTimeout (work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(Object.assign(new Error('timed out'), { name: 'Timeout' })) }, ms)
-  })
-  try {
-    await Promise.race([work, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
