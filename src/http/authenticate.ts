@@ -1,14 +1,20 @@
 // Bearer API keys on every /v1 route; each route names the scope it needs and its audit action.
-// Denials are audited: 401 and 403 here, 404 (missing, or another team's) when a handler throws it.
-// Per-key rate limiting sits between the two checks, so a flood is refused before it can write audit rows.
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+// Callers without a valid key are limited per client address before any database work (no usable header: every
+// request counts; a key the database does not know: every failed lookup counts), and their refusals are tallied,
+// one audit row per source, reason and minute, never naming a connection. Refusals of a valid key (403 scope,
+// 404 missing or another team's connection) stay rows of their own. Per-key rate limiting sits between the key
+// lookup and the scope check, so a keyed flood is refused before it can write audit rows.
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import { appendAudit, keyActor } from '../audit/audit-log.js'
+import type { DenialReason, DenialTally } from '../audit/denial-tally.js'
 import type { CallerCache } from '../auth/caller-cache.js'
 import type { RateLimiter } from '../auth/rate-limiter.js'
 import { hasScope, type Caller, type Scope } from '../auth/scopes.js'
 import type { Database } from '../db/schema.js'
 import { AppError } from '../errors/app-error.js'
+import { sendProblem } from './error-handler.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -19,6 +25,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     caller: Caller | undefined
+    /** Set when the request was refused for want of a valid key (its log lines drop to debug). */
+    deniedWithoutKey: boolean
   }
 }
 
@@ -31,25 +39,81 @@ export function callerOf (request: FastifyRequest): Caller {
 export interface AuthenticationOptions {
   /** Resolves presented keys (through its cache). */
   callers: CallerCache
-  /** Absent: no rate limit. */
+  /** Absent: no per-key rate limit. */
   rateLimiter?: RateLimiter
+  /** Per client address a minute, for requests without a valid key; 0: unlimited. */
+  unauthPerMinute: number
+  /** Counts refusals of requests without a valid key into aggregated audit rows. */
+  denials: DenialTally
 }
 
-export function registerAuthentication (app: FastifyInstance, db: Kysely<Database>, options: AuthenticationOptions): void {
+/** What an Authorization header offers. */
+export type Credential = { kind: 'none' } | { kind: 'malformed' } | { kind: 'bearer', key: string }
+
+export function credentialOf (header: string | undefined): Credential {
+  if (header === undefined) return { kind: 'none' }
+  const key = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1]
+  return key === undefined ? { kind: 'malformed' } : { kind: 'bearer', key }
+}
+
+/** Whether a route needs a key. */
+export const needsKey = (request: FastifyRequest): boolean => request.routeOptions.config.scope !== undefined
+
+const MINUTE_MS = 60_000
+
+type AddressLimit = ReturnType<FastifyInstance['createRateLimit']>
+type LimitState = Extract<Awaited<ReturnType<AddressLimit>>, { isAllowed: false }>
+
+export async function registerAuthentication (app: FastifyInstance, db: Kysely<Database>, options: AuthenticationOptions): Promise<void> {
   app.decorateRequest('caller', undefined)
+  app.decorateRequest('deniedWithoutKey', false)
   documentScopes(app)
-  app.addHook('onRequest', async (request) => {
+  // Only as a store of per-address counters (an LRU, IPv6 grouped by /64): we decide and answer ourselves, so the
+  // refusal is a problem+json without going through the error handler's log line.
+  await app.register(rateLimit, { global: false })
+  const max = options.unauthPerMinute
+  const limits = max > 0
+    ? { withoutKey: app.createRateLimit({ max, timeWindow: MINUTE_MS }), failedLookups: app.createRateLimit({ max, timeWindow: MINUTE_MS }) }
+    : undefined
+  const { denials, callers } = options
+
+  const deny = (request: FastifyRequest, reply: FastifyReply, reason: DenialReason, state: LimitState | undefined): FastifyReply => {
+    request.deniedWithoutKey = true
+    const over = reason === 'too many attempts'
+    const route = `${request.method} ${request.routeOptions.url ?? ''}`
+    denials.record({ source: request.ip, reason, status: over ? 429 : 401, route, requestId: request.id })
+    request.log.debug({ reason, source: request.ip }, 'request without a valid API key refused')
+    if (state !== undefined) {
+      void reply.header('ratelimit-limit', state.max)
+      void reply.header('ratelimit-remaining', over ? 0 : state.remaining)
+      void reply.header('ratelimit-reset', state.ttlInSeconds)
+    }
+    if (over) {
+      const retryAfterSeconds = Math.max(1, state?.ttlInSeconds ?? 60)
+      return sendProblem(reply, request, new AppError('rate_limited', `Too many requests without a valid API key from this address. Retry in ${retryAfterSeconds} s, with "Authorization: Bearer <key>" and a current key.`, { retryAfterSeconds }))
+    }
+    return sendProblem(reply, request, new AppError('unauthorized', reason === 'unknown or revoked key'
+      ? 'The API key is unknown or revoked. Send "Authorization: Bearer <key>" with a current key.'
+      : 'Send an API key as "Authorization: Bearer <key>".'))
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
     const scope = request.routeOptions.config.scope
     if (scope === undefined) return
     const action = request.routeOptions.config.action ?? 'unknown'
-    const header = request.headers.authorization
-    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header)
-    const caller = match?.[1] === undefined ? undefined : await options.callers.find(match[1])
+    const credential = credentialOf(request.headers.authorization)
+    if (credential.kind !== 'bearer') {
+      const state = limitState(await limits?.withoutKey(request))
+      return deny(request, reply, state?.isExceeded === true ? 'too many attempts' : credential.kind === 'none' ? 'no key' : 'malformed authorization', state)
+    }
+    // A remembered key costs nothing; any other is looked up in the database, which an address that already
+    // failed too often this minute does not get to do.
+    let caller = callers.peek(credential.key)
     if (caller === undefined) {
-      await appendAudit(db, { actor: { kind: 'anonymous' }, action, connectionId: connectionIdOf(request), requestId: request.id, outcome: 'denied', detail: { status: 401, reason: header === undefined ? 'no key' : 'unknown or revoked key' } })
-      throw new AppError('unauthorized', header === undefined
-        ? 'Send an API key as "Authorization: Bearer <key>".'
-        : 'The API key is unknown or revoked. Send "Authorization: Bearer <key>" with a current key.')
+      const before = limitState(await limits?.failedLookups(request, { increment: false }))
+      if (before !== undefined && before.remaining <= 0) return deny(request, reply, 'too many attempts', before)
+      caller = await callers.find(credential.key)
+      if (caller === undefined) return deny(request, reply, 'unknown or revoked key', limitState(await limits?.failedLookups(request)))
     }
     const decision = options.rateLimiter?.take(caller.keyId)
     if (decision !== undefined && !decision.allowed) {
@@ -70,6 +134,11 @@ export function registerAuthentication (app: FastifyInstance, db: Kysely<Databas
   })
 }
 
+/** We never give the limiter an allow list, so it always answers with counts. */
+function limitState (result: Awaited<ReturnType<AddressLimit>> | undefined): LimitState | undefined {
+  return result === undefined || result.isAllowed ? undefined : result
+}
+
 /** Each route's scope appears in the OpenAPI document, as the role its bearer key needs. */
 function documentScopes (app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
@@ -81,7 +150,7 @@ function documentScopes (app: FastifyInstance): void {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** The connection a request names, for its audit row. */
+/** The connection a request names, for the audit row of a caller with a valid key. */
 export function connectionIdOf (request: FastifyRequest): string | null {
   const id = (request.params as { id?: unknown } | undefined)?.id
   return typeof id === 'string' && UUID.test(id) && request.url.startsWith('/v1/connections/') ? id : null
