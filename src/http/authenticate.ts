@@ -76,6 +76,8 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
     ? { withoutKey: app.createRateLimit({ max, timeWindow: MINUTE_MS }), failedLookups: app.createRateLimit({ max, timeWindow: MINUTE_MS }) }
     : undefined
   const { denials, callers } = options
+  /** Key lookups in flight per limited address (the limiter's key); an entry lives only while one runs. */
+  const lookupsUnderWay = new Map<string, number>()
 
   const deny = (request: FastifyRequest, reply: FastifyReply, reason: DenialReason, state: LimitState | undefined): FastifyReply => {
     request.deniedWithoutKey = true
@@ -83,13 +85,15 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
     const route = `${request.method} ${request.routeOptions.url ?? ''}`
     denials.record({ source: request.ip, reason, status: over ? 429 : 401, route, requestId: request.id })
     request.log.debug({ reason, source: request.ip }, 'request without a valid API key refused')
+    // A window not yet opened (refused for lookups still under way) resets a whole window from now at the latest.
+    const resetSeconds = state === undefined ? 60 : state.ttlInSeconds > 0 ? state.ttlInSeconds : Math.ceil(state.timeWindow / 1000)
     if (state !== undefined) {
       void reply.header('ratelimit-limit', state.max)
       void reply.header('ratelimit-remaining', over ? 0 : state.remaining)
-      void reply.header('ratelimit-reset', state.ttlInSeconds)
+      void reply.header('ratelimit-reset', resetSeconds)
     }
     if (over) {
-      const retryAfterSeconds = Math.max(1, state?.ttlInSeconds ?? 60)
+      const retryAfterSeconds = resetSeconds
       return sendProblem(reply, request, new AppError('rate_limited', `Too many requests without a valid API key from this address. Retry in ${retryAfterSeconds} s, with "Authorization: Bearer <key>" and a current key.`, { retryAfterSeconds }))
     }
     return sendProblem(reply, request, new AppError('unauthorized', reason === 'unknown or revoked key'
@@ -111,8 +115,15 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
     let caller = callers.peek(credential.key)
     if (caller === undefined) {
       const before = limitState(await limits?.failedLookups(request, { increment: false }))
-      if (before !== undefined && before.remaining <= 0) return deny(request, reply, 'too many attempts', before)
-      caller = await callers.find(credential.key)
+      // Lookups still under way count as failures-to-be, so a burst of concurrent attempts cannot overshoot.
+      const underWay = before === undefined ? 0 : lookupsUnderWay.get(before.key) ?? 0
+      if (before !== undefined && before.remaining - underWay <= 0) return deny(request, reply, 'too many attempts', { ...before, remaining: 0 })
+      if (before !== undefined) lookupsUnderWay.set(before.key, underWay + 1)
+      try {
+        caller = await callers.find(credential.key)
+      } finally {
+        if (before !== undefined) release(lookupsUnderWay, before.key)
+      }
       if (caller === undefined) return deny(request, reply, 'unknown or revoked key', limitState(await limits?.failedLookups(request)))
     }
     const decision = options.rateLimiter?.take(caller.keyId)
@@ -132,6 +143,12 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
     if (!(error instanceof AppError) || error.code !== 'not_found' || request.caller === undefined) return
     await appendAudit(db, { actor: keyActor(request.caller), action: request.routeOptions.config.action ?? 'unknown', connectionId: connectionIdOf(request), requestId: request.id, outcome: 'denied', detail: { status: 404 } })
   })
+}
+
+function release (counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1
+  if (left <= 0) counts.delete(key)
+  else counts.set(key, left)
 }
 
 /** We never give the limiter an allow list, so it always answers with counts. */
