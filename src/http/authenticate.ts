@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import { appendAudit, keyActor } from '../audit/audit-log.js'
 import type { DenialReason, DenialTally } from '../audit/denial-tally.js'
+import { hashApiKey } from '../auth/api-key-repository.js'
 import type { CallerCache } from '../auth/caller-cache.js'
 import type { RateLimiter } from '../auth/rate-limiter.js'
 import { hasScope, type Caller, type Scope } from '../auth/scopes.js'
@@ -76,6 +77,7 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
     ? { withoutKey: app.createRateLimit({ max, timeWindow: MINUTE_MS }), failedLookups: app.createRateLimit({ max, timeWindow: MINUTE_MS }) }
     : undefined
   const { denials, callers } = options
+  const provenKeys = new RecentlyValidKeys()
   /** Key lookups in flight per limited address (the limiter's key); an entry lives only while one runs. */
   const lookupsUnderWay = new Map<string, number>()
 
@@ -114,7 +116,9 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
     // failed too often this minute does not get to do.
     let caller = callers.peek(credential.key)
     if (caller === undefined) {
-      const before = limitState(await limits?.failedLookups(request, { increment: false }))
+      // A key found valid lately is looked up whatever its address did: a flood from a shared address (a NAT, a
+      // proxy) must not lock out a valid key once its cache entry expires. Guessing such a key is the whole attack.
+      const before = provenKeys.has(credential.key) ? undefined : limitState(await limits?.failedLookups(request, { increment: false }))
       // Lookups still under way count as failures-to-be, so a burst of concurrent attempts cannot overshoot.
       const underWay = before === undefined ? 0 : lookupsUnderWay.get(before.key) ?? 0
       if (before !== undefined && before.remaining - underWay <= 0) return deny(request, reply, 'too many attempts', { ...before, remaining: 0 })
@@ -125,6 +129,7 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
         if (before !== undefined) release(lookupsUnderWay, before.key)
       }
       if (caller === undefined) return deny(request, reply, 'unknown or revoked key', limitState(await limits?.failedLookups(request)))
+      provenKeys.add(credential.key)
     }
     const decision = options.rateLimiter?.take(caller.keyId)
     if (decision !== undefined && !decision.allowed) {
@@ -143,6 +148,26 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
     if (!(error instanceof AppError) || error.code !== 'not_found' || request.caller === undefined) return
     await appendAudit(db, { actor: keyActor(request.caller), action: request.routeOptions.config.action ?? 'unknown', connectionId: connectionIdOf(request), requestId: request.id, outcome: 'denied', detail: { status: 404 } })
   })
+}
+
+/** Hashes of keys a lookup found valid within the last hour, the newest 10 000 (revocation is still looked up). */
+class RecentlyValidKeys {
+  readonly #expiries = new Map<string, number>()
+
+  has (key: string): boolean {
+    const expiresAt = this.#expiries.get(hashApiKey(key))
+    return expiresAt !== undefined && expiresAt > Date.now()
+  }
+
+  add (key: string): void {
+    const hash = hashApiKey(key)
+    this.#expiries.delete(hash)
+    if (this.#expiries.size >= 10_000) {
+      const oldest = this.#expiries.keys().next()
+      if (oldest.done !== true) this.#expiries.delete(oldest.value)
+    }
+    this.#expiries.set(hash, Date.now() + 3_600_000)
+  }
 }
 
 function release (counts: Map<string, number>, key: string): void {
