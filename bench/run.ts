@@ -2,6 +2,7 @@
 // and its ratio against a baseline measured in the same run, and writing bench/results/<name>.json.
 import { auditBench } from './audit.bench.js'
 import { createBench } from './create.bench.js'
+import { floodBench } from './flood.bench.js'
 import { lookupBench } from './lookup.bench.js'
 import { pollerBench } from './poller.bench.js'
 import { machine, print } from './support/report.js'
@@ -10,7 +11,8 @@ const BENCHES: Record<string, () => Promise<void>> = {
   lookup: lookupBench,
   create: createBench,
   poller: pollerBench,
-  audit: auditBench
+  audit: auditBench,
+  flood: floodBench
 }
 
 const wanted = process.argv.slice(2)

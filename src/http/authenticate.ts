@@ -46,6 +46,8 @@ export interface AuthenticationOptions {
   unauthPerMinute: number
   /** Counts refusals of requests without a valid key into aggregated audit rows. */
   denials: DenialTally
+  /** How long a 429 for want of a valid key is held back (the tarpit); default 1 s. */
+  refusalDelayMs?: number
 }
 
 /** What an Authorization header offers. */
@@ -62,6 +64,11 @@ export const needsKey = (request: FastifyRequest): boolean => request.routeOptio
 
 const MINUTE_MS = 60_000
 
+// Made once: a refusal is the flood's hot path, and an Error captures a stack trace when it is made.
+const NO_KEY = new AppError('unauthorized', 'Send an API key as "Authorization: Bearer <key>".')
+const UNKNOWN_KEY = new AppError('unauthorized', 'The API key is unknown or revoked. Send "Authorization: Bearer <key>" with a current key.')
+const TOO_MANY_ATTEMPTS = new AppError('rate_limited', 'Too many requests without a valid API key from this address. Retry after the seconds in Retry-After, with "Authorization: Bearer <key>" and a current key.')
+
 type AddressLimit = ReturnType<FastifyInstance['createRateLimit']>
 type LimitState = Extract<Awaited<ReturnType<AddressLimit>>, { isAllowed: false }>
 
@@ -77,11 +84,12 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
     ? { withoutKey: app.createRateLimit({ max, timeWindow: MINUTE_MS }), failedLookups: app.createRateLimit({ max, timeWindow: MINUTE_MS }) }
     : undefined
   const { denials, callers } = options
+  const refusalDelayMs = options.refusalDelayMs ?? 1000
   const provenKeys = new RecentlyValidKeys()
   /** Key lookups in flight per limited address (the limiter's key); an entry lives only while one runs. */
   const lookupsUnderWay = new Map<string, number>()
 
-  const deny = (request: FastifyRequest, reply: FastifyReply, reason: DenialReason, state: LimitState | undefined): FastifyReply => {
+  const deny = async (request: FastifyRequest, reply: FastifyReply, reason: DenialReason, state: LimitState | undefined): Promise<FastifyReply> => {
     request.deniedWithoutKey = true
     const over = reason === 'too many attempts'
     const route = `${request.method} ${request.routeOptions.url ?? ''}`
@@ -94,13 +102,12 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
       void reply.header('ratelimit-remaining', over ? 0 : state.remaining)
       void reply.header('ratelimit-reset', resetSeconds)
     }
-    if (over) {
-      const retryAfterSeconds = resetSeconds
-      return sendProblem(reply, request, new AppError('rate_limited', `Too many requests without a valid API key from this address. Retry in ${retryAfterSeconds} s, with "Authorization: Bearer <key>" and a current key.`, { retryAfterSeconds }))
-    }
-    return sendProblem(reply, request, new AppError('unauthorized', reason === 'unknown or revoked key'
-      ? 'The API key is unknown or revoked. Send "Authorization: Bearer <key>" with a current key.'
-      : 'Send an API key as "Authorization: Bearer <key>".'))
+    if (!over) return sendProblem(reply, request, reason === 'unknown or revoked key' ? UNKNOWN_KEY : NO_KEY)
+    void reply.header('retry-after', resetSeconds)
+    // The tarpit: a client looping on one connection gets one answer per delay, so a flood costs us one timer per
+    // connection instead of a response per request (on a small machine, writing the answers was most of its cost).
+    if (refusalDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, refusalDelayMs))
+    return sendProblem(reply, request, TOO_MANY_ATTEMPTS)
   }
 
   app.addHook('onRequest', async (request, reply) => {
@@ -110,7 +117,7 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
     const credential = credentialOf(request.headers.authorization)
     if (credential.kind !== 'bearer') {
       const state = limitState(await limits?.withoutKey(request))
-      return deny(request, reply, state?.isExceeded === true ? 'too many attempts' : credential.kind === 'none' ? 'no key' : 'malformed authorization', state)
+      return await deny(request, reply, state?.isExceeded === true ? 'too many attempts' : credential.kind === 'none' ? 'no key' : 'malformed authorization', state)
     }
     // A remembered key costs nothing; any other is looked up in the database, which an address that already
     // failed too often this minute does not get to do.
@@ -121,14 +128,14 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
       const before = provenKeys.has(credential.key) ? undefined : limitState(await limits?.failedLookups(request, { increment: false }))
       // Lookups still under way count as failures-to-be, so a burst of concurrent attempts cannot overshoot.
       const underWay = before === undefined ? 0 : lookupsUnderWay.get(before.key) ?? 0
-      if (before !== undefined && before.remaining - underWay <= 0) return deny(request, reply, 'too many attempts', { ...before, remaining: 0 })
+      if (before !== undefined && before.remaining - underWay <= 0) return await deny(request, reply, 'too many attempts', { ...before, remaining: 0 })
       if (before !== undefined) lookupsUnderWay.set(before.key, underWay + 1)
       try {
         caller = await callers.find(credential.key)
       } finally {
         if (before !== undefined) release(lookupsUnderWay, before.key)
       }
-      if (caller === undefined) return deny(request, reply, 'unknown or revoked key', limitState(await limits?.failedLookups(request)))
+      if (caller === undefined) return await deny(request, reply, 'unknown or revoked key', limitState(await limits?.failedLookups(request)))
       provenKeys.add(credential.key)
     }
     const decision = options.rateLimiter?.take(caller.keyId)

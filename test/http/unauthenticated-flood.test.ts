@@ -52,6 +52,7 @@ void t.test('a wrong-key flood from one address: limited before the key lookup, 
   if (refused === undefined) throw new Error('no 429')
   t.match(refused.headers['content-type'], /^application\/problem\+json/)
   t.match(refused.json(), { status: 429, type: /rate-limited/, detail: /without a valid API key from this address/ })
+  t.notOk(refused.body.includes('cbk_wrong'), 'the key sent is not echoed')
   t.equal(refused.headers['ratelimit-limit'], String(LIMIT))
   t.equal(refused.headers['ratelimit-remaining'], '0')
   const retryAfter = Number(refused.headers['retry-after'])
