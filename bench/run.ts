@@ -3,6 +3,7 @@
 import { auditBench } from './audit.bench.js'
 import { bodyBench } from './body.bench.js'
 import { createBench } from './create.bench.js'
+import { floodBench } from './flood.bench.js'
 import { lookupBench } from './lookup.bench.js'
 import { pollerBench } from './poller.bench.js'
 import { machine, print } from './support/report.js'
@@ -12,7 +13,8 @@ const BENCHES: Record<string, () => Promise<void>> = {
   create: createBench,
   poller: pollerBench,
   audit: auditBench,
-  body: bodyBench
+  body: bodyBench,
+  flood: floodBench
 }
 
 const wanted = process.argv.slice(2)

@@ -4,10 +4,13 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { randomUUID } from 'node:crypto'
+import { DenialTally } from './audit/denial-tally.js'
 import { CallerCache } from './auth/caller-cache.js'
 import { RateLimiter } from './auth/rate-limiter.js'
 import type { ConnectionDeps } from './connections/connection-deps.js'
-import { registerAuthentication } from './http/authenticate.js'
+import type { TrustProxy } from './config.js'
+import { credentialOf, needsKey, registerAuthentication } from './http/authenticate.js'
+import { DenialLogController } from './http/denial-log-controller.js'
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js'
 import { registerHttpMetrics } from './http/http-metrics.js'
 import { registerJsonBodyParser } from './http/json-body-parser.js'
@@ -29,6 +32,8 @@ export interface AppDeps extends ConnectionDeps {
   metrics?: BrokerMetrics
   /** Absent: keys are looked up on every request. */
   callers?: CallerCache
+  /** Started and stopped by whoever owns the database (the flush on stop needs it); absent: the app's own. */
+  denials?: DenialTally
 }
 
 export interface AppOptions {
@@ -41,6 +46,17 @@ export interface AppOptions {
   rateLimitPerMinute?: number
   /** How long clients may take; absent: the defaults of the configuration. */
   http?: HttpServerSettings
+  /** Requests (and failed key lookups) per minute per client address without a valid key; 0 or absent: unlimited. */
+  unauthRateLimitPerMinute?: number
+  /** Fastify's trustProxy; absent: false (the socket peer is the client). */
+  trustProxy?: TrustProxy
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Refusals of requests without a valid key, written as aggregated audit rows (flushed on close). */
+    denialTally: DenialTally
+  }
 }
 
 /** Limits on slow or greedy clients (see the HTTP_* settings in the README). */
@@ -71,8 +87,15 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 export async function buildApp (deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
   const loggerInstance: FastifyBaseLogger = deps.logger
   const limits = options.http ?? DEFAULT_HTTP_SETTINGS
+  const callers = deps.callers ?? new CallerCache(deps.db, { ttlMs: 0 })
   const base = Fastify({
     loggerInstance,
+    logController: new DenialLogController((request) => {
+      if (!needsKey(request)) return false
+      const credential = credentialOf(request.headers.authorization)
+      return credential.kind !== 'bearer' || callers.peek(credential.key) === undefined
+    }),
+    trustProxy: options.trustProxy ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: limits.connectionTimeoutMs,
@@ -129,8 +152,9 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   const perMinute = options.rateLimitPerMinute ?? 0
-  const callers = deps.callers ?? new CallerCache(deps.db, { ttlMs: 0 })
-  registerAuthentication(base, deps.db, { callers, ...(perMinute > 0 ? { rateLimiter: new RateLimiter({ perMinute }) } : {}) })
+  const denials = deps.denials ?? ownDenialTally(base, deps)
+  base.decorate('denialTally', denials)
+  await registerAuthentication(base, deps.db, { callers, denials, unauthPerMinute: options.unauthRateLimitPerMinute ?? 0, ...(perMinute > 0 ? { rateLimiter: new RateLimiter({ perMinute }) } : {}) })
   if (deps.metrics !== undefined) {
     registerHttpMetrics(base, deps.metrics)
     await app.register(metricsRoutes, { registry: deps.metrics.registry, requireKey: options.metricsRequireKey ?? false })
@@ -142,4 +166,12 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
   await app.register(auditRoutes, { db: deps.db })
   await app.register(apiKeyRoutes, { db: deps.db, callers })
   return base
+}
+
+/** A tally living as long as the app, for callers that keep the database open past app.close(). */
+function ownDenialTally (app: FastifyInstance, deps: AppDeps): DenialTally {
+  const denials = new DenialTally({ db: deps.db, logger: deps.logger.child({ component: 'denial-tally' }) })
+  app.addHook('onReady', async () => { denials.start() })
+  app.addHook('onClose', async () => { await denials.stop() })
+  return denials
 }

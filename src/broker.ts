@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import { buildApp } from './app.js'
 import { bootSummary } from './boot-summary.js'
 import { ensureApiKey, generateApiKey } from './auth/api-key-repository.js'
+import { DenialTally } from './audit/denial-tally.js'
 import { CallerCache } from './auth/caller-cache.js'
 import { RevocationListener } from './auth/revocation-listener.js'
 import type { Config } from './config.js'
@@ -156,8 +157,15 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       flowService: { required: false, check: async () => { await flow.ping() } }
     }
     registerDependencyGauge(metrics.registry, dependencies)
+    // Refusals of keyless requests are counted in memory and written as they age; the last ones on close, before
+    // the database goes.
+    const denials = new DenialTally({ db: database.db, logger: logger.child({ component: 'denial-tally' }) })
+    denials.start()
+    closers.push(async () => { await denials.stop() })
+
     const app = await buildApp({
       callers,
+      denials,
       db: database.db,
       secrets,
       flow,
@@ -165,7 +173,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       settings,
       metrics,
       readiness: dependencies
-    }, { defaultSandboxName: config.defaultSandboxName, rateLimitPerMinute: config.apiRateLimitPerMinute, metricsRequireKey: config.metrics.requireKey, http: config.http })
+    }, { defaultSandboxName: config.defaultSandboxName, rateLimitPerMinute: config.apiRateLimitPerMinute, unauthRateLimitPerMinute: config.unauthRateLimitPerMinute, trustProxy: config.trustProxy, metricsRequireKey: config.metrics.requireKey, http: config.http })
     // Fastify runs onClose hooks in registration order; closers were pushed in creation order.
     app.addHook('onClose', async () => {
       for (const close of closers.reverse()) {

@@ -1,6 +1,7 @@
 // The environment, declared once as a TypeBox schema and validated at boot, and the mode it puts the broker in.
 // Embedded fallbacks (PGlite, a local key file, the in-process emulator) exist only in dev mode; production refuses
 // to boot without a database, a secret store and Flow Service, so a missing or mistyped setting is never silent.
+import { isIP } from 'node:net'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { imsTokenEndpoint } from './flow-service/ims-token-source.js'
@@ -46,6 +47,8 @@ export const EnvSchema = Type.Object({
 
   BROKER_ADMIN_KEY: Type.Optional(Type.String({ minLength: 32, description: 'Admin API key created (or kept) at boot.' })),
   API_RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 0, default: 600, description: 'Requests per minute per API key, in each replica (a token bucket that also allows a burst of this size); 0 turns the limit off.' })),
+  UNAUTH_RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 0, default: 60, description: 'Per client address, in each replica: requests a minute to /v1 routes without a usable Authorization header, and, separately, failed key lookups a minute (unknown or revoked keys); beyond either the address gets 429 before any database work. 0 turns both limits off.' })),
+  TRUST_PROXY: Type.Optional(Type.String({ default: 'false', description: 'Whose X-Forwarded-For to believe for the client address (the rate-limit and audit key): false (the socket peer is the client), true (believe any sender; only behind a proxy that overwrites the header), or a comma-separated list of your proxies\' addresses/CIDRs.' })),
   API_KEY_CACHE_TTL_MS: Type.Optional(Type.Integer({ minimum: 0, maximum: 300000, default: 10000, description: 'How long a replica trusts a looked-up API key without asking the database again. Revocations reach every replica at once (PostgreSQL NOTIFY); this only bounds how long a lost notification could matter. 0: every request asks the database.' })),
 
   POLL_FAST_INTERVAL_MS: Type.Optional(Type.Integer({ ...Millis, default: 2000, description: 'Poll interval while pending/initializing.' })),
@@ -106,6 +109,10 @@ export interface Config {
   /** Per API key, per replica; 0: no limit. */
   apiRateLimitPerMinute: number
   apiKeyCacheTtlMs: number
+  /** Per client address, per replica, for callers without a valid key; 0: no limit. */
+  unauthRateLimitPerMinute: number
+  /** Fastify's trustProxy: which X-Forwarded-For hops decide the client address. */
+  trustProxy: TrustProxy
   poller: { enabled: boolean, fastIntervalMs: number, steadyIntervalMs: number, batchSize: number, leaseMs: number }
   /** This replica's share of the request budget towards Flow Service, in calls per second; 0: unpaced. */
   flowServiceRatePerSecond: number
@@ -119,6 +126,8 @@ export interface Config {
   /** Limits on slow or greedy HTTP clients. */
   http: { headersTimeoutMs: number, requestTimeoutMs: number, connectionTimeoutMs: number, keepAliveTimeoutMs: number, maxRequestsPerSocket: number }
 }
+
+export type TrustProxy = boolean | string[]
 
 export type VaultAuth =
   | { method: 'token', token: string }
@@ -250,6 +259,8 @@ function toConfig (env: Required<Env>): Omit<Config, 'mode' | 'modeReason' | 'wa
     ...(env.BROKER_ADMIN_KEY !== undefined ? { adminKey: env.BROKER_ADMIN_KEY } : {}),
     apiRateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE,
     apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_MS,
+    unauthRateLimitPerMinute: env.UNAUTH_RATE_LIMIT_PER_MINUTE,
+    trustProxy: trustProxyOf(env.TRUST_PROXY),
     poller: {
       enabled: env.POLLER_ENABLED,
       fastIntervalMs: env.POLL_FAST_INTERVAL_MS,
@@ -271,6 +282,27 @@ function toConfig (env: Required<Env>): Omit<Config, 'mode' | 'modeReason' | 'wa
       maxRequestsPerSocket: env.HTTP_MAX_REQUESTS_PER_SOCKET
     }
   }
+}
+
+/**
+ * TRUST_PROXY as Fastify takes it. Believing X-Forwarded-For from anyone would let a flood pick a fresh address per
+ * request and escape the per-address limits, hence off by default and precise when on.
+ */
+function trustProxyOf (value: string): TrustProxy {
+  const text = value.trim()
+  if (/^(true|yes|on)$/i.test(text)) return true
+  if (/^(false|no|off)$/i.test(text)) return false
+  // Fastify 5 trusts no proxy for a bare hop count (it cannot tell the peer is one), so it is refused here.
+  const entries = text.split(',').map((e) => e.trim())
+  for (const entry of entries) {
+    const [address, prefix, ...rest] = entry.split('/')
+    const family = isIP(address ?? '')
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32))
+    if (family === 0 || !prefixOk || rest.length > 0) {
+      throw new ConfigError('TRUST_PROXY', `expected true, false or a comma-separated list of proxy addresses or CIDRs (e.g. 10.0.0.0/8,127.0.0.1); "${entry}" is none of those`)
+    }
+  }
+  return entries
 }
 
 function secretStoreConfig (env: Required<Env>): Config['secretStore'] {

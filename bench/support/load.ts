@@ -10,6 +10,10 @@ export interface LoadOptions {
   body?: string
   connections: number
   durationSeconds: number
+  /** Stop after this many requests even before the duration is over. */
+  amount?: number
+  /** Requests per second over all connections; absent: as fast as the server answers. */
+  overallRate?: number
 }
 
 export interface LoadResult {
@@ -25,6 +29,8 @@ const autocannonCli = createRequire(import.meta.url).resolve('autocannon/autocan
 
 export async function runLoad (options: LoadOptions): Promise<LoadResult> {
   const args = [autocannonCli, '--json', '--no-progress', '-c', String(options.connections), '-d', String(options.durationSeconds), '-m', options.method ?? 'GET']
+  if (options.amount !== undefined) args.push('-a', String(options.amount))
+  if (options.overallRate !== undefined) args.push('-R', String(options.overallRate))
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}=${value}`)
   if (options.body !== undefined) args.push('-b', options.body)
   args.push(options.url)

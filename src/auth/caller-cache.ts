@@ -49,6 +49,12 @@ export class CallerCache {
     return caller
   }
 
+  /** The caller of a key when this replica remembers it; never asks the database. */
+  peek (key: string): Caller | undefined {
+    const hit = this.#entries.get(hashApiKey(key))
+    return hit !== undefined && hit.expiresAt > this.#now() ? hit.caller : undefined
+  }
+
   /** A key was revoked (here or on another replica): its next request is looked up again. */
   forgetKey (keyId: string): void {
     this.#generation += 1

@@ -91,6 +91,15 @@ export interface AuditEventsTable {
   hash: string
 }
 
+/** One row: how far the audit chain is proven intact, and the lease of the verification running now. */
+export interface AuditVerificationTable {
+  id: Generated<number>
+  through_id: string | null
+  through_hash: string | null
+  verified_at: Date | null
+  running_until: Date | null
+}
+
 export interface ApiKeysTable {
   id: string
   team: string
@@ -116,6 +125,7 @@ export interface Database {
   connections: ConnectionsTable
   connection_events: ConnectionEventsTable
   audit_events: AuditEventsTable
+  audit_verification: AuditVerificationTable
   api_keys: ApiKeysTable
   local_secrets: LocalSecretsTable
 }

@@ -19,8 +19,15 @@ export const AuditPage = Type.Object({
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Older rows; null on the last page. Rows appended meanwhile are never in later pages.' })
 })
 
+export const AuditVerifyQuery = Type.Object({
+  full: Type.Boolean({ default: false, description: 'Walk the whole chain from its first row instead of from the last row a previous run proved intact.' })
+}, { additionalProperties: false })
+
 export const AuditVerdict = Type.Object({
   valid: Type.Boolean(),
-  checked: Type.Integer({ description: 'Rows examined.' }),
-  firstBrokenId: Type.Optional(Type.String({ description: 'The first row whose hash or link to its predecessor does not hold.' }))
+  checked: Type.Integer({ description: 'Rows examined by this run.' }),
+  firstBrokenId: Type.Optional(Type.String({ description: 'The first row whose hash or link to its predecessor does not hold.' })),
+  full: Type.Boolean({ description: 'This run walked from the first row.' }),
+  startedAfterId: Type.Union([Type.String(), Type.Null()], { description: 'The run walked the rows after this one, proven intact by an earlier run; null: from the first row.' }),
+  verifiedThroughId: Type.Union([Type.String(), Type.Null()], { description: 'When valid: the chain is proven intact up to this row, and the next run starts after it.' })
 })

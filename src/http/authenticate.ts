@@ -1,14 +1,21 @@
 // Bearer API keys on every /v1 route; each route names the scope it needs and its audit action.
-// Denials are audited: 401 and 403 here, 404 (missing, or another team's) when a handler throws it.
-// Per-key rate limiting sits between the two checks, so a flood is refused before it can write audit rows.
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+// Callers without a valid key are limited per client address before any database work (no usable header: every
+// request counts; a key the database does not know: every failed lookup counts), and their refusals are tallied,
+// one audit row per source, reason and minute, never naming a connection. Refusals of a valid key (403 scope,
+// 404 missing or another team's connection) stay rows of their own. Per-key rate limiting sits between the key
+// lookup and the scope check, so a keyed flood is refused before it can write audit rows.
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import { appendAudit, keyActor } from '../audit/audit-log.js'
+import type { DenialReason, DenialTally } from '../audit/denial-tally.js'
+import { hashApiKey } from '../auth/api-key-repository.js'
 import type { CallerCache } from '../auth/caller-cache.js'
 import type { RateLimiter } from '../auth/rate-limiter.js'
 import { hasScope, type Caller, type Scope } from '../auth/scopes.js'
 import type { Database } from '../db/schema.js'
 import { AppError } from '../errors/app-error.js'
+import { sendProblem } from './error-handler.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -19,6 +26,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     caller: Caller | undefined
+    /** Set when the request was refused for want of a valid key (its log lines drop to debug). */
+    deniedWithoutKey: boolean
   }
 }
 
@@ -31,25 +40,103 @@ export function callerOf (request: FastifyRequest): Caller {
 export interface AuthenticationOptions {
   /** Resolves presented keys (through its cache). */
   callers: CallerCache
-  /** Absent: no rate limit. */
+  /** Absent: no per-key rate limit. */
   rateLimiter?: RateLimiter
+  /** Per client address a minute, for requests without a valid key; 0: unlimited. */
+  unauthPerMinute: number
+  /** Counts refusals of requests without a valid key into aggregated audit rows. */
+  denials: DenialTally
+  /** How long a 429 for want of a valid key is held back (the tarpit); default 1 s. */
+  refusalDelayMs?: number
 }
 
-export function registerAuthentication (app: FastifyInstance, db: Kysely<Database>, options: AuthenticationOptions): void {
+/** What an Authorization header offers. */
+export type Credential = { kind: 'none' } | { kind: 'malformed' } | { kind: 'bearer', key: string }
+
+export function credentialOf (header: string | undefined): Credential {
+  if (header === undefined) return { kind: 'none' }
+  const key = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1]
+  return key === undefined ? { kind: 'malformed' } : { kind: 'bearer', key }
+}
+
+/** Whether a route needs a key. */
+export const needsKey = (request: FastifyRequest): boolean => request.routeOptions.config.scope !== undefined
+
+const MINUTE_MS = 60_000
+
+// Made once: a refusal is the flood's hot path, and an Error captures a stack trace when it is made.
+const NO_KEY = new AppError('unauthorized', 'Send an API key as "Authorization: Bearer <key>".')
+const UNKNOWN_KEY = new AppError('unauthorized', 'The API key is unknown or revoked. Send "Authorization: Bearer <key>" with a current key.')
+const TOO_MANY_ATTEMPTS = new AppError('rate_limited', 'Too many requests without a valid API key from this address. Retry after the seconds in Retry-After, with "Authorization: Bearer <key>" and a current key.')
+
+type AddressLimit = ReturnType<FastifyInstance['createRateLimit']>
+type LimitState = Extract<Awaited<ReturnType<AddressLimit>>, { isAllowed: false }>
+
+export async function registerAuthentication (app: FastifyInstance, db: Kysely<Database>, options: AuthenticationOptions): Promise<void> {
   app.decorateRequest('caller', undefined)
+  app.decorateRequest('deniedWithoutKey', false)
   documentScopes(app)
-  app.addHook('onRequest', async (request) => {
+  // Only as a store of per-address counters (an LRU, IPv6 grouped by /64): we decide and answer ourselves, so the
+  // refusal is a problem+json without going through the error handler's log line.
+  await app.register(rateLimit, { global: false })
+  const max = options.unauthPerMinute
+  const limits = max > 0
+    ? { withoutKey: app.createRateLimit({ max, timeWindow: MINUTE_MS }), failedLookups: app.createRateLimit({ max, timeWindow: MINUTE_MS }) }
+    : undefined
+  const { denials, callers } = options
+  const refusalDelayMs = options.refusalDelayMs ?? 1000
+  const provenKeys = new RecentlyValidKeys()
+  /** Key lookups in flight per limited address (the limiter's key); an entry lives only while one runs. */
+  const lookupsUnderWay = new Map<string, number>()
+
+  const deny = async (request: FastifyRequest, reply: FastifyReply, reason: DenialReason, state: LimitState | undefined): Promise<FastifyReply> => {
+    request.deniedWithoutKey = true
+    const over = reason === 'too many attempts'
+    const route = `${request.method} ${request.routeOptions.url ?? ''}`
+    denials.record({ source: request.ip, reason, status: over ? 429 : 401, route, requestId: request.id })
+    request.log.debug({ reason, source: request.ip }, 'request without a valid API key refused')
+    // A window not yet opened (refused for lookups still under way) resets a whole window from now at the latest.
+    const resetSeconds = state === undefined ? 60 : state.ttlInSeconds > 0 ? state.ttlInSeconds : Math.ceil(state.timeWindow / 1000)
+    if (state !== undefined) {
+      void reply.header('ratelimit-limit', state.max)
+      void reply.header('ratelimit-remaining', over ? 0 : state.remaining)
+      void reply.header('ratelimit-reset', resetSeconds)
+    }
+    if (!over) return sendProblem(reply, request, reason === 'unknown or revoked key' ? UNKNOWN_KEY : NO_KEY)
+    void reply.header('retry-after', resetSeconds)
+    // The tarpit: a client looping on one connection gets one answer per delay, so a flood costs us one timer per
+    // connection instead of a response per request (on a small machine, writing the answers was most of its cost).
+    if (refusalDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, refusalDelayMs))
+    return sendProblem(reply, request, TOO_MANY_ATTEMPTS)
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
     const scope = request.routeOptions.config.scope
     if (scope === undefined) return
     const action = request.routeOptions.config.action ?? 'unknown'
-    const header = request.headers.authorization
-    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header)
-    const caller = match?.[1] === undefined ? undefined : await options.callers.find(match[1])
+    const credential = credentialOf(request.headers.authorization)
+    if (credential.kind !== 'bearer') {
+      const state = limitState(await limits?.withoutKey(request))
+      return await deny(request, reply, state?.isExceeded === true ? 'too many attempts' : credential.kind === 'none' ? 'no key' : 'malformed authorization', state)
+    }
+    // A remembered key costs nothing; any other is looked up in the database, which an address that already
+    // failed too often this minute does not get to do.
+    let caller = callers.peek(credential.key)
     if (caller === undefined) {
-      await appendAudit(db, { actor: { kind: 'anonymous' }, action, connectionId: connectionIdOf(request), requestId: request.id, outcome: 'denied', detail: { status: 401, reason: header === undefined ? 'no key' : 'unknown or revoked key' } })
-      throw new AppError('unauthorized', header === undefined
-        ? 'Send an API key as "Authorization: Bearer <key>".'
-        : 'The API key is unknown or revoked. Send "Authorization: Bearer <key>" with a current key.')
+      // A key found valid lately is looked up whatever its address did: a flood from a shared address (a NAT, a
+      // proxy) must not lock out a valid key once its cache entry expires. Guessing such a key is the whole attack.
+      const before = provenKeys.has(credential.key) ? undefined : limitState(await limits?.failedLookups(request, { increment: false }))
+      // Lookups still under way count as failures-to-be, so a burst of concurrent attempts cannot overshoot.
+      const underWay = before === undefined ? 0 : lookupsUnderWay.get(before.key) ?? 0
+      if (before !== undefined && before.remaining - underWay <= 0) return await deny(request, reply, 'too many attempts', { ...before, remaining: 0 })
+      if (before !== undefined) lookupsUnderWay.set(before.key, underWay + 1)
+      try {
+        caller = await callers.find(credential.key)
+      } finally {
+        if (before !== undefined) release(lookupsUnderWay, before.key)
+      }
+      if (caller === undefined) return await deny(request, reply, 'unknown or revoked key', limitState(await limits?.failedLookups(request)))
+      provenKeys.add(credential.key)
     }
     const decision = options.rateLimiter?.take(caller.keyId)
     if (decision !== undefined && !decision.allowed) {
@@ -70,6 +157,37 @@ export function registerAuthentication (app: FastifyInstance, db: Kysely<Databas
   })
 }
 
+/** Hashes of keys a lookup found valid within the last hour, the newest 10 000 (revocation is still looked up). */
+class RecentlyValidKeys {
+  readonly #expiries = new Map<string, number>()
+
+  has (key: string): boolean {
+    const expiresAt = this.#expiries.get(hashApiKey(key))
+    return expiresAt !== undefined && expiresAt > Date.now()
+  }
+
+  add (key: string): void {
+    const hash = hashApiKey(key)
+    this.#expiries.delete(hash)
+    if (this.#expiries.size >= 10_000) {
+      const oldest = this.#expiries.keys().next()
+      if (oldest.done !== true) this.#expiries.delete(oldest.value)
+    }
+    this.#expiries.set(hash, Date.now() + 3_600_000)
+  }
+}
+
+function release (counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1
+  if (left <= 0) counts.delete(key)
+  else counts.set(key, left)
+}
+
+/** We never give the limiter an allow list, so it always answers with counts. */
+function limitState (result: Awaited<ReturnType<AddressLimit>> | undefined): LimitState | undefined {
+  return result === undefined || result.isAllowed ? undefined : result
+}
+
 /** Each route's scope appears in the OpenAPI document, as the role its bearer key needs. */
 function documentScopes (app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
@@ -81,7 +199,7 @@ function documentScopes (app: FastifyInstance): void {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** The connection a request names, for its audit row. */
+/** The connection a request names, for the audit row of a caller with a valid key. */
 export function connectionIdOf (request: FastifyRequest): string | null {
   const id = (request.params as { id?: unknown } | undefined)?.id
   return typeof id === 'string' && UUID.test(id) && request.url.startsWith('/v1/connections/') ? id : null

@@ -1,6 +1,7 @@
 // GET /v1/audit and /v1/audit/verify: the history records creates, state changes (the poller's too), reads and
 // denied attempts; it filters, pages newest first without repeating or skipping a row while rows keep coming,
-// shows a team only its own, holds no secret value, and verify names a row altered behind the database's back.
+// shows a team only its own, holds no secret value, and verify names a row altered behind the database's back
+// (test/http/audit-verify.test.ts: admin only, one run at a time, incremental).
 import { sql } from 'kysely'
 import t from 'tap'
 import { appendAudit } from '../../src/audit/audit-log.js'
@@ -62,7 +63,7 @@ void t.test('the history of a connection: its create, every state change (the po
   t.match(lists.items, [{ requestId: 'list-1', actor: crmActor, detail: { filters: { name: SEED_BODIES.salesforceBasicWithUrl.name, state: 'enabled' }, returned: 1 } }], 'a list read, with the filters it used')
 })
 
-void t.test('denied attempts are in the history: no key (401), a missing scope (403), another team’s connection (404)', async (t) => {
+void t.test('denied attempts are in the history: a missing scope (403) and another team’s connection (404) each a row, no key (401) in a tally row', async (t) => {
   const b = await startTestBroker(t, { poller: false })
   const crm = await b.createKey('crm', ['connections:write', 'connections:read', 'audit:read'])
   const reader = await b.createKey('billing', ['audit:read'])
@@ -73,12 +74,13 @@ void t.test('denied attempts are in the history: no key (401), a missing scope (
   t.equal((await b.request({ method: 'POST', url: '/v1/connections', key: billing, body: SEED_BODIES.oracleServiceCloud, headers: { 'x-request-id': 'no-scope' } })).statusCode, 403)
   t.equal((await b.request({ method: 'GET', url: `/v1/connections/${id}/events`, key: billing, headers: { 'x-request-id': 'other-team' } })).statusCode, 404)
 
+  await b.app.denialTally.flush({ all: true })
   const denied = await auditPage(b, '?outcome=denied')
-  t.equal(denied.items.length, 3, 'one row per refusal')
+  t.equal(denied.items.length, 3, 'a row per refusal of a valid key, one tally row for the rest')
   t.match(denied.items, [
+    { action: 'auth.denied', actor: 'anonymous', actorTeam: null, connectionId: null, requestId: null, detail: { status: 401, reason: 'no key', source: '127.0.0.1', count: 1, routes: { 'GET /v1/connections/:id': 1 }, firstRequestId: 'no-key' } },
     { requestId: 'other-team', action: 'connection.events', actorTeam: 'billing', connectionId: id, detail: { status: 404 } },
-    { requestId: 'no-scope', action: 'connection.create', actorTeam: 'billing', detail: { status: 403, missingScope: 'connections:write' } },
-    { requestId: 'no-key', action: 'connection.read', actor: 'anonymous', actorTeam: null, connectionId: id, detail: { status: 401, reason: 'no key' } }
+    { requestId: 'no-scope', action: 'connection.create', actorTeam: 'billing', detail: { status: 403, missingScope: 'connections:write' } }
   ])
   t.same(denied.items.find((i) => i.requestId === 'other-team')?.detail, { status: 404 }, 'the 404 row says nothing of whose connection it was')
 
@@ -86,7 +88,7 @@ void t.test('denied attempts are in the history: no key (401), a missing scope (
   t.same(own.items.map((i) => i.requestId), ['other-team', 'no-scope'], 'billing’s reader sees billing’s own denied attempts, not the anonymous one')
   const crmView = await auditPage(b, `?connectionId=${id}`, crm)
   t.same(crmView.items.filter((i) => i.actorTeam === 'billing'), [], 'crm does not learn which other team probed its connection')
-  t.ok(crmView.items.some((i) => i.requestId === 'no-key'), 'but sees anonymous attempts on it')
+  t.same(crmView.items.filter((i) => i.actor === 'anonymous'), [], 'nor does an anonymous caller get into its history by naming it')
 })
 
 void t.test('filters: actor, action, outcome, since (inclusive), until (exclusive), team; bad values are 400 naming the parameter', async (t) => {
@@ -183,16 +185,15 @@ void t.test('pages come newest first and never repeat or skip a row while rows a
 void t.test('verify: an intact chain is valid; a row altered behind the database’s back is named', async (t) => {
   const b = await startTestBroker(t, { poller: false })
   const db = b.broker.database.db
-  const reader = await b.createKey('ops', ['audit:read'])
   const crm = await b.createKey('crm', ['connections:write'])
   for (const body of [SEED_BODIES.oracleServiceCloud, SEED_BODIES.marketingCloud, SEED_BODIES.salesforceOAuth]) {
     await b.request({ method: 'POST', url: '/v1/connections', key: crm, body })
   }
   const rows = await db.selectFrom('audit_events').select(['id', 'action']).orderBy('id').execute()
 
-  const intact = await b.request({ method: 'GET', url: '/v1/audit/verify', key: reader })
+  const intact = await b.request({ method: 'GET', url: '/v1/audit/verify?full=true' })
   t.equal(intact.statusCode, 200)
-  t.same(intact.json(), { valid: true, checked: rows.length }, 'every row checked, all hold')
+  t.same(intact.json(), { valid: true, checked: rows.length, full: true, startedAfterId: null, verifiedThroughId: rows.at(-1)?.id }, 'every row checked, all hold')
 
   const victim = rows.find((r) => r.action === 'connection.create')
   if (victim === undefined) throw new Error('no create row')
@@ -201,8 +202,8 @@ void t.test('verify: an intact chain is valid; a row altered behind the database
   await sql`update audit_events set actor = 'key:someone-else' where id = ${victim.id}`.execute(db)
   await sql`alter table audit_events enable trigger audit_events_no_update_delete`.execute(db)
 
-  const broken = await b.request({ method: 'GET', url: '/v1/audit/verify' })
-  t.same(broken.json(), { valid: false, checked: rows.findIndex((r) => r.id === victim.id) + 1, firstBrokenId: victim.id }, 'the altered row is named')
+  const broken = await b.request({ method: 'GET', url: '/v1/audit/verify?full=true' })
+  t.same(broken.json(), { valid: false, checked: rows.findIndex((r) => r.id === victim.id) + 1, firstBrokenId: victim.id, full: true, startedAfterId: null, verifiedThroughId: null }, 'the altered row is named')
   const verifications = (await auditPage(b, '?action=audit.verify')).items
   t.equal(verifications.length, 2)
   t.match(verifications, [

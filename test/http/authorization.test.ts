@@ -1,6 +1,7 @@
 // Who may call what, on every /v1 route the app documents (new routes join the matrix by themselves):
 // 401 without a key, with a wrong key and with a revoked key; 403 without the route's scope; 404 across teams on
-// every route that names a connection; and every one of those refusals is an audit row. Lists never cross teams.
+// every route that names a connection. Refusals of a valid key are audit rows of their own; refusals without one
+// are counted into tally rows (per source, reason and minute) that never name a connection. Lists never cross teams.
 import type { Kysely } from 'kysely'
 import t from 'tap'
 import { v7 as uuidv7 } from 'uuid'
@@ -52,16 +53,18 @@ void t.test('every /v1 route', async (t) => {
     return key
   }
   const ids = { connectionId: crmConnection.id, otherId: uuidv7() }
+  /** Refusals without a valid key, by reason: they become tally rows, not rows of their own. */
+  const tallied = new Map<string, number>()
 
   for (const op of ops) {
     void t.test(`${op.method} ${op.path}`, async (t) => {
       const url = urlOf(op, ids)
       const tag = `${op.operationId}-${uuidv7()}`
 
-      const refusals: Array<{ why: string, key: string | null, status: number, reason: RegExp }> = [
-        { why: 'without a key', key: null, status: 401, reason: /no key/ },
-        { why: 'with a wrong key', key: 'cbk_not-a-key-this-broker-ever-issued', status: 401, reason: /unknown or revoked/ },
-        { why: 'with a revoked key', key: revokedKey.key, status: 401, reason: /unknown or revoked/ }
+      const refusals: Array<{ why: string, key: string | null, status: number, reason: string }> = [
+        { why: 'without a key', key: null, status: 401, reason: 'no key' },
+        { why: 'with a wrong key', key: 'cbk_not-a-key-this-broker-ever-issued', status: 401, reason: 'unknown or revoked key' },
+        { why: 'with a revoked key', key: revokedKey.key, status: 401, reason: 'unknown or revoked key' }
       ]
       for (const r of refusals) {
         const requestId = `${tag}-${r.status}-${r.why.replaceAll(' ', '-')}`
@@ -69,7 +72,8 @@ void t.test('every /v1 route', async (t) => {
         t.equal(res.statusCode, 401, `401 ${r.why}`)
         t.match(res.headers['content-type'], /^application\/problem\+json/, `problem+json ${r.why}`)
         t.match(res.json(), { status: 401, type: /unauthorized/ })
-        t.match(await auditRowOf(db, requestId), { actor: 'anonymous', outcome: 'denied', detail: { status: 401, reason: r.reason } }, `audited ${r.why}`)
+        t.same(await auditRowOf(db, requestId), { rows: 0 }, `no row of its own ${r.why}: counted into the tally instead`)
+        tallied.set(r.reason, (tallied.get(r.reason) ?? 0) + 1)
       }
 
       const scope = op.scopes[0]
@@ -96,6 +100,19 @@ void t.test('every /v1 route', async (t) => {
       }
     })
   }
+
+  void t.test('refusals without a valid key are one tally row per source and reason, naming no connection', async (t) => {
+    await b.app.denialTally.flush({ all: true })
+    const rows = await db.selectFrom('audit_events').selectAll().where('action', '=', 'auth.denied').execute()
+    t.same([...new Set(rows.map((r) => String(r.detail?.reason)))].sort(), [...tallied.keys()].sort(), 'a row for each reason')
+    t.equal(new Set(rows.map((r) => `${String(r.detail?.reason)} ${String(r.detail?.from)}`)).size, rows.length, 'one row per reason and minute (one source)')
+    for (const [reason, count] of tallied) {
+      const mine = rows.filter((r) => r.detail?.reason === reason)
+      t.equal(mine.reduce((sum, r) => sum + Number(r.detail?.count), 0), count, `${reason}: every refusal counted`)
+    }
+    t.ok(rows.every((r) => r.actor === 'anonymous' && r.connection_id === null && r.request_id === null && r.detail?.source === '127.0.0.1' && r.detail.status === 401), 'anonymous, from the test client, naming no connection')
+    t.notOk(JSON.stringify(rows).includes(crmConnection.id), 'the connection id named in the URLs is in none of them')
+  })
 
   void t.test('the other teams’ attempts left crm’s connection as it was', async (t) => {
     const res = await b.request({ method: 'GET', url: `/v1/connections/${crmConnection.id}`, key: crmWriter })

@@ -134,7 +134,7 @@ void t.test('random operations against a randomly failing Flow Service keep ever
       control.setChaos(null)
     }
     // Late landings arrive within maxDelayMs; wait for the emulator to have none scheduled.
-    await eventually(() => control.pendingLandings() === 0 ? true : undefined, 5000, 'late landings')
+    await eventually(() => control.pendingLandings().length === 0 ? true : undefined, 5000, 'late landings')
     await settle(ids)
     await checkInvariants(ids)
   }), { numRuns: 12, endOnFailure: true })
