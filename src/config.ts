@@ -40,7 +40,7 @@ export const EnvSchema = Type.Object({
   FLOW_SERVICE_TIMEOUT_MS: Type.Optional(Type.Integer({ ...Millis, default: 10000, description: 'Timeout of one Flow Service call.' })),
   DEFAULT_SANDBOX_NAME: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', default: 'prod', description: 'Sandbox used when a request has no x-sandbox-name.' })),
 
-  BROKER_ADMIN_KEY: Type.Optional(Type.String({ minLength: 32, description: 'Admin API key created (or kept) at boot.' })),
+  BROKER_ADMIN_KEY: Type.Optional(Type.String({ minLength: 32, description: 'Admin API key created (or kept) at boot; a revoked value stays revoked, a new value revokes the previous one.' })),
   API_RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 0, default: 600, description: 'Requests per minute per API key, in each replica (a token bucket that also allows a burst of this size); 0 turns the limit off.' })),
   API_KEY_CACHE_TTL_MS: Type.Optional(Type.Integer({ minimum: 0, maximum: 300000, default: 10000, description: 'How long a replica trusts a looked-up API key without asking the database again. Revocations reach every replica at once (PostgreSQL NOTIFY); this only bounds how long a lost notification could matter. 0: every request asks the database.' })),
 
