@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { buildApp } from './app.js'
 import { bootSummary } from './boot-summary.js'
-import { ensureApiKey, generateApiKey } from './auth/api-key-repository.js'
+import { generateApiKey } from './auth/api-key-repository.js'
+import { bootstrapAdminKey, type BootstrapOutcome } from './auth/bootstrap-key.js'
 import { DenialTally } from './audit/denial-tally.js'
 import { CallerCache } from './auth/caller-cache.js'
 import { RevocationListener } from './auth/revocation-listener.js'
@@ -197,26 +198,46 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
 
 const DEV_KEY_FILE = 'dev-admin.key'
 
-/** BROKER_ADMIN_KEY is made valid at boot; dev mode without it gets a key of its own, kept in the data dir. */
+/**
+ * BROKER_ADMIN_KEY is made valid at boot, unless it was revoked (a revocation is final); a new value revokes the key
+ * the previous one made. Dev mode without it gets a key of its own, kept in the data dir (a new one if revoked).
+ */
 async function bootstrapKeys (database: BrokerDatabase, config: Config, logger: Logger, devKeyDir: string | null): Promise<string | undefined> {
   if (config.adminKey !== undefined) {
-    await ensureApiKey(database.db, config.adminKey, { team: 'platform', name: 'BROKER_ADMIN_KEY', scopes: ['admin'], createdBy: 'boot' })
+    reportBootstrap(await bootstrapAdminKey(database.db, config.adminKey, 'BROKER_ADMIN_KEY', 'BROKER_ADMIN_KEY'), 'BROKER_ADMIN_KEY', logger)
     return undefined
   }
   if (config.flowService.kind !== 'emulator') {
     logger.warn('no BROKER_ADMIN_KEY: create keys with `npm run keys` against this database')
     return undefined
   }
-  let key: string | undefined
   const file = devKeyDir === null ? undefined : path.resolve(devKeyDir, DEV_KEY_FILE)
   if (devKeyDir !== null) await ensurePrivateDir(devKeyDir)
-  if (file !== undefined) key = await readFile(file, 'utf8').then((k) => k.trim(), () => undefined)
-  if (key === undefined) {
-    key = generateApiKey()
-    if (file !== undefined) await writeFile(file, key + '\n', { mode: 0o600 })
+  let key = file === undefined ? undefined : await readFile(file, 'utf8').then((k) => k.trim(), () => undefined)
+  for (;;) {
+    if (key === undefined) {
+      key = generateApiKey()
+      if (file !== undefined) await writeFile(file, key + '\n', { mode: 0o600 })
+    }
+    const outcome = await bootstrapAdminKey(database.db, key, 'dev', 'dev admin key')
+    reportBootstrap(outcome, 'the dev admin key', logger)
+    if (outcome.kind === 'created' || outcome.kind === 'kept') return key
+    key = undefined
   }
-  await ensureApiKey(database.db, key, { team: 'dev', name: 'dev admin key', scopes: ['admin'], createdBy: 'boot' })
-  return key
+}
+
+function reportBootstrap (outcome: BootstrapOutcome, what: string, logger: Logger): void {
+  switch (outcome.kind) {
+    case 'created':
+    case 'kept':
+      if (outcome.revoked.length > 0) logger.warn({ apiKeyId: outcome.row.id, revokedApiKeyIds: outcome.revoked }, `${what} changed: the keys earlier values made are revoked`)
+      return
+    case 'revoked':
+      logger.error({ apiKeyId: outcome.row.id }, `${what} was revoked and stays revoked: set a new value to have a boot admin key`)
+      return
+    case 'foreign':
+      logger.warn({ apiKeyId: outcome.row.id }, `${what} is a key issued otherwise (API or CLI); left as it is`)
+  }
 }
 
 /**

@@ -45,7 +45,7 @@ export const EnvSchema = Type.Object({
   FLOW_SERVICE_TIMEOUT_MS: Type.Optional(Type.Integer({ ...Millis, default: 10000, description: 'Timeout of one Flow Service call.' })),
   DEFAULT_SANDBOX_NAME: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', default: 'prod', description: 'Sandbox used when a request has no x-sandbox-name.' })),
 
-  BROKER_ADMIN_KEY: Type.Optional(Type.String({ minLength: 32, description: 'Admin API key created (or kept) at boot.' })),
+  BROKER_ADMIN_KEY: Type.Optional(Type.String({ minLength: 32, description: 'Admin API key created (or kept) at boot; a revoked value stays revoked, a new value revokes the previous one.' })),
   API_RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 0, default: 600, description: 'Requests per minute per API key, in each replica (a token bucket that also allows a burst of this size); 0 turns the limit off.' })),
   UNAUTH_RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 0, default: 60, description: 'Per client address, in each replica: requests a minute to /v1 routes without a usable Authorization header, and, separately, failed key lookups a minute (unknown or revoked keys); beyond either the address gets 429 before any database work. 0 turns both limits off.' })),
   TRUST_PROXY: Type.Optional(Type.String({ default: 'false', description: 'Whose X-Forwarded-For to believe for the client address (the rate-limit and audit key): false (the socket peer is the client), true (believe any sender; only behind a proxy that overwrites the header), or a comma-separated list of your proxies\' addresses/CIDRs.' })),

@@ -12,10 +12,13 @@ import { CreateApiKeyRequest, type ApiKeyResource } from './api-key-resource.js'
 import { SCOPES } from './scopes.js'
 
 export const KEYS_USAGE = `Usage:
-  npm run keys -- create --team <team> --name <name> --scopes <scope,scope>   issue a key (printed once)
-  npm run keys -- list [--team <team>]                                        every key, revoked ones too
-  npm run keys -- revoke <id>                                                  revoke at once
+  npm run keys -- create --team <team> --name <name> --scopes <scope,scope> [--sandbox <name>]... [--spec <id>]...
+                                            issue a key (printed once); admin keys take no --team
+  npm run keys -- list [--team <team>]      every key, revoked ones too
+  npm run keys -- revoke <id>               revoke at once
 Scopes: connections:read, connections:write, audit:read, admin.
+--sandbox and --spec (each repeatable) limit the key to those sandboxes and connection spec ids; without them it
+acts in every sandbox and on every spec.
 Uses the database configured by the environment (DATABASE_URL, or the embedded one under BROKER_DATA_DIR).
 `
 
@@ -29,7 +32,7 @@ export interface CommandIo {
 export async function runKeysCommand (db: Kysely<Database>, argv: string[], io: CommandIo): Promise<number> {
   let parsed
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { team: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { team: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, sandbox: { type: 'string', multiple: true }, spec: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } })
   } catch (err) {
     io.err(`${(err as Error).message}\n\n${KEYS_USAGE}`)
     return 2
@@ -56,7 +59,7 @@ export async function runKeysCommand (db: Kysely<Database>, argv: string[], io: 
           keys.push(...page.items)
           cursor = page.nextCursor ?? undefined
         } while (cursor !== undefined)
-        io.out(formatTable(['id', 'team', 'name', 'scopes', 'created', 'revoked'], keys.map((k) => [k.id, k.team, k.name, k.scopes.join(','), k.createdAt, k.revokedAt ?? ''])))
+        io.out(formatTable(['id', 'team', 'name', 'scopes', 'sandboxes', 'specs', 'created', 'revoked'], keys.map((k) => [k.id, k.team, k.name, k.scopes.join(','), k.sandboxes?.join(',') ?? '(all)', k.connectionSpecs?.join(',') ?? '(all)', k.createdAt, k.revokedAt ?? ''])))
         return 0
       }
       case 'revoke': {
@@ -86,22 +89,38 @@ export async function runKeysCommand (db: Kysely<Database>, argv: string[], io: 
 }
 
 function describeKey (k: ApiKeyResource): string {
-  return `id       ${k.id}\nteam     ${k.team}\nname     ${k.name}\nscopes   ${k.scopes.join(',')}\ncreated  ${k.createdAt}\n`
+  return `id         ${k.id}\nteam       ${k.team}\nname       ${k.name}\nscopes     ${k.scopes.join(',')}\n` +
+    `sandboxes  ${k.sandboxes?.join(',') ?? '(all)'}\nspecs      ${k.connectionSpecs?.join(',') ?? '(all)'}\ncreated    ${k.createdAt}\n`
 }
 
+const OPTION_OF: Record<string, string> = { sandboxes: '--sandbox', connectionSpecs: '--spec' }
+
 /** The options of `create`, each problem named by its option in words an operator can act on. */
-function createInput (values: { team?: string, name?: string, scopes?: string }): { ok: true, value: CreateApiKeyRequest } | { ok: false, problems: string[] } {
+function createInput (values: { team?: string, name?: string, scopes?: string, sandbox?: string[], spec?: string[] }): { ok: true, value: CreateApiKeyRequest } | { ok: false, problems: string[] } {
   const problems: string[] = []
   const scopes = (values.scopes ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
-  if (values.team === undefined) problems.push('--team is required')
+  const admin = scopes.includes('admin')
+  if (values.team === undefined && !admin) problems.push('--team is required (admin keys excepted: they belong to no team)')
+  if (values.team !== undefined && admin) problems.push('--team: admin keys belong to no team (they act for every team); omit --team')
+  if (admin && (values.sandbox !== undefined || values.spec !== undefined)) problems.push('--sandbox, --spec: admin keys act in every sandbox and on every spec; limits are for team keys')
   if (values.name === undefined) problems.push('--name is required')
   if (scopes.length === 0) problems.push(`--scopes is required: a comma-separated list of ${SCOPES.join(', ')}`)
   const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s))
   if (unknown.length > 0) problems.push(`--scopes: unknown ${unknown.map((s) => `"${s}"`).join(', ')}; use ${SCOPES.join(', ')}`)
-  const value = { team: values.team, name: values.name, scopes }
+  const value = {
+    ...(values.team !== undefined ? { team: values.team } : {}),
+    name: values.name,
+    scopes,
+    ...(values.sandbox !== undefined ? { sandboxes: values.sandbox } : {}),
+    ...(values.spec !== undefined ? { connectionSpecs: values.spec } : {})
+  }
   if (problems.length === 0) {
     // The API's own schema has the last word (team pattern, name length), so both paths accept the same keys.
-    for (const e of Value.Errors(CreateApiKeyRequest, value)) problems.push(`--${e.instancePath.split('/')[1] ?? '?'}: ${e.message}`)
+    for (const e of Value.Errors(CreateApiKeyRequest, value)) {
+      const [, field = '?', index] = e.instancePath.split('/')
+      const given = index === undefined ? undefined : (field === 'sandboxes' ? values.sandbox : values.spec)?.[Number(index)]
+      problems.push(`${OPTION_OF[field] ?? `--${field}`}${given !== undefined ? ` "${given}"` : ''}: ${e.message}`)
+    }
   }
   return problems.length === 0 ? { ok: true, value: value as CreateApiKeyRequest } : { ok: false, problems: [...new Set(problems)] }
 }

@@ -11,15 +11,23 @@ export interface ConnectionFilters {
   connectionSpecId?: string
   state?: string
   sandboxName?: string
+  /** A key's limits: only connections in these sandboxes / of these specs. Undefined: no limit. */
+  sandboxes?: readonly string[]
+  connectionSpecIds?: readonly string[]
 }
+
+/** Where a key may look (see Caller): undefined lists mean everywhere. */
+export interface ConnectionLimits { sandboxes?: readonly string[], connectionSpecIds?: readonly string[] }
 
 export async function insertConnection (db: Kysely<Database>, row: NewConnectionRow): Promise<ConnectionRow> {
   return await db.insertInto('connections').values(row).returningAll().executeTakeFirstOrThrow()
 }
 
-export async function findConnection (db: Kysely<Database>, id: string, team?: string): Promise<ConnectionRow | undefined> {
+export async function findConnection (db: Kysely<Database>, id: string, team?: string, limits: ConnectionLimits = {}): Promise<ConnectionRow | undefined> {
   let query = db.selectFrom('connections').selectAll().where('id', '=', id)
   if (team !== undefined) query = query.where('team', '=', team)
+  if (limits.sandboxes !== undefined) query = query.where('sandbox_name', 'in', [...limits.sandboxes])
+  if (limits.connectionSpecIds !== undefined) query = query.where('connection_spec_id', 'in', [...limits.connectionSpecIds])
   return await query.executeTakeFirst()
 }
 
@@ -42,6 +50,8 @@ export async function listConnections (db: Kysely<Database>, filters: Connection
   if (filters.connectionSpecId !== undefined) query = query.where('connection_spec_id', '=', filters.connectionSpecId)
   if (filters.state !== undefined) query = query.where('state', '=', filters.state)
   if (filters.sandboxName !== undefined) query = query.where('sandbox_name', '=', filters.sandboxName)
+  if (filters.sandboxes !== undefined) query = query.where('sandbox_name', 'in', [...filters.sandboxes])
+  if (filters.connectionSpecIds !== undefined) query = query.where('connection_spec_id', 'in', [...filters.connectionSpecIds])
   if (page.afterId !== undefined) query = query.where('id', '>', page.afterId)
   return await query.orderBy('id').limit(page.limit).execute()
 }

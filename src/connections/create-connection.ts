@@ -16,6 +16,7 @@ import { credentialsProblem } from './credentials-problem.js'
 import { destroyRecordedSecret } from './destroy-secret.js'
 import { downstreamMarker } from './downstream-marker.js'
 import { findOriginalCreate, requestFingerprint } from './idempotent-create.js'
+import { assertMayCreate } from './key-limits.js'
 import { recordObservation } from './record-observation.js'
 import { workLeaseMs } from './work-lease.js'
 
@@ -39,6 +40,7 @@ export interface CreateResult {
 export async function createConnection (deps: ConnectionDeps, caller: Caller, input: CreateInput): Promise<CreateResult> {
   const check = validateCredentials(input.body)
   if (!check.ok) throw credentialsProblem(check)
+  await assertMayCreate(deps, caller, { sandboxName: input.sandboxName, connectionSpecId: check.spec.id }, input.requestId)
   const actor: Actor = { kind: 'key', team: caller.team, keyId: caller.keyId }
   const ctx: RequestContext = { requestId: input.requestId }
   const key = input.idempotencyKey

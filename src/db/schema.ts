@@ -111,6 +111,14 @@ export interface ApiKeysTable {
   created_by: string | null
   revoked_at: Date | null
   last_used_at: Date | null
+  /** Set on keys the broker makes at boot (BROKER_ADMIN_KEY, dev): a later boot with another value revokes them. */
+  bootstrap: ColumnType<string | null, string | null | undefined, string | null>
+  /** An admin key's team before admin keys left teams; that team's old audit rows are the admins'. */
+  former_team: ColumnType<string | null, string | null | undefined, string | null>
+  /** Sandboxes the key may act in; null: every sandbox. */
+  sandboxes: ColumnType<string[] | null, string | null | undefined, string | null>
+  /** Connection spec ids the key may act on; null: every spec. */
+  connection_specs: ColumnType<string[] | null, string | null | undefined, string | null>
 }
 
 export interface LocalSecretsTable {

@@ -54,7 +54,7 @@ void t.test('package.json runs them as `npm run keys` and `npm run audit`', asyn
 
 void t.test('bootstrap: issue a key, then read the trail', async (t) => {
   const env = await configuredDatabase(t)
-  const created = await run('src/auth/keys-cli.ts', ['create', '--team', 'platform', '--name', 'first admin', '--scopes', 'admin'], env)
+  const created = await run('src/auth/keys-cli.ts', ['create', '--name', 'first admin', '--scopes', 'admin'], env)
   t.equal(created.code, 0, created.stderr)
   const key = /^key\s+(cbk_\S+)$/m.exec(created.stdout)?.[1]
   t.ok(key, 'the key is printed')

@@ -6,14 +6,14 @@ import { v7 as uuidv7 } from 'uuid'
 import { SEED_BODIES } from '../support/seed-bodies.js'
 import { startTestBroker } from '../support/test-broker.js'
 
-interface IssuedKey { id: string, key: string, team: string, name: string, scopes: string[], createdAt: string, createdBy: string | null, revokedAt: string | null }
+interface IssuedKey { id: string, key: string, team: string, name: string, scopes: string[], sandboxes: string[] | null, connectionSpecs: string[] | null, createdAt: string, createdBy: string | null, revokedAt: string | null }
 
 void t.test('an admin issues a key: 201 with the key, once; it acts for its team with its scopes', async (t) => {
   const b = await startTestBroker(t, { poller: false })
   const res = await b.request({ method: 'POST', url: '/v1/api-keys', body: { team: 'crm', name: 'crm sync service', scopes: ['connections:read'] } })
   t.equal(res.statusCode, 201)
   const issued = res.json<IssuedKey>()
-  t.match(issued, { id: /^[0-9a-f-]{36}$/, key: /^cbk_[A-Za-z0-9_-]{43}$/, team: 'crm', name: 'crm sync service', scopes: ['connections:read'], createdBy: /^key:/, revokedAt: null })
+  t.match(issued, { id: /^[0-9a-f-]{36}$/, key: /^cbk_[A-Za-z0-9_-]{43}$/, team: 'crm', name: 'crm sync service', scopes: ['connections:read'], sandboxes: null, connectionSpecs: null, createdBy: /^key:/, revokedAt: null })
   t.ok(Date.parse(issued.createdAt) <= Date.now(), 'createdAt is a past instant')
   t.equal(res.headers.location, `/v1/api-keys/${issued.id}`)
 
@@ -50,10 +50,10 @@ void t.test('the list shows who holds which key, never the key nor its hash; pag
   } while (cursor !== null)
   t.equal(pages, 2, 'three keys at two a page: two pages')
   t.same(seen.map((k) => k.id), alpha.map((k) => k.id), 'alpha’s keys in creation order, each once')
-  t.same(Object.keys(seen[0] ?? {}).sort(), ['createdAt', 'createdBy', 'id', 'name', 'revokedAt', 'scopes', 'team'])
+  t.same(Object.keys(seen[0] ?? {}).sort(), ['connectionSpecs', 'createdAt', 'createdBy', 'id', 'name', 'revokedAt', 'sandboxes', 'scopes', 'team'])
 
   const all = (await b.request({ method: 'GET', url: '/v1/api-keys?limit=100' })).json<{ items: Array<{ team: string }> }>()
-  t.same([...new Set(all.items.map((k) => k.team))].sort(), ['alpha', 'beta', 'dev'], 'without a filter: every team (dev holds the admin key)')
+  t.same([...new Set(all.items.map((k) => k.team))].sort(), ['*admin*', 'alpha', 'beta'], 'without a filter: every team (the admin key in the reserved *admin*)')
 
   const bad = await b.request({ method: 'GET', url: '/v1/api-keys?cursor=bm90LWEtY3Vyc29y' })
   t.equal(bad.statusCode, 400)
@@ -90,7 +90,7 @@ void t.test('revocation takes effect on the next request; revoking again changes
 void t.test('a bad request names each field', async (t) => {
   const b = await startTestBroker(t, { poller: false })
   const cases: Array<{ body: unknown, path: string }> = [
-    { body: { name: 'n', scopes: ['admin'] }, path: '/team' },
+    { body: { name: 'n', scopes: ['connections:read'] }, path: '/team' },
     { body: { team: 'crm', scopes: ['admin'] }, path: '/name' },
     { body: { team: 'crm', name: 'n', scopes: [] }, path: '/scopes' },
     { body: { team: 'crm', name: 'n', scopes: ['connections:delete'] }, path: '/scopes/0' },
@@ -112,8 +112,8 @@ void t.test('issuing and revoking are audited: who, which key, which fields — 
   await b.request({ method: 'DELETE', url: `/v1/api-keys/${issued.id}`, headers: { 'x-request-id': 'revoke-1' } })
 
   const page = (await b.request({ method: 'GET', url: '/v1/audit?action=api_key.create' })).json<{ items: unknown[] }>()
-  t.equal(page.items.length, 1)
-  t.match(page.items, [{ action: 'api_key.create', requestId: 'issue-1', outcome: 'success', actor: /^key:/, actorTeam: 'dev', changedFields: ['team', 'name', 'scopes'], detail: { apiKeyId: issued.id, team: 'crm', scopes: ['audit:read', 'connections:read'] } }])
+  t.equal(page.items.length, 2, 'this one, and the boot’s of the admin key')
+  t.match(page.items, [{ action: 'api_key.create', requestId: 'issue-1', outcome: 'success', actor: /^key:/, actorTeam: '*admin*', changedFields: ['team', 'name', 'scopes'], detail: { apiKeyId: issued.id, team: 'crm', scopes: ['audit:read', 'connections:read'] } }, { actor: 'boot', detail: { team: '*admin*', scopes: ['admin'], bootstrap: 'dev' } }])
   const revoked = (await b.request({ method: 'GET', url: '/v1/audit?action=api_key.revoke' })).json<{ items: unknown[] }>()
   t.equal(revoked.items.length, 1)
   t.match(revoked.items, [{ action: 'api_key.revoke', requestId: 'revoke-1', changedFields: ['revokedAt'], detail: { apiKeyId: issued.id, team: 'crm' } }])

@@ -60,7 +60,7 @@ void t.test('StatePoller', async (t) => {
   void t.test('a connection made by the create use case is followed to enabled', async (t) => {
     const scene = await startPollerScene(t, db, { readyDelayMs: 0 })
     const deps = { db, secrets: scene.secrets, flow: scene.flow, logger: scene.log.logger, settings: { createDeadlineMs: 5000, fastPollIntervalMs: FAST_MS, changeDeadlineMs: 5000, flowTimeoutMs: 5000, goneConfirmMs: 200, duplicateWatchMs: 60000, orphanGraceMs: 3600000 } }
-    const { row: created } = await createConnection(deps, { keyId: 'key-1', team: 'crm', scopes: ['connections:write'] }, {
+    const { row: created } = await createConnection(deps, { keyId: 'key-1', team: 'crm', scopes: ['connections:write'], sandboxes: null, connectionSpecs: null }, {
       body: SEED_BODIES.salesforceBasicWithUrl,
       sandboxName: 'prod',
       requestId: 'req-1'

@@ -18,7 +18,10 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>, cal
       operationId: 'createApiKey',
       tags: ['api-keys'],
       summary: 'Issue an API key for a team',
-      description: 'The answer holds the key, once: only its hash is kept. Audited as api_key.create (never the key).',
+      description: 'The answer holds the key, once: only its hash is kept. Audited as api_key.create (never the key). ' +
+        'A team key may be limited to `sandboxes` and `connectionSpecs`; without them it acts in every sandbox and on every spec (the default). ' +
+        'Outside its limits a key is refused as for another team\'s connection: 403 naming the sandbox or spec on create, 404 on reads and changes, absent from lists. ' +
+        'Admin keys take no team: they belong to the reserved team *admin*, which no other key can have.',
       body: CreateApiKeyRequest,
       response: { 201: CreatedApiKey, ...commonProblems, 413: problemResponse('Body over 1 MiB'), 415: problemResponse('Body is not application/json') }
     }
