@@ -45,7 +45,7 @@ export async function watchDuplicates (deps: ConnectionDeps, row: ConnectionRow,
     createdAt: row.created_at
   })
   let keep = isTerminal(row.state) ? null : row.flow_connection_id
-  let remaining = 0
+  let remaining: number
   let deleted = 0
   const first = marked[0]
   if (keep !== null && first !== undefined && !marked.some((m) => m.id === keep)) {
