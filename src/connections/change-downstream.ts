@@ -95,7 +95,8 @@ export async function changeDownstream<T> (deps: { flow: FlowServiceClient, logg
       try {
         next = await afterFailure(err)
       } catch (final) {
-        if (mayHaveLanded && !(final instanceof ChangeOutcomeUnknown) && !(final instanceof FlowServiceError && final.kind === 'not_found')) {
+        // Even a 404 here is one answer, not proof the attempt that may have landed did not.
+        if (mayHaveLanded && !(final instanceof ChangeOutcomeUnknown)) {
           throw new ChangeOutcomeUnknown('an earlier attempt may have landed, and no later one was confirmed', { cause: final })
         }
         throw final

@@ -20,13 +20,16 @@ export function assertChangeable (row: ConnectionRow, what: string): string {
 
 /**
  * Flow Service answered 404 during a change. One answer is not proof: the row is marked as suspected gone and its
- * next poll is due once GONE_CONFIRM_MS has passed; the poller records the deletion if Flow Service says 404 again.
+ * next poll is due once GONE_CONFIRM_MS has passed; the reconciler looks for the row's marker (the recorded id may
+ * have come from an answer about another connection) and the poller records the deletion if Flow Service says 404 again.
  */
 export async function suspectGoneDownstream (deps: ConnectionDeps, id: string): Promise<void> {
   const now = Date.now()
   await deps.db.updateTable('connections')
     .set((eb) => ({
       gone_suspected_at: eb.fn.coalesce('gone_suspected_at', eb.val(new Date(now))),
+      // As the poller does on a first 404: the reconciler looks for the row's marker before a deletion is recorded.
+      duplicate_watch_until: eb.fn.coalesce('duplicate_watch_until', eb.val(new Date(now + deps.settings.goneConfirmMs))),
       next_poll_at: new Date(now + deps.settings.goneConfirmMs)
     }))
     .where('id', '=', id).where('state', 'not in', ['deleted', 'failed']).execute()

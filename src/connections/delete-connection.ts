@@ -61,7 +61,7 @@ export async function deleteConnection (deps: ConnectionDeps, caller: Caller, id
       // Flow Service's 204 confirms the delete. A 404 is what was asked for too, but one answer proves little: the
       // row is watched, and any connection still carrying its marker is deleted by the reconciler.
       const watch = outcome === 'not_found' && row.flow_connection_id !== null ? { duplicate_watch_until: new Date(Date.now() + deps.settings.duplicateWatchMs) } : {}
-      const stored = await recordObservation(tx, locked, { kind: 'deleted_by_request' }, { observedBy: 'request', actor, requestId, patch: { next_poll_at: null, pending_change: null, ...watch } })
+      const stored = await recordObservation(tx, locked, { kind: 'deleted_by_request' }, { observedBy: 'request', actor, requestId, patch: { next_poll_at: null, pending_change: null, gone_suspected_at: null, ...watch } })
       await appendAudit(tx, { actor, action: 'connection.delete', connectionId: row.id, requestId, outcome: 'success', changedFields: ['state'], detail: { downstream: outcome } })
       return stored
     })

@@ -11,6 +11,7 @@ import { changeDownstream } from './change-downstream.js'
 import type { ConnectionDeps } from './connection-deps.js'
 import { lockConnection, updateConnection } from './connection-repository.js'
 import { isTerminal } from './states.js'
+import { suspectGoneDownstream } from './changeable-connection.js'
 
 export type RotationOutcome = 'applied' | 'discarded' | 'skipped'
 
@@ -35,6 +36,8 @@ export async function settlePendingRotation (deps: ConnectionDeps, claimed: Conn
     const etag = await push(deps, claimed, change)
     return await record(deps, claimed, owner, actor, requestId, change, { applied: true, etag, why: 'Flow Service took the new credentials (200 to a PATCH carrying them)' })
   } catch (err) {
+    // Flow Service says it has no such connection: the poller confirms that; once the row is deleted, discarded.
+    if (err instanceof FlowServiceError && err.kind === 'not_found') await suspectGoneDownstream(deps, claimed.id)
     if (!(err instanceof FlowServiceError && err.kind === 'rejected') || claimed.secret_version === null) throw err
     // Flow Service refuses the new values: send the live ones again, so that they are what it holds for sure.
     const live: ParamsVersion = { secretVersion: claimed.secret_version, publicParams: claimed.public_params, secretFields: claimed.secret_fields }

@@ -50,7 +50,7 @@ export interface ConnectionPage {
  */
 export type UnexpectedAnswerReason =
   | 'other_id' | 'duplicate_id' | 'other_spec' | 'other_name'
-  | 'empty_items' | 'no_items' | 'unparseable' | 'malformed_item' | 'gateway_404'
+  | 'empty_items' | 'no_items' | 'unparseable' | 'malformed_item' | 'gateway_404' | 'delete_not_204'
 
 export interface FlowServiceClient {
   createConnection: (sandbox: string, body: CreateConnectionBody, options?: CallOptions) => Promise<ConnectionRef>
@@ -319,6 +319,9 @@ export function createFlowServiceClient (options: FlowServiceClientOptions): Flo
         throw unprovenNotFound(spec, answer)
       }
       if (!isSuccess(answer.status)) throw fail(spec, answer)
+      // Flow Service answers a delete with 204 and nothing else; any other 2xx (an empty 200, an error page behind a
+      // 200, a mock's example) proves nothing. A retry is safe: a delete that did land answers 404 then.
+      if (answer.status !== 204) throw refuse(spec, answer, 'delete_not_204', `a ${answer.status} instead of Flow Service's 204`)
       return 'deleted'
     },
 

@@ -224,22 +224,27 @@ export class StatePoller {
   }
 
   /**
-   * Flow Service answered 404. The first one is only a suspicion (a peer may answer 404 for a moment); a second one
-   * at least goneConfirmMs later records the deletion. The secret is kept for secretGraceMs after that.
+   * Flow Service answered 404. The first one is only a suspicion (a peer may answer 404 for a moment, or the recorded
+   * id may have come from an answer about another connection): it starts a duplicate watch, whose look for the
+   * row's marker moves the row onto its own connection if one exists. A second 404 at least goneConfirmMs later,
+   * once that look is done, records the deletion. The secret is kept for secretGraceMs after that.
    */
   async #recordMissing (row: ConnectionRow): Promise<boolean> {
     const now = Date.now()
     const since = row.gone_suspected_at?.getTime()
     if (since === undefined) {
       this.deps.logger.info({ connectionId: row.id, flowConnectionId: row.flow_connection_id }, 'Flow Service answered 404; confirming before recording a deletion')
+      await this.deps.db.updateTable('connections').set({ duplicate_watch_until: new Date(now + this.options.goneConfirmMs) })
+        .where('id', '=', row.id).where('duplicate_watch_until', 'is', null).execute()
       await this.#release(row, { next_poll_at: new Date(now + this.options.goneConfirmMs), gone_suspected_at: new Date(now) })
       return false
     }
-    if (now - since < this.options.goneConfirmMs) {
-      await this.#release(row, { next_poll_at: new Date(since + this.options.goneConfirmMs) })
+    if (now - since < this.options.goneConfirmMs || row.duplicate_watch_until !== null) {
+      // Too early, or the reconciler has not looked for the row's marker yet.
+      await this.#release(row, { next_poll_at: new Date(Math.max(since, now) + this.options.goneConfirmMs) })
       return false
     }
-    return await this.#record(row, { kind: 'downstream_gone' }, undefined, { secret_destroy_after: new Date(now + this.options.secretGraceMs) })
+    return await this.#record(row, { kind: 'downstream_gone' }, undefined, { secret_destroy_after: new Date(now + this.options.secretGraceMs), gone_suspected_at: null })
   }
 
   /** Returns whether the state changed. Skips rows whose lease we lost (another replica owns them now). */

@@ -115,7 +115,7 @@ void t.test('the poller: empty items, an item of another id or an unparseable 20
     const before = await connectionRow(b, created.id)
     control.injectFault('list', fault, 5)
     control.injectFault('get', fault, 5)
-    const poller = await pollOnce()
+    const poller = await pollOnce(created.id)
     const after = await connectionRow(b, created.id)
     t.equal(after.state, before.state, `${fault.kind}: state unchanged`)
     t.equal(after.etag, before.etag, `${fault.kind}: no etag taken from the answer`)
@@ -130,12 +130,17 @@ void t.test('a connection deleted downstream: deleted only after a second 404, i
   const { created } = await create()
   control.deleteConnection(created.flowConnectionId)
   await db.updateTable('connections').set({ next_poll_at: new Date(0) }).where('id', '=', created.id).execute()
-  await pollOnce()
+  await pollOnce(created.id)
   const suspected = await connectionRow(b, created.id)
   t.not(suspected.state, 'deleted', 'one 404 is a suspicion')
   t.ok(suspected.gone_suspected_at !== null)
-  await eventually(async () => (await connectionRow(b, created.id)).next_poll_at!.getTime() <= Date.now() ? true : undefined, 3000, 'the confirming poll to fall due')
-  await pollOnce()
+  t.ok(suspected.duplicate_watch_until !== null, 'the reconciler is asked to look for the marker first')
+  await pollOnce(created.id)
+  t.not((await connectionRow(b, created.id)).state, 'deleted', 'not before the look for the marker')
+  await db.updateTable('connections').set({ duplicate_watch_until: new Date(Date.now() - 1), gone_suspected_at: new Date(Date.now() - 60_000) }).where('id', '=', created.id).execute()
+  const swept = await b.broker.reconciler.sweep()
+  t.equal((await connectionRow(b, created.id)).duplicate_watch_until, null, `the look found nothing carrying the marker ${JSON.stringify(swept)}`)
+  await pollOnce(created.id)
   const gone = await connectionRow(b, created.id)
   t.equal(gone.state, 'deleted')
   t.ok(gone.secret_version !== null, 'secret still kept')
@@ -153,9 +158,9 @@ void t.test('a 404 that is not confirmed (the connection answers again) clears t
   await db.updateTable('connections').set({ next_poll_at: new Date(0) }).where('id', '=', created.id).execute()
   control.injectFault('list', { kind: 'odd-200', body: 'empty-items' })
   control.injectFault('get', { kind: 'status', status: 404 })
-  await pollOnce()
+  await pollOnce(created.id)
   await db.updateTable('connections').set({ next_poll_at: new Date(0) }).where('id', '=', created.id).execute()
-  await pollOnce()
+  await pollOnce(created.id)
   const row = await connectionRow(b, created.id)
   t.not(row.state, 'deleted')
   t.equal(row.gone_suspected_at, null)
@@ -246,7 +251,10 @@ function encodingsOf (secret: string): string[] {
   ]
 }
 
-async function pollOnce (): Promise<{ polled: number, failed: number, changed: number }> {
+/** One poller sweep over `id` alone (other rows of this file are parked, so injected faults meet this one). */
+async function pollOnce (id: string): Promise<{ polled: number, failed: number, changed: number }> {
+  await db.updateTable('connections').set({ next_poll_at: null }).where('id', '!=', id).execute()
+  await db.updateTable('connections').set({ next_poll_at: new Date(0) }).where('id', '=', id).execute()
   const poller = new StatePoller({ db, flow: b.broker.flow, secrets: b.broker.secrets, logger: pino({ level: 'silent' }) }, {
     owner: 'evidence-test',
     fastIntervalMs: 100,
