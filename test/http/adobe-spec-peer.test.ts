@@ -55,6 +55,9 @@ async function startPeerBroker (t: { teardown: (fn: () => Promise<void>) => void
   const database = await createTestDatabase()
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'broker-spec-peer-'))
   const config = loadConfig({
+    BROKER_MODE: 'production',
+    // Production requires it; the test's own database (maybe PGlite) is what createBroker gets below.
+    DATABASE_URL: database.url ?? 'postgres://broker@127.0.0.1:1/unused',
     FLOW_SERVICE_URL: peer.url,
     IMS_URL: ims.imsUrl,
     IMS_CLIENT_ID: IMS.clientId,
