@@ -11,7 +11,7 @@ import { migrateToLatest, MigrationError, MIGRATIONS_DIR } from '../../src/db/mi
 import type { Database } from '../../src/db/schema.js'
 import { createTestDatabase } from '../support/test-database.js'
 
-const TABLES = ['api_keys', 'audit_events', 'connection_events', 'connections', 'local_secrets']
+const TABLES = ['api_keys', 'audit_events', 'audit_verification', 'connection_events', 'connections', 'local_secrets']
 
 /** Every column and index of the public schema, as text, to compare before and after. */
 async function schemaSnapshot (db: Kysely<Database>): Promise<string[]> {

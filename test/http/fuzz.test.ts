@@ -6,7 +6,7 @@ import t from 'tap'
 import { salesforceBody } from '../support/lifecycle-fixtures.js'
 import { startTestBroker } from '../support/test-broker.js'
 
-const b = await startTestBroker(t, { poller: false, reconciler: false, readyDelayMs: 0, env: { API_RATE_LIMIT_PER_MINUTE: '0' } })
+const b = await startTestBroker(t, { poller: false, reconciler: false, readyDelayMs: 0, env: { API_RATE_LIMIT_PER_MINUTE: '0', UNAUTH_RATE_LIMIT_PER_MINUTE: '0' } })
 
 // A real connection, so ids can hit something; its secrets must never come back.
 const existingBody = salesforceBody()
