@@ -89,6 +89,49 @@ void t.test('rename faults: a lost answer is recognised by reading back; a refus
   t.equal(control.storedConnection(created.flowConnectionId)?.name, 'after a lost answer')
 })
 
+void t.test('rename after a PATCH that did not land (timeout): read back shows the old name, sent again, 200', async (t) => {
+  const created = await enabledConnection()
+  await rename(created.id, { name: 'warm-up' })
+  const calls = control.callCounts()
+  control.injectFault('update', { kind: 'timeout', delayMs: 1500 })
+  const res = await rename(created.id, { name: 'after a timeout' })
+  t.equal(res.statusCode, 200, res.body)
+  t.equal(control.callCounts().update - calls.update, 2, 'sent again')
+  t.ok(control.callCounts().get - calls.get >= 1, 'read back')
+  t.equal(control.storedConnection(created.flowConnectionId)?.name, 'after a timeout')
+  t.equal(res.json<Resource>().etag, control.storedConnection(created.flowConnectionId)?.etag)
+})
+
+void t.test('rename: a refusal after an ambiguous attempt proves nothing: 503, outcome unknown, row unchanged', async (t) => {
+  const created = await enabledConnection()
+  await rename(created.id, { name: 'warm-up' })
+  control.injectFault('update', { kind: 'timeout', delayMs: 1500 })
+  control.injectFault('update', { kind: 'reject', code: '1100-400', message: 'name refused' })
+  const res = await rename(created.id, { name: 'maybe renamed' })
+  t.equal(res.statusCode, 503, res.body)
+  t.equal(res.json<Problem>().type, 'https://credential-broker.dev/problems/downstream-unavailable')
+  t.equal(res.json<Problem & { connectionId: string }>().connectionId, created.id)
+  t.equal((await connectionRow(b, created.id)).name, 'warm-up')
+  t.match((await auditOf(b, created.id)).filter((a) => a.action === 'connection.rename').at(-1), { outcome: 'failure', changed_fields: ['name'] })
+})
+
+void t.test('rename answered 404 (deleted downstream?): 409 conflict, not recorded as deleted; suspected gone, secret kept', async (t) => {
+  const created = await enabledConnection()
+  control.deleteConnection(created.flowConnectionId)
+  const res = await rename(created.id, { name: 'into the void' })
+  t.equal(res.statusCode, 409, res.body)
+  t.equal(res.json<Problem>().type, 'https://credential-broker.dev/problems/conflict')
+  t.equal(Number(res.headers['retry-after']), 10)
+  const row = await connectionRow(b, created.id)
+  t.not(row.state, 'deleted', 'one 404 is not proof')
+  t.equal(row.name, created.name, 'unchanged')
+  t.ok(row.secret_version !== null, 'secret still referenced')
+  t.ok(row.gone_suspected_at !== null, 'suspected gone: the poller confirms with a second 404')
+  t.ok(row.duplicate_watch_until !== null, 'the reconciler looks for the marker first')
+  t.ok((await b.broker.secrets.listKeys()).includes(created.id), 'secret kept')
+  t.match((await auditOf(b, created.id)).filter((a) => a.action === 'connection.rename'), [{ outcome: 'failure', detail: { reason: 'not_found' } }])
+})
+
 void t.test('rename while initializing: waits, then 200; past the budget: 409 with Retry-After', async (t) => {
   control.setReadyDelayMs(1000)
   const soon = (await b.request({ method: 'POST', url: '/v1/connections', body: salesforceBody() })).json<Resource>()
@@ -111,7 +154,7 @@ void t.test('delete: 204; gone downstream; secret destroyed; row and history kep
   const shown = await b.request({ method: 'GET', url: `/v1/connections/${created.id}` })
   t.equal(shown.statusCode, 200)
   t.match(shown.json<Resource>(), { state: 'deleted', stateReason: 'deleted through the broker', flowConnectionId: created.flowConnectionId })
-  t.match(await connectionRow(b, created.id), { secret_version: null, next_poll_at: null })
+  t.match(await connectionRow(b, created.id), { secret_version: null, next_poll_at: null, duplicate_watch_until: null, gone_suspected_at: null }, 'Flow Service\'s 204 confirms it: nothing to watch')
   const events = (await b.request({ method: 'GET', url: `/v1/connections/${created.id}/events` })).json<{ items: Array<{ to: string, observedBy: string }> }>()
   t.match(events.items.at(-1), { to: 'deleted', observedBy: 'request' })
   t.match((await auditOf(b, created.id)).filter((a) => a.action === 'connection.delete'), [{ outcome: 'success', changed_fields: ['state'] }])
@@ -122,21 +165,31 @@ void t.test('delete: 204; gone downstream; secret destroyed; row and history kep
   t.equal(control.callCounts().delete, calls, 'without calling Flow Service')
 })
 
-void t.test('delete of a connection already gone downstream (404 there): done, 204', async (t) => {
+void t.test('delete of a connection already gone downstream (404 there): done, 204; watched for its marker', async (t) => {
   const created = await enabledConnection()
   control.deleteConnection(created.flowConnectionId)
   t.equal((await remove(created.id)).statusCode, 204)
-  t.equal((await connectionRow(b, created.id)).state, 'deleted')
+  const row = await connectionRow(b, created.id)
+  t.match(row, { state: 'deleted', secret_version: null })
+  t.ok(row.duplicate_watch_until !== null, 'one 404 proves little: the reconciler deletes anything still carrying the marker')
+  t.match((await auditOf(b, created.id)).filter((a) => a.action === 'connection.delete'), [{ outcome: 'success', detail: { downstream: 'not_found' } }])
 })
 
-void t.test('delete faults: retried through 503, timeout and lost answer; 1418-400 refused; an outage leaves it as it was', async (t) => {
-  for (const fault of [{ kind: 'status', status: 503 }, { kind: 'timeout', delayMs: 1500 }, { kind: 'lost-answer' }, { kind: 'reset' }, { kind: 'rate-limit', retryAfterSeconds: 1 }] as const) {
+void t.test('delete faults: retried through 503, timeout, lost answer and a 2xx other than 204; 1418-400 refused; an outage leaves it as it was', async (t) => {
+  for (const fault of [{ kind: 'status', status: 503 }, { kind: 'timeout', delayMs: 1500 }, { kind: 'lost-answer' }, { kind: 'reset' }, { kind: 'rate-limit', retryAfterSeconds: 1 }, { kind: 'odd-200', body: 'empty' }] as const) {
     const created = await enabledConnection()
+    t.equal((await rename(created.id, { name: 'warm-up' })).statusCode, 200) // the stored etag is current from here on
+    const calls = control.callCounts().delete
     control.injectFault('delete', fault)
     const res = await remove(created.id)
     t.equal(res.statusCode, 204, `${fault.kind}: ${res.body}`)
+    t.equal(control.callCounts().delete - calls, 2, `${fault.kind}: sent again (each DELETE with If-Match, or Flow Service would refuse it)`)
     t.equal(control.storedConnection(created.flowConnectionId), undefined, `${fault.kind}: gone downstream`)
-    t.equal((await connectionRow(b, created.id)).state, 'deleted', fault.kind)
+    const row = await connectionRow(b, created.id)
+    t.equal(row.state, 'deleted', fault.kind)
+    // The delete that landed with its answer lost is answered 404 when sent again: success, but watched.
+    if (fault.kind === 'lost-answer') t.ok(row.duplicate_watch_until !== null, 'lost-answer: 404 on the second DELETE, watched')
+    else t.equal(row.duplicate_watch_until, null, `${fault.kind}: confirmed by a 204`)
   }
 
   const used = await enabledConnection()
@@ -203,17 +256,37 @@ void t.test('another team cannot rename or delete: 404, exactly like a missing c
   t.equal((await b.request({ method: 'DELETE', url: `/v1/connections/${created.id}`, key: readOnly })).statusCode, 403)
 })
 
-void t.test('deleted behind the broker\'s back: the poller confirms with one GET, records deleted, destroys the secret', async (t) => {
+void t.test('deleted behind the broker\'s back: the poller suspects on a first 404, confirms with a second after the marker look; the secret is destroyed after its grace', async (t) => {
   const pb = await startTestBroker(t, { readyDelayMs: 0, reconciler: false })
+  const db = pb.broker.database.db
   const created = (await pb.request({ method: 'POST', url: '/v1/connections', body: salesforceBody() })).json<Resource>()
   await pb.waitForState(created.id, 'enabled')
   t.ok((await pb.broker.secrets.listKeys()).includes(created.id))
   pb.emulator.control.deleteConnection(created.flowConnectionId)
+  // First 404: only a suspicion. The reconciler is off, so the look for the marker has not happened and the row waits.
+  const suspected = await eventually(async () => { const row = await connectionRow(pb, created.id); return row.gone_suspected_at !== null ? row : undefined }, 10000, 'the first 404')
+  t.not(suspected.state, 'deleted', 'one 404 is a suspicion')
+  t.ok(suspected.duplicate_watch_until !== null, 'the reconciler is asked to look for the marker first')
+  t.ok((await pb.broker.secrets.listKeys()).includes(created.id), 'secret kept while suspected')
+  // The watch's time is up: the reconciler's look finds nothing carrying the marker and ends it.
+  await eventually(async () => {
+    await db.updateTable('connections').set({ duplicate_watch_until: new Date(Date.now() - 1) }).where('id', '=', created.id).where('duplicate_watch_until', 'is not', null).execute()
+    await pb.broker.reconciler.sweep()
+    return (await connectionRow(pb, created.id)).duplicate_watch_until === null ? true : undefined
+  }, 10000, 'the marker look')
+  await db.updateTable('connections').set({ next_poll_at: new Date() }).where('id', '=', created.id).where('state', '!=', 'deleted').execute()
   const deleted = await pb.waitForState(created.id, 'deleted')
   t.equal(deleted.stateReason, 'deleted in Flow Service outside the broker (404 on GET)')
-  await eventually(async () => (await pb.broker.secrets.listKeys()).includes(created.id) ? undefined : true, 5000, 'secret destroyed')
+  const row = await connectionRow(pb, created.id)
+  t.ok(row.secret_version !== null && row.secret_destroy_after !== null, 'secret kept for its grace period')
+  await db.updateTable('connections').set({ secret_destroy_after: new Date(Date.now() - 1) }).where('id', '=', created.id).execute()
+  await pb.broker.reconciler.sweep()
+  t.notOk((await pb.broker.secrets.listKeys()).includes(created.id), 'secret destroyed')
+  t.equal((await connectionRow(pb, created.id)).secret_version, null)
   const events = (await pb.request({ method: 'GET', url: `/v1/connections/${created.id}/events` })).json<{ items: Array<{ to: string, observedBy: string }> }>()
   t.match(events.items.at(-1), { to: 'deleted', observedBy: 'poller' })
   // A deleted connection is not polled again, and deleting it through the API is a no-op.
+  const calls = pb.emulator.control.callCounts().delete
   t.equal((await pb.request({ method: 'DELETE', url: `/v1/connections/${created.id}` })).statusCode, 204)
+  t.equal(pb.emulator.control.callCounts().delete, calls, 'without calling Flow Service')
 })

@@ -23,28 +23,31 @@ interface Case {
   faults: Array<[Operation, FaultSpec, number?]>
   /** POSTs Flow Service received (answered or not). */
   creates: number
-  /** Whether the broker had to look for its marker. */
-  looked: boolean
+  /**
+   * List calls Flow Service received (0: no need to look for the marker). A look after each ambiguous POST, every
+   * failed look repeated, and one more look after a POST that followed an ambiguous one.
+   */
+  lists: number
   minMs?: number
 }
 
 const RECOVERED: Record<string, Case> = {
-  '500 (may have acted: looked up, then posted again)': { faults: [['create', { kind: 'status', status: 500 }]], creates: 2, looked: true },
-  '502 from the gateway (looked up, posted again)': { faults: [['create', { kind: 'status', status: 502 }]], creates: 2, looked: true },
-  '503 (nothing happened: posted again)': { faults: [['create', { kind: 'status', status: 503 }]], creates: 2, looked: false },
-  '504 from the gateway (looked up, posted again)': { faults: [['create', { kind: 'status', status: 504 }]], creates: 2, looked: true },
-  '429 with Retry-After: 1 (waited at least that long)': { faults: [['create', { kind: 'rate-limit', retryAfterSeconds: 1 }]], creates: 2, looked: false, minMs: 1000 },
-  'three 503s in a row': { faults: [['create', { kind: 'status', status: 503 }, 3]], creates: 4, looked: false },
-  'timeout (held past the client timeout: looked up, posted again)': { faults: [['create', { kind: 'timeout', delayMs: 1500 }]], creates: 2, looked: true },
-  'connection reset (looked up, posted again)': { faults: [['create', { kind: 'reset' }]], creates: 2, looked: true },
-  'slow answer within the timeout': { faults: [['create', { kind: 'delay', delayMs: 200 }]], creates: 1, looked: false },
-  'lost answer (created, answer dropped: found by the marker, not posted again)': { faults: [['create', { kind: 'lost-answer' }]], creates: 1, looked: true },
-  'lost answer, then the look fails with 503 twice': { faults: [['create', { kind: 'lost-answer' }], ['list', { kind: 'status', status: 503 }, 2]], creates: 1, looked: true },
-  'lost answer, then the look is rate limited (Retry-After: 1)': { faults: [['create', { kind: 'lost-answer' }], ['list', { kind: 'rate-limit', retryAfterSeconds: 1 }]], creates: 1, looked: true, minMs: 1000 },
-  'lost answer, then the look times out': { faults: [['create', { kind: 'lost-answer' }], ['list', { kind: 'timeout', delayMs: 1500 }]], creates: 1, looked: true },
-  'lost answer, then the look is reset': { faults: [['create', { kind: 'lost-answer' }], ['list', { kind: 'reset' }]], creates: 1, looked: true },
-  'lost answer, then the look answers 500': { faults: [['create', { kind: 'lost-answer' }], ['list', { kind: 'status', status: 500 }]], creates: 1, looked: true },
-  'timeout, then the look fails once: still posted only after a look said no': { faults: [['create', { kind: 'timeout', delayMs: 1500 }], ['list', { kind: 'status', status: 502 }]], creates: 2, looked: true }
+  '500 (may have acted: looked up, then posted again)': { faults: [['create', { kind: 'status', status: 500 }]], creates: 2, lists: 2 },
+  '502 from the gateway (looked up, posted again)': { faults: [['create', { kind: 'status', status: 502 }]], creates: 2, lists: 2 },
+  '503 (nothing happened: posted again)': { faults: [['create', { kind: 'status', status: 503 }]], creates: 2, lists: 0 },
+  '504 from the gateway (looked up, posted again)': { faults: [['create', { kind: 'status', status: 504 }]], creates: 2, lists: 2 },
+  '429 with Retry-After: 1 (waited at least that long)': { faults: [['create', { kind: 'rate-limit', retryAfterSeconds: 1 }]], creates: 2, lists: 0, minMs: 1000 },
+  'three 503s in a row': { faults: [['create', { kind: 'status', status: 503 }, 3]], creates: 4, lists: 0 },
+  'timeout (held past the client timeout: looked up, posted again)': { faults: [['create', { kind: 'timeout', delayMs: 1500 }]], creates: 2, lists: 2 },
+  'connection reset (looked up, posted again)': { faults: [['create', { kind: 'reset' }]], creates: 2, lists: 2 },
+  'slow answer within the timeout': { faults: [['create', { kind: 'delay', delayMs: 200 }]], creates: 1, lists: 0 },
+  'lost answer (created, answer dropped: found by the marker, not posted again)': { faults: [['create', { kind: 'lost-answer' }]], creates: 1, lists: 1 },
+  'lost answer, then the look fails with 503 twice': { faults: [['create', { kind: 'lost-answer' }], ['list', { kind: 'status', status: 503 }, 2]], creates: 1, lists: 3 },
+  'lost answer, then the look is rate limited (Retry-After: 1)': { faults: [['create', { kind: 'lost-answer' }], ['list', { kind: 'rate-limit', retryAfterSeconds: 1 }]], creates: 1, lists: 2, minMs: 1000 },
+  'lost answer, then the look times out': { faults: [['create', { kind: 'lost-answer' }], ['list', { kind: 'timeout', delayMs: 1500 }]], creates: 1, lists: 2 },
+  'lost answer, then the look is reset': { faults: [['create', { kind: 'lost-answer' }], ['list', { kind: 'reset' }]], creates: 1, lists: 2 },
+  'lost answer, then the look answers 500': { faults: [['create', { kind: 'lost-answer' }], ['list', { kind: 'status', status: 500 }]], creates: 1, lists: 2 },
+  'timeout, then the look fails once: still posted only after a look said no': { faults: [['create', { kind: 'timeout', delayMs: 1500 }], ['list', { kind: 'status', status: 502 }]], creates: 2, lists: 3 }
 }
 
 for (const [label, c] of Object.entries(RECOVERED)) {
@@ -61,8 +64,12 @@ for (const [label, c] of Object.entries(RECOVERED)) {
     t.same(downstreamOf(b, created.id), [created.flowConnectionId], 'exactly one downstream connection, the one recorded')
     t.equal(control.storedConnections().length, 1)
     t.equal(control.callCounts().create, c.creates, 'POSTs received')
-    if (c.looked) t.ok(control.callCounts().list >= 1, 'looked for the marker')
-    else t.equal(control.callCounts().list, 0, 'no need to look')
+    t.equal(control.callCounts().list, c.lists, c.lists === 0 ? 'no need to look' : 'looked for the marker')
+    for (const look of control.recentRequests().filter((r) => r.operation === 'list')) {
+      t.match(look.query, `property=connectionSpec.id==${body.connectionSpec.id}`, 'listed by connection spec')
+      t.match(look.query, 'orderby=-createdAt', 'newest first')
+      t.notMatch(look.query, 'property=name', 'never by name')
+    }
     if (c.minMs !== undefined) t.ok(took >= c.minMs, `honoured Retry-After (${took} ms)`)
     t.equal(control.storedConnection(created.flowConnectionId)?.auth.params.password, body.auth.params.password, 'Flow Service got the secret')
     t.equal(control.pendingFaults().length, 0, 'every injected fault was met')
@@ -141,7 +148,9 @@ void t.test('exhausted while a POST may have landed: pending; the reconciler fin
   t.ok(downstream, 'the POST did land')
 
   await b.broker.database.db.updateTable('connections').set({ created_at: new Date(Date.now() - 60000) }).where('id', '=', id).execute()
-  t.match(await b.broker.reconciler.sweep(), { deferred: 1 }, 'Flow Service still failing: tried again next sweep')
+  // The duplicate watches earlier tests' creates left are over (their looks would fail with the lists here too).
+  await b.broker.database.db.updateTable('connections').set({ duplicate_watch_until: null }).where('id', '!=', id).execute()
+  t.match(await b.broker.reconciler.sweep(), { deferred: 1, completed: 0, rolledBack: 0 }, 'Flow Service still failing: tried again next sweep')
   t.equal((await connectionRow(b, id)).state, 'pending')
   control.clearFaults()
   t.match(await b.broker.reconciler.sweep(), { completed: 1 })
@@ -162,4 +171,45 @@ void t.test('Flow Service refuses the broker itself (401 twice): 503, rolled bac
   const row = await connectionRow(b, res.json<Problem>().connectionId ?? '')
   t.match(row, { state: 'failed', secret_version: null })
   t.equal(control.storedConnections().length, 0)
+})
+
+void t.test('a POST that landed although a look said no: found by the look after the next POST and deleted with its etag', async (t) => {
+  control.setReadyDelayMs(0)
+  control.injectFault('create', { kind: 'lost-answer' })
+  // The look answers with another connection only: "not there", so the broker posts again.
+  control.injectFault('list', { kind: 'other-item', mode: 'replace' })
+  const res = await b.request({ method: 'POST', url: '/v1/connections', body: salesforceBody() })
+  t.equal(res.statusCode, 201, res.body)
+  const created = res.json<Created>()
+  t.equal(control.callCounts().create, 2)
+  t.equal(control.callCounts().list, 2, 'looked again after the second POST')
+  t.equal(control.callCounts().delete, 1, 'the earlier landing deleted')
+  t.same(downstreamOf(b, created.id), [created.flowConnectionId], 'exactly one downstream connection, the one recorded')
+  t.ok((await connectionRow(b, created.id)).duplicate_watch_until !== null, 'still watched for later landings')
+  t.equal(control.pendingFaults().length, 0)
+})
+
+void t.test('a duplicate that cannot be deleted yet (initializing, no etag): 201 all the same; the duplicate watch deletes it later', async (t) => {
+  control.setReadyDelayMs(60000)
+  control.injectFault('create', { kind: 'lost-answer' })
+  control.injectFault('list', { kind: 'other-item', mode: 'replace' })
+  const res = await b.request({ method: 'POST', url: '/v1/connections', body: salesforceBody() })
+  t.equal(res.statusCode, 201, res.body)
+  const created = res.json<Created>()
+  t.equal(created.state, 'initializing')
+  const row = await connectionRow(b, created.id)
+  t.match(row, { state: 'initializing', flow_connection_id: created.flowConnectionId, lease_owner: null })
+  t.ok(row.duplicate_watch_until !== null, 'left to the duplicate watch')
+  t.equal(control.callCounts().delete, 0, 'nothing deleted without an etag')
+  const downstream = downstreamOf(b, created.id)
+  t.equal(downstream.length, 2)
+  const duplicate = downstream.find((d) => d !== created.flowConnectionId) ?? ''
+
+  // Still initializing downstream: the watch finds it and cannot delete it yet.
+  t.match(await b.broker.reconciler.sweep(), { duplicatesDeleted: 0 })
+  t.equal(downstreamOf(b, created.id).length, 2)
+  control.forceState(duplicate, 'enabled')
+  t.match(await b.broker.reconciler.sweep(), { duplicatesDeleted: 1 })
+  t.same(downstreamOf(b, created.id), [created.flowConnectionId], 'the one recorded is kept')
+  t.equal(control.callCounts().create, 2)
 })

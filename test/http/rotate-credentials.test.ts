@@ -113,20 +113,24 @@ void t.test('Flow Service unavailable for the whole budget: 503; the previous ve
   t.equal(control.storedConnection(created.flowConnectionId)?.auth.params.password, body.auth.params.password)
 })
 
-void t.test('the PATCH landed but its answer was lost: read back, recognised by the new etag, recorded as live', async (t) => {
+void t.test('the PATCH landed but its answer was lost: the etag read again, the same values sent again, live on that 200', async (t) => {
   const { created, body } = await enabledConnection()
   await rotate(created.id, newParams(body, 'warm-up')) // the stored etag is current from here on
   const calls = control.callCounts()
   control.injectFault('update', { kind: 'lost-answer' })
   const res = await rotate(created.id, newParams(body, 'landed-password'))
   t.equal(res.statusCode, 200, res.body)
-  t.equal(control.callCounts().update - calls.update, 1, 'not sent twice')
-  t.equal((await connectionRow(b, created.id)).secret_version, 3)
+  // A read-back cannot show which password Flow Service holds: only a 200 to a PATCH carrying it counts.
+  t.equal(control.callCounts().update - calls.update, 2, 'sent again with the etag read back')
+  t.ok(control.callCounts().get - calls.get >= 1, 'read only for the current etag')
+  t.match(await connectionRow(b, created.id), { secret_version: 3, pending_change: null })
+  t.equal(control.storedConnection(created.flowConnectionId)?.auth.params.password, 'landed-password')
   t.equal(res.json<Resource>().etag, control.storedConnection(created.flowConnectionId)?.etag)
+  t.match((await auditOf(b, created.id)).filter((a) => a.action === 'connection.rotate').at(-1), { outcome: 'success' })
 })
 
-for (const [label, fault] of [['a timeout', { kind: 'timeout', delayMs: 1500 }], ['a 500', { kind: 'status', status: 500 }], ['a reset', { kind: 'reset' }], ['a 502', { kind: 'status', status: 502 }]] as const) {
-  void t.test(`the PATCH did not land (${label}): read back, sent again, 200`, async (t) => {
+for (const [label, fault] of [['a timeout', { kind: 'timeout', delayMs: 1500 }], ['a 500', { kind: 'status', status: 500 }], ['a reset', { kind: 'reset' }], ['a 502', { kind: 'status', status: 502 }], ['a 504', { kind: 'status', status: 504 }]] as const) {
+  void t.test(`the PATCH did not land (${label}): etag read again, sent again, 200`, async (t) => {
     const { created, body } = await enabledConnection()
     await rotate(created.id, newParams(body, 'warm-up'))
     const calls = control.callCounts()
@@ -134,10 +138,57 @@ for (const [label, fault] of [['a timeout', { kind: 'timeout', delayMs: 1500 }],
     const res = await rotate(created.id, newParams(body, 'second-try-password'))
     t.equal(res.statusCode, 200, res.body)
     t.equal(control.callCounts().update - calls.update, 2)
+    t.ok(control.callCounts().get - calls.get >= 1, 'read for the current etag')
     t.equal(control.storedConnection(created.flowConnectionId)?.auth.params.password, 'second-try-password')
-    t.equal((await connectionRow(b, created.id)).secret_version, 3)
+    t.match(await connectionRow(b, created.id), { secret_version: 3, pending_change: null })
   })
 }
+
+const AFTER_AMBIGUOUS: Record<string, { first: Parameters<typeof control.injectFault>[1], then: Parameters<typeof control.injectFault>[1], count: number, landed: boolean }> = {
+  'the re-send is refused (1100-400) after a lost answer': { first: { kind: 'lost-answer' }, then: { kind: 'reject', code: '1100-400', message: 'invalid params' }, count: 1, landed: true },
+  'no re-send is answered 200 within the deadline after a timeout': { first: { kind: 'timeout', delayMs: 1500 }, then: { kind: 'status', status: 503 }, count: 1000, landed: false }
+}
+
+for (const [label, c] of Object.entries(AFTER_AMBIGUOUS)) {
+  void t.test(`outcome unknown when ${label}: 503 with the connection id, pending kept, settled by the reconciler`, async (t) => {
+    const { created, body } = await enabledConnection()
+    await rotate(created.id, newParams(body, 'warm-up'))
+    control.injectFault('update', c.first)
+    control.injectFault('update', c.then, c.count)
+    const res = await rotate(created.id, newParams(body, 'maybe-password'))
+    t.equal(res.statusCode, 503, res.body)
+    t.equal(res.json<Problem & { connectionId: string }>().type, 'https://credential-broker.dev/problems/downstream-unavailable')
+    t.equal(res.json<Problem & { connectionId: string }>().connectionId, created.id)
+    t.ok(Number(res.headers['retry-after']) >= 1)
+    const row = await connectionRow(b, created.id)
+    t.equal(row.secret_version, 2, 'not live until a 200 says so')
+    t.match(row.pending_change, { kind: 'rotate', secretVersion: 3 })
+    t.equal(control.storedConnection(created.flowConnectionId)?.auth.params.password, c.landed ? 'maybe-password' : 'warm-up')
+    t.match((await auditOf(b, created.id)).filter((a) => a.action === 'connection.rotate').at(-1), { outcome: 'failure' })
+
+    control.clearFaults()
+    t.match(await b.broker.reconciler.sweep(), { rotationsSettled: 1 })
+    t.match(await connectionRow(b, created.id), { secret_version: 3, pending_change: null, etag: control.storedConnection(created.flowConnectionId)?.etag })
+    t.equal(control.storedConnection(created.flowConnectionId)?.auth.params.password, 'maybe-password', 'sent again by the reconciler')
+  })
+}
+
+void t.test('Flow Service answers 404: 409 conflict; not recorded as deleted, secret kept, suspected gone', async (t) => {
+  const { created, body } = await enabledConnection()
+  control.deleteConnection(created.flowConnectionId)
+  const res = await rotate(created.id, newParams(body, 'into-the-void'))
+  t.equal(res.statusCode, 409, res.body)
+  t.equal(res.json<Problem>().type, 'https://credential-broker.dev/problems/conflict')
+  t.equal(Number(res.headers['retry-after']), 10)
+  const row = await connectionRow(b, created.id)
+  t.not(row.state, 'deleted', 'one 404 is not proof')
+  t.match(row, { secret_version: 1, pending_change: null })
+  t.ok(row.gone_suspected_at !== null, 'suspected gone: the poller confirms with a second 404')
+  t.ok(row.duplicate_watch_until !== null, 'the reconciler looks for the marker first')
+  t.ok((await b.broker.secrets.listKeys()).includes(created.id), 'secret kept')
+  t.same(await b.broker.secrets.read(created.id, 1), { password: body.auth.params.password, securityToken: body.auth.params.securityToken })
+  t.match((await auditOf(b, created.id)).filter((a) => a.action === 'connection.rotate'), [{ outcome: 'failure' }])
+})
 
 void t.test('429 with Retry-After on the PATCH: waited, then 200', async (t) => {
   const { created, body } = await enabledConnection()
@@ -162,17 +213,35 @@ void t.test('outcome unknown (answer lost, then Flow Service unreadable): 503, s
   row = await connectionRow(b, landed.created.id)
   t.match(row, { secret_version: 2, pending_change: null, etag: control.storedConnection(landed.created.flowConnectionId)?.etag })
 
-  // And one that did not land: discarded, the previous version stays live.
+  // And one that did not land: the reconciler sends the pending version again, and its 200 makes it live.
   const lost = await enabledConnection()
   await rotate(lost.created.id, newParams(lost.body, 'warm-up'))
   control.injectFault('update', { kind: 'timeout', delayMs: 1500 })
   control.injectFault('get', { kind: 'status', status: 503 }, 1000)
   const res2 = await rotate(lost.created.id, newParams(lost.body, 'never-landed'))
   t.equal(res2.statusCode, 503)
+  t.equal(res2.json<Problem & { connectionId: string }>().connectionId, lost.created.id)
+  t.match(await connectionRow(b, lost.created.id), { secret_version: 2, pending_change: { secretVersion: 3 } })
+  t.equal(control.storedConnection(lost.created.flowConnectionId)?.auth.params.password, 'warm-up', 'did not land')
   control.clearFaults()
   t.match(await b.broker.reconciler.sweep(), { rotationsSettled: 1 })
-  t.match(await connectionRow(b, lost.created.id), { secret_version: 2, pending_change: null })
-  t.equal(control.storedConnection(lost.created.flowConnectionId)?.auth.params.password, 'warm-up')
+  t.match(await connectionRow(b, lost.created.id), { secret_version: 3, pending_change: null })
+  t.equal(control.storedConnection(lost.created.flowConnectionId)?.auth.params.password, 'never-landed')
+
+  // And one Flow Service refuses when the reconciler sends it again: the live version is sent again and stays live.
+  const refused = await enabledConnection()
+  await rotate(refused.created.id, newParams(refused.body, 'warm-up'))
+  control.injectFault('update', { kind: 'timeout', delayMs: 1500 })
+  control.injectFault('get', { kind: 'status', status: 503 }, 1000)
+  t.equal((await rotate(refused.created.id, newParams(refused.body, 'refused-later'))).statusCode, 503)
+  control.clearFaults()
+  const calls = control.callCounts()
+  control.injectFault('update', { kind: 'reject', code: '1100-400', message: 'invalid params' })
+  t.match(await b.broker.reconciler.sweep(), { rotationsSettled: 1 })
+  t.equal(control.callCounts().update - calls.update, 2, 'the pending version, refused; then the live one')
+  t.match(await connectionRow(b, refused.created.id), { secret_version: 2, pending_change: null, etag: control.storedConnection(refused.created.flowConnectionId)?.etag })
+  t.equal(control.storedConnection(refused.created.flowConnectionId)?.auth.params.password, 'warm-up')
+  t.match((await auditOf(b, refused.created.id)).filter((a) => a.action === 'connection.rotate').at(-1), { outcome: 'failure', actor: /reconciler/ })
 })
 
 void t.test('still initializing in Flow Service (1417-400): waits within the budget, then 200', async (t) => {
