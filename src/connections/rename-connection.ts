@@ -5,7 +5,8 @@ import type { Caller } from '../auth/scopes.js'
 import type { ConnectionRow } from '../db/schema.js'
 import { FlowServiceError } from '../flow-service/flow-service-error.js'
 import type { JsonPatchOp } from '../flow-service/types.js'
-import { changeDownstream } from './change-downstream.js'
+import { ChangeOutcomeUnknown, changeDownstream } from './change-downstream.js'
+import { AppError } from '../errors/app-error.js'
 import { withChangeLease } from './change-lease.js'
 import { changeProblem } from './change-problem.js'
 import { assertChangeable, suspectGoneDownstream } from './changeable-connection.js'
@@ -51,6 +52,14 @@ export async function renameConnection (deps: ConnectionDeps, caller: Caller, in
     } catch (err) {
       if (err instanceof FlowServiceError && err.kind === 'not_found') await suspectGoneDownstream(deps, row.id)
       await appendAudit(deps.db, { actor, action: 'connection.rename', connectionId: row.id, requestId: input.requestId, outcome: 'failure', changedFields: changed, detail: { reason: err instanceof FlowServiceError ? err.kind : err instanceof Error ? err.name : 'error' } })
+      if (err instanceof ChangeOutcomeUnknown) {
+        // Nothing settles a rename later (no pending change is kept): the caller is told to repeat it, which is safe.
+        throw new AppError('downstream_unavailable', 'Flow Service did not confirm the rename, and it may or may not have been applied there. The connection keeps its previous name here; repeating the same rename is safe.', {
+          retryAfterSeconds: 30,
+          extensions: { connectionId: row.id },
+          cause: err
+        })
+      }
       throw changeProblem(err, row.id)
     }
     return await deps.db.transaction().execute(async (tx) => {
