@@ -7,7 +7,10 @@ import type { FaultSpec } from '../../src/emulator/types.js'
 import { auditRows, connectionEvents, insertTestConnection } from '../support/connection-rows.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
 import { SEED_BODIES } from '../support/seed-bodies.js'
-import { FAST_MS, sleep, startPollerScene, STEADY_MS, waitFor, type PollerScene } from '../support/poller-scene.js'
+import { FAST_MS, POLLER_DEFAULTS, sleep, startPollerScene, STEADY_MS, waitFor, type PollerScene, type Tracked } from '../support/poller-scene.js'
+
+const GONE_CONFIRM_MS = POLLER_DEFAULTS.goneConfirmMs
+const SECRET_GRACE_MS = POLLER_DEFAULTS.secretGraceMs
 
 interface Timed { before: number, after: number }
 
@@ -26,6 +29,17 @@ function scheduledWithin (t: Test, at: Date | null, window: Timed, minMs: number
   }
   t.ok(at.getTime() >= window.before + minMs && at.getTime() <= window.after + maxMs,
     `${message}: next poll ${at.getTime() - window.before} ms after the sweep began, expected ${Math.round(minMs)}..${Math.round(maxMs)}`)
+}
+
+/**
+ * What happens between a first 404 and its confirmation, without waiting for it: the reconciler's duplicate watch
+ * found nothing carrying the row's marker (the watch is over), goneConfirmMs has passed since the first 404, and the
+ * row is due again. Only rows with a suspected deletion are touched.
+ */
+async function letGoneBeConfirmed (scene: PollerScene, connections: Tracked[], goneConfirmMs = GONE_CONFIRM_MS): Promise<void> {
+  await scene.db.updateTable('connections')
+    .set({ duplicate_watch_until: null, gone_suspected_at: new Date(Date.now() - goneConfirmMs - 1000), next_poll_at: new Date(Date.now() - 1000) })
+    .where('id', 'in', connections.map((c) => c.id)).where('gone_suspected_at', 'is not', null).execute()
 }
 
 async function readSecretError (scene: PollerScene, id: string): Promise<string> {
@@ -129,33 +143,138 @@ void t.test('StatePoller', async (t) => {
     t.match(await scene.row(c), { state: 'enabled', downstream_state: 'constructor', state_reason: /"constructor"/, poll_failures: 0 })
   })
 
-  void t.test('a connection deleted behind the broker’s back is confirmed by one GET, becomes deleted, and loses its secret', async (t) => {
+  void t.test('a connection deleted behind the broker’s back is only suspected on the first 404, recorded deleted on a confirmed second one, and keeps its secret for a grace period', async (t) => {
     const scene = await startPollerScene(t, db)
     const [c] = await scene.track(1, { downstream: 'enabled', state: 'enabled', withSecret: true })
     if (c === undefined) throw new Error('no connection')
     t.equal(await readSecretError(scene, c.id), 'readable', 'the secret exists before')
     scene.emulator.control.deleteConnection(c.flowId)
+    const poller = scene.poller()
 
-    const calls = await scene.callsDuring(async () => { await scene.poller().sweep() })
+    // First 404 (Flow Service's own, on the GET by id): a suspicion, and a duplicate watch for the reconciler.
+    let first: Timed = { before: 0, after: 0 }
+    const firstCalls = await scene.callsDuring(async () => { first = await timed(async () => { t.match(await poller.sweep(), { polled: 1, changed: 0, failed: 0 }) }) })
+    t.match(firstCalls, { list: 1, get: 1 })
+    const suspected = await scene.row(c)
+    t.match(suspected, { state: 'enabled', poll_failures: 0, lease_owner: null, secret_version: 1, secret_destroy_after: null })
+    const suspectedAt = suspected.gone_suspected_at?.getTime() ?? 0
+    t.ok(suspectedAt >= first.before && suspectedAt <= first.after, 'the first 404 is remembered')
+    scheduledWithin(t, suspected.duplicate_watch_until, first, GONE_CONFIRM_MS, GONE_CONFIRM_MS, 'a duplicate watch is started')
+    scheduledWithin(t, suspected.next_poll_at, first, GONE_CONFIRM_MS, GONE_CONFIRM_MS, 'polled again once a second 404 could confirm it')
+    t.equal(await scene.eventCount([c]), 0, 'nothing recorded on one 404')
 
-    t.match(calls, { list: 1, get: 1 })
+    // A second 404 while the duplicate watch is still on confirms nothing (the reconciler has not looked yet).
+    await scene.makeDue([c])
+    t.match(await poller.sweep(), { polled: 1, changed: 0, failed: 0 })
+    t.match(await scene.row(c), { state: 'enabled', secret_version: 1, gone_suspected_at: suspected.gone_suspected_at }, 'still only suspected')
+    t.equal(await scene.eventCount([c]), 0)
+
+    // Watch over, goneConfirmMs passed: the next 404 records the deletion.
+    await letGoneBeConfirmed(scene, [c])
+    let confirmed: Timed = { before: 0, after: 0 }
+    const confirmCalls = await scene.callsDuring(async () => { confirmed = await timed(async () => { t.match(await poller.sweep(), { polled: 1, changed: 1, failed: 0 }) }) })
+    t.match(confirmCalls, { list: 1, get: 1 })
     const row = await scene.row(c)
-    t.match(row, { state: 'deleted', state_reason: /outside the broker/, secret_version: null, next_poll_at: null })
+    t.match(row, { state: 'deleted', state_reason: /outside the broker/, next_poll_at: null, gone_suspected_at: null, lease_owner: null })
+    t.equal(row.secret_version, 1, 'the secret is still recorded as held')
+    scheduledWithin(t, row.secret_destroy_after, confirmed, SECRET_GRACE_MS, SECRET_GRACE_MS, 'destroyed by the reconciler after the grace period')
     t.match(await connectionEvents(db, c.id), [{ from_state: 'enabled', to_state: 'deleted', observed_by: 'poller' }])
-    t.equal(await readSecretError(scene, c.id), 'not_found', 'the secret is destroyed')
+    t.equal(await readSecretError(scene, c.id), 'readable', 'the secret is kept (recoverable by an operator)')
   })
 
-  void t.test('a confirming GET that fails does not make a connection deleted', async (t) => {
+  void t.test('a second 404 sooner than goneConfirmMs after the first confirms nothing, even once the watch is over', async (t) => {
     const scene = await startPollerScene(t, db)
     const [c] = await scene.track(1, { downstream: 'enabled', state: 'enabled', withSecret: true })
     if (c === undefined) throw new Error('no connection')
     scene.emulator.control.deleteConnection(c.flowId)
-    scene.emulator.control.injectFault('get', { kind: 'status', status: 503 })
+    const poller = scene.poller({ goneConfirmMs: 60000 })
+    await poller.sweep()
+    const suspectedAt = (await scene.row(c)).gone_suspected_at
+    if (suspectedAt === null) throw new Error('not suspected')
 
-    t.match(await scene.poller().sweep(), { polled: 0, failed: 1 })
+    await db.updateTable('connections').set({ duplicate_watch_until: null }).where('id', '=', c.id).execute()
+    await scene.makeDue([c])
+    const window = await timed(async () => { t.match(await poller.sweep(), { polled: 1, changed: 0, failed: 0 }) })
 
-    t.match(await scene.row(c), { state: 'enabled', poll_failures: 1 })
-    t.equal(await readSecretError(scene, c.id), 'readable', 'the secret is kept')
+    const row = await scene.row(c)
+    t.match(row, { state: 'enabled', secret_version: 1, gone_suspected_at: suspectedAt, lease_owner: null })
+    scheduledWithin(t, row.next_poll_at, window, 60000, 60000, 'polled again goneConfirmMs later')
+    t.equal(await scene.eventCount([c]), 0)
+  })
+
+  void t.test('a connection that Flow Service shows again after a 404 is no longer suspected', async (t) => {
+    const scene = await startPollerScene(t, db)
+    const [c] = await scene.track(1, { downstream: 'enabled', state: 'enabled' })
+    if (c === undefined) throw new Error('no connection')
+    const poller = scene.poller()
+    // A peer that does not list it and answers 404 to the GET, for a moment.
+    scene.emulator.control.injectFault('list', { kind: 'odd-200', body: 'empty-items' })
+    scene.emulator.control.injectFault('get', { kind: 'status', status: 404 })
+    t.match(await poller.sweep(), { polled: 1, changed: 0, failed: 0 })
+    t.not((await scene.row(c)).gone_suspected_at, null, 'suspected')
+
+    await scene.makeDue([c])
+    t.match(await poller.sweep(), { polled: 1, changed: 0, failed: 0 })
+    t.match(await scene.row(c), { state: 'enabled', gone_suspected_at: null }, 'listed again: the suspicion is dropped')
+
+    // A later 404 starts over: a first one again, not a confirmation.
+    scene.emulator.control.deleteConnection(c.flowId)
+    await db.updateTable('connections').set({ duplicate_watch_until: null }).where('id', '=', c.id).execute()
+    await scene.makeDue([c])
+    t.match(await poller.sweep(), { polled: 1, changed: 0 })
+    t.match(await scene.row(c), { state: 'enabled' })
+    t.not((await scene.row(c)).gone_suspected_at, null)
+  })
+
+  const NOT_A_DELETION: Array<[string, FaultSpec]> = [
+    ['a 503', { kind: 'status', status: 503 }],
+    ['a 200 with empty items', { kind: 'odd-200', body: 'empty-items' }],
+    ['a 200 without items', { kind: 'odd-200', body: 'no-items' }],
+    ['a 200 that is not JSON', { kind: 'odd-200', body: 'not-json' }],
+    ['a 200 about another connection', { kind: 'other-item', mode: 'replace' }]
+  ]
+  for (const [name, fault] of NOT_A_DELETION) {
+    void t.test(`${name} on the confirming GET is a failed poll, not a deletion nor a suspicion of one`, async (t) => {
+      const scene = await startPollerScene(t, db)
+      const [c] = await scene.track(1, { downstream: 'enabled', state: 'enabled', withSecret: true })
+      if (c === undefined) throw new Error('no connection')
+      scene.emulator.control.deleteConnection(c.flowId)
+      scene.emulator.control.injectFault('get', fault)
+
+      t.match(await scene.poller().sweep(), { polled: 0, failed: 1 })
+
+      t.match(await scene.row(c), { state: 'enabled', poll_failures: 1, gone_suspected_at: null, secret_version: 1 })
+      t.equal(await scene.eventCount([c]), 0)
+      t.equal(await readSecretError(scene, c.id), 'readable', 'the secret is kept')
+    })
+  }
+
+  void t.test('an item carrying another broker connection’s marker is a failed poll that starts a duplicate watch', async (t) => {
+    const scene = await startPollerScene(t, db)
+    const [c] = await scene.track(1, { downstream: 'enabled', state: 'enabled', withSecret: true })
+    if (c === undefined) throw new Error('no connection')
+    const other = '01900000-0000-7000-8000-0000000a11e5'
+    const stored = scene.emulator.control.storedConnection(c.flowId)
+    if (stored === undefined) throw new Error('not stored')
+    await scene.flow.updateConnection('prod', c.flowId, stored.etag, [{ op: 'replace', path: '/description', value: `theirs [credential-broker:${other}]` }])
+    scene.emulator.control.forceState(c.flowId, 'disabled')
+    const poller = scene.poller()
+
+    const window = await timed(async () => { t.match(await poller.sweep(), { polled: 0, changed: 0, failed: 1 }) })
+
+    const row = await scene.row(c)
+    t.match(row, { state: 'enabled', downstream_state: 'enabled', poll_failures: 1, gone_suspected_at: null, secret_version: 1, lease_owner: null })
+    scheduledWithin(t, row.duplicate_watch_until, window, GONE_CONFIRM_MS, GONE_CONFIRM_MS, 'the reconciler looks for the connection carrying this one’s marker')
+    t.equal(await scene.eventCount([c]), 0, 'nothing recorded from an answer about another connection')
+    t.ok(scene.log.lines().some((l) => l.level === 40 && l.msg === 'poll failed; rescheduled with backoff'), 'the failure is logged')
+
+    // The same item brought by the GET (the list leaving it out) fails the same way.
+    scene.emulator.control.injectFault('list', { kind: 'odd-200', body: 'empty-items' })
+    await scene.makeDue([c])
+    const calls = await scene.callsDuring(async () => { t.match(await poller.sweep(), { polled: 0, failed: 1 }) })
+    t.match(calls, { list: 1, get: 1 })
+    t.match(await scene.row(c), { state: 'enabled', poll_failures: 2, gone_suspected_at: null })
+    t.equal(await scene.eventCount([c]), 0)
   })
 
   void t.test('deleted and failed connections are never polled again', async (t) => {
@@ -168,10 +287,14 @@ void t.test('StatePoller', async (t) => {
     scene.emulator.control.deleteConnection(failed.flowId)
     const poller = scene.poller({ fastIntervalMs: 100, steadyIntervalMs: 200 })
     await poller.sweep()
+    t.match(await scene.row(deleted), { state: 'enabled' }, 'one 404 is only a suspicion')
+    t.match(await scene.row(failed), { state: 'pending' }, 'one 404 is only a suspicion')
+    await letGoneBeConfirmed(scene, [deleted, failed])
+    await poller.sweep()
     t.match(await scene.row(deleted), { state: 'deleted', next_poll_at: null })
     t.match(await scene.row(failed), { state: 'failed', next_poll_at: null })
 
-    await sleep(250) // longer than any interval
+    // No next poll at all: however long we wait, neither is due again.
     const calls = await scene.callsDuring(async () => { t.match(await poller.sweep(), { polled: 0 }) })
     t.match(calls, { list: 0, get: 0 })
   })
@@ -192,13 +315,22 @@ void t.test('StatePoller', async (t) => {
     const missing = connections.filter((_, i) => i % 100 === 7)
     for (const c of missing) scene.emulator.control.deleteConnection(c.flowId)
 
-    // Long intervals: a connection polled early in the sweep must not fall due again before it ends.
-    const poller = scene.poller({ fastIntervalMs: 60000, steadyIntervalMs: 60000 })
+    // Long intervals: a connection polled early in the sweep must not fall due again before it ends (nor one
+    // suspected gone, due again goneConfirmMs after its first 404).
+    const poller = scene.poller({ fastIntervalMs: 60000, steadyIntervalMs: 60000, goneConfirmMs: 60000 })
     let result
     const calls = await scene.callsDuring(async () => { result = await poller.sweep() })
 
     t.match(calls, { list: 3, get: missing.length, create: 0, update: 0, delete: 0 })
-    t.match(result, { polled: 250, changed: 250, failed: 0, downstreamCalls: 3 + missing.length })
+    t.match(result, { polled: 250, changed: 250 - missing.length, failed: 0, downstreamCalls: 3 + missing.length })
+    t.equal(await scene.eventCount(connections), 250 - missing.length, 'one change recorded per listed connection')
+    for (const c of missing) t.match(await scene.row(c), { state: 'initializing', gone_suspected_at: Date }, 'a missing connection is suspected')
+
+    // Their second 404, once confirmable: one list call for the three, one GET each.
+    await letGoneBeConfirmed(scene, missing, 60000)
+    const confirm = await scene.callsDuring(async () => { result = await poller.sweep() })
+    t.match(confirm, { list: 1, get: missing.length, delete: 0 })
+    t.match(result, { polled: missing.length, changed: missing.length, failed: 0, downstreamCalls: 1 + missing.length })
     t.equal(await scene.eventCount(connections), 250, 'one change recorded per connection')
     for (const c of missing) t.equal((await scene.row(c)).state, 'deleted', 'a missing connection is deleted')
   })

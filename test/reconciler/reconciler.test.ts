@@ -1,6 +1,6 @@
 // The reconciler settles what requests left behind: pending creates past the grace period (completed when Flow
-// Service has the marked connection, rolled back otherwise), secrets nothing needs, and it never settles a row twice
-// even with two replicas sweeping at once.
+// Service has a connection carrying the broker's marker, rolled back otherwise), duplicates of a create under a
+// duplicate watch, secrets nothing needs, and it never settles a row twice even with two replicas sweeping at once.
 import { pino } from 'pino'
 import t from 'tap'
 import { Reconciler } from '../../src/reconciler/reconciler.js'
@@ -18,6 +18,23 @@ const deps = { db, secrets, flow: b.broker.flow, logger: pino({ level: 'silent' 
 const reconcilerOptions = { intervalMs: 200, pendingGraceMs: GRACE_MS, flowTimeoutMs: 500 }
 
 const old = (): Date => new Date(Date.now() - GRACE_MS - 60000)
+const SALESFORCE_SPEC = 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5'
+
+/** A create body as the broker sends it for `stranded`: its marker in the description, under any name. */
+function markedBody (stranded: { id: string }, name: string): Parameters<typeof b.broker.flow.createConnection>[1] {
+  return { name, description: downstreamMarker(undefined, stranded.id), auth: { specName: 'Basic Authentication', params: { environmentUrl: 'https://acme.my.salesforce.com', username: 'u', password: 'p', securityToken: 's' } }, connectionSpec: { id: SALESFORCE_SPEC, version: '1.0' } }
+}
+
+/** Waits until the clock has moved on, so connections created before and after have distinct createdAt. */
+async function nextMillisecond (): Promise<void> {
+  const now = Date.now()
+  while (Date.now() <= now) await new Promise((resolve) => setImmediate(resolve))
+}
+
+/** Ends the duplicate watch of the given rows, as if its time were up: the next sweep looks once more, then ends it. */
+async function watchTimeUp (ids: string[]): Promise<void> {
+  await db.updateTable('connections').set({ duplicate_watch_until: new Date(Date.now() - 1000) }).where('id', 'in', ids).execute()
+}
 
 /** A pending row as a create leaves it when the process dies: secret written (and recorded, or not). */
 async function strandedCreate (options: { recorded: boolean, createdAt?: Date, lease?: boolean } = { recorded: true }): Promise<{ id: string, name: string }> {
@@ -44,44 +61,89 @@ void t.test('a create that died before recording its secret version never reache
   const row = await connectionRow(b, stranded.id)
   t.match(row, { state: 'failed', secret_version: null, idempotency_key: null, lease_owner: null })
   t.match(row.state_reason, /stopped before reaching Flow Service/)
+  t.equal(row.duplicate_watch_until, null, 'no POST was sent: nothing to watch for')
   t.notOk((await secrets.listKeys()).includes(stranded.id), 'the unrecorded secret is destroyed too')
   t.match(await connectionEvents(db, stranded.id), [{ from_state: 'pending', to_state: 'failed', observed_by: 'reconciler' }])
   t.match(await auditRows(db, stranded.id), [{ actor: 'reconciler', action: 'connection.state_changed' }])
 })
 
-void t.test('a create whose POST may have landed: completed when the marked connection exists, duplicates deleted', async (t) => {
+void t.test('a create whose POST may have landed: completed with the oldest marked connection, found whatever its name; duplicates deleted once they can be', async (t) => {
   const stranded = await strandedCreate({ recorded: true })
-  // Two connections downstream carry its marker: the POST landed twice (a late landing). The oldest is kept.
-  const body = { name: stranded.name, description: downstreamMarker(undefined, stranded.id), auth: { specName: 'Basic Authentication', params: { environmentUrl: 'https://acme.my.salesforce.com', username: 'u', password: 'p', securityToken: 's' } }, connectionSpec: { id: 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5', version: '1.0' } }
-  const first = await b.broker.flow.createConnection('prod', body)
-  await sleep(5)
-  const second = await b.broker.flow.createConnection('prod', body)
-  // Flow Service refuses to delete the duplicate while it initializes: the row waits for the next sweep.
-  t.match(await b.broker.reconciler.sweep(), { completed: 0, deferred: 1 })
-  t.equal((await connectionRow(b, stranded.id)).state, 'pending')
+  // Three connections downstream carry its marker (the POST landed more than once), none under the row's name: the
+  // look-up is by marker. The oldest is kept.
+  const first = await b.broker.flow.createConnection('prod', markedBody(stranded, 'ACME, Inc.'))
+  await nextMillisecond()
+  const second = await b.broker.flow.createConnection('prod', markedBody(stranded, 'ACME, Inc. (2)'))
+  await nextMillisecond()
+  const third = await b.broker.flow.createConnection('prod', markedBody(stranded, 'another name'))
+  // Another broker connection's marked connection, and an unmarked one: neither is touched.
+  const foreign = await b.broker.flow.createConnection('prod', markedBody({ id: '01900000-0000-7000-8000-00000000f0e1' }, stranded.name))
+  const unmarked = await b.broker.flow.createConnection('prod', { ...markedBody(stranded, stranded.name), description: 'no marker' })
+  // The second can be deleted at once; the third initializes (no etag: Flow Service refuses to delete it yet).
   control.forceState(second.id, 'enabled')
-  const result = await b.broker.reconciler.sweep()
-  t.match(result, { completed: 1 })
-  const row = await connectionRow(b, stranded.id)
+  const before = control.recentRequests().length
+
+  const settled = await b.broker.reconciler.sweep()
+  t.match(settled, { completed: 1, rolledBack: 0, deferred: 0 }, 'a duplicate that cannot be deleted yet no longer keeps the row pending')
+  let row = await connectionRow(b, stranded.id)
   t.match(row, { state: 'initializing', flow_connection_id: first.id, secret_version: 1, lease_owner: null })
   t.ok(row.next_poll_at, 'handed to the poller')
+  t.ok((row.duplicate_watch_until?.getTime() ?? 0) > Date.now(), 'watched for the duplicates left')
+  const lists = control.recentRequests().slice(before).filter((r) => r.operation === 'list')
+  t.ok(lists.length > 0 && lists.every((r) => /orderby=-createdAt/.test(r.query) && !/name/.test(r.query)), `listed newest first, never by name: ${lists.map((r) => r.query).join(' | ')}`)
+  const deletes = control.recentRequests().slice(before).filter((r) => r.operation === 'delete')
+  t.same(deletes.map((r) => [r.path.split('/').pop(), r.status]), [[second.id, 204]], 'the deletable duplicate is deleted, with its etag')
   t.ok(control.storedConnection(first.id), 'the adopted one stays')
-  t.equal(control.storedConnection(second.id), undefined, 'the duplicate is deleted')
+  t.equal(control.storedConnection(second.id), undefined, 'the deletable duplicate is gone')
+  t.ok(control.storedConnection(third.id), 'the initializing duplicate waits')
+
+  // Once it has an etag, a later sweep's duplicate watch deletes it.
+  control.forceState(third.id, 'enabled')
+  t.match(await b.broker.reconciler.sweep(), { completed: 0, duplicatesDeleted: 1, deferred: 0 })
+  t.equal(control.storedConnection(third.id), undefined, 'the late duplicate is deleted')
+  row = await connectionRow(b, stranded.id)
+  t.match(row, { state: 'initializing', flow_connection_id: first.id, secret_version: 1 })
+  t.ok(row.duplicate_watch_until, 'the watch goes on until its time is up')
+  t.ok(control.storedConnection(first.id), 'the adopted one stays')
+  t.ok(control.storedConnection(foreign.id), 'another connection\'s marked connection is left alone')
+  t.ok(control.storedConnection(unmarked.id), 'an unmarked connection is left alone')
   t.ok((await secrets.listKeys()).includes(stranded.id), 'its secret is kept')
+  t.equal((await connectionEvents(db, stranded.id)).filter((e) => e.observed_by === 'reconciler').length, 1, 'settled once')
+
+  // Its time up and nothing left to delete: the watch ends.
+  await watchTimeUp([stranded.id])
+  t.match(await b.broker.reconciler.sweep(), { duplicatesDeleted: 0, deferred: 0 })
+  t.equal((await connectionRow(b, stranded.id)).duplicate_watch_until, null, 'the watch is over')
+  for (const id of [foreign.id, unmarked.id]) control.deleteConnection(id)
 })
 
-void t.test('a create whose POST never landed: rolled back after one look', async (t) => {
+void t.test('a create whose POST never landed: rolled back after one look, then watched for a late landing', async (t) => {
   const stranded = await strandedCreate({ recorded: true })
   t.match(await b.broker.reconciler.sweep(), { rolledBack: 1 })
   t.equal(control.callCounts().create, 0, 'the reconciler never posts')
-  t.match(await connectionRow(b, stranded.id), { state: 'failed', secret_version: null })
+  const row = await connectionRow(b, stranded.id)
+  t.match(row, { state: 'failed', secret_version: null })
+  t.ok((row.duplicate_watch_until?.getTime() ?? 0) > Date.now(), 'the POST may still land: watched')
   t.notOk((await secrets.listKeys()).includes(stranded.id))
+
+  // It lands after all: the watch deletes it (the row is failed, so every marked connection goes).
+  const late = await b.broker.flow.createConnection('prod', markedBody(stranded, stranded.name))
+  control.forceState(late.id, 'enabled')
+  t.match(await b.broker.reconciler.sweep(), { duplicatesDeleted: 1, rolledBack: 0, completed: 0 })
+  t.equal(control.storedConnection(late.id), undefined, 'the late landing is deleted')
+  t.match(await connectionRow(b, stranded.id), { state: 'failed', flow_connection_id: null })
+
+  await watchTimeUp([stranded.id])
+  await b.broker.reconciler.sweep()
+  t.equal((await connectionRow(b, stranded.id)).duplicate_watch_until, null, 'the watch is over')
 })
 
 void t.test('young pending rows and rows whose create still holds the lease are left alone', async (t) => {
+  // A duplicate watch of another row (the subtests above end theirs) would list the connection spec's connections too.
+  await db.updateTable('connections').set({ duplicate_watch_until: null }).where('duplicate_watch_until', 'is not', null).execute()
   const young = await strandedCreate({ recorded: true, createdAt: new Date() })
   const leased = await strandedCreate({ recorded: true, lease: true })
-  t.match(await b.broker.reconciler.sweep(), { completed: 0, rolledBack: 0 })
+  t.match(await b.broker.reconciler.sweep(), { completed: 0, rolledBack: 0, duplicatesDeleted: 0, deferred: 0 })
   t.equal((await connectionRow(b, young.id)).state, 'pending')
   t.equal((await connectionRow(b, leased.id)).state, 'pending')
   t.equal(control.callCounts().list, 0)
