@@ -1,5 +1,6 @@
-// The process logger: pino JSON (pretty only on a terminal), redaction derived from the catalogue,
-// and an error serializer that emits only known-safe fields.
+// The process logger: pino JSON (pretty on a terminal when the dev dependency pino-pretty is there), redaction derived
+// from the catalogue, and an error serializer that emits only known-safe fields.
+import { createRequire } from 'node:module'
 import pino, { type Logger, type LoggerOptions } from 'pino'
 import { redactionPaths } from '../catalog/redaction-paths.js'
 
@@ -41,6 +42,16 @@ export function loggerOptions (level: string, extra: LoggerOptions = {}): Logger
 
 export function createLogger (level: string, destination?: pino.DestinationStream): Logger {
   if (destination !== undefined) return pino(loggerOptions(level), destination)
-  const pretty = process.stdout.isTTY && process.env.NODE_ENV !== 'production'
+  // pino-pretty is a dev dependency: the image (npm ci --omit=dev) has none and logs JSON.
+  const pretty = process.stdout.isTTY && process.env.NODE_ENV !== 'production' && hasPinoPretty()
   return pino(loggerOptions(level, pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}))
+}
+
+function hasPinoPretty (): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty')
+    return true
+  } catch {
+    return false
+  }
 }
