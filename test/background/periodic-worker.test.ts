@@ -6,18 +6,7 @@ import { systemClock } from '../../src/background/clock.js'
 import { JITTER, nominalPause, PeriodicWorker, type Pass, type PeriodicWorkerOptions } from '../../src/background/periodic-worker.js'
 import { captureLogger } from '../support/captured-logger.js'
 import { FakeClock } from '../support/fake-clock.js'
-
-/** A promise the test settles by hand. */
-function gate (): { promise: Promise<void>, open: () => void } {
-  let open = (): void => {}
-  const promise = new Promise<void>((resolve) => { open = resolve })
-  return { promise, open }
-}
-
-/** Lets every promise callback queued so far run. */
-async function settle (): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve()
-}
+import { gate, settle } from '../support/gate.js'
 
 function worker (pass: Pass, options: Partial<PeriodicWorkerOptions> = {}): { worker: PeriodicWorker, clock: FakeClock, log: ReturnType<typeof captureLogger> } {
   const clock = new FakeClock(1_000_000)
