@@ -31,7 +31,7 @@ import { transitionCounter } from './metrics/transition-counter.js'
 import { pollerLagSeconds } from './poller/poll-repository.js'
 import { StatePoller } from './poller/state-poller.js'
 import { Reconciler } from './reconciler/reconciler.js'
-import { SecretOrphanSweep } from './secrets/orphan-sweep.js'
+import { SecretOrphanSweep } from './reconciler/orphan-sweep.js'
 import { loadLocalKey } from './secrets/local/local-key.js'
 import { LocalSecretStore } from './secrets/local/local-secret-store.js'
 import { meterSecretStore } from './secrets/metered-secret-store.js'
@@ -186,6 +186,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       poller?.start()
       if (config.reconciler.enabled) reconciler.start()
     })
+    // The orphan sweep runs with the reconciler: its first pass at boot too.
     if (config.reconciler.enabled) orphanSweep.start()
     const boot = bootSummary(config, databaseConfig, emulator?.flowServiceUrl)
     logger.info(boot.fields, boot.message)

@@ -1,5 +1,5 @@
 // All SQL about connections and their state history. Functions take the executor (db or transaction) first.
-import { sql, type Kysely } from 'kysely'
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely'
 import type { ConnectionEventRow, ConnectionRow, ConnectionUpdate, Database, NewConnectionRow } from '../db/schema.js'
 import { noteTransition } from './transition-listener.js'
 
@@ -91,21 +91,40 @@ export async function listConnectionEvents (db: Kysely<Database>, connectionId: 
     .where('connection_id', '=', connectionId).orderBy('connection_events.id').execute()
 }
 
+/** A claim: which rows, in which order, for whom, until when. */
+export interface LeaseClaim {
+  owner: string
+  /** Leases that ended before this are expired: their rows are claimable again (their replica died). */
+  now: Date
+  leaseUntil: Date
+  limit: number
+  /** Which rows are wanted, besides nobody holding a live lease on them. */
+  where: (eb: ExpressionBuilder<Database, 'connections'>) => Expression<SqlBool>
+  /** Ascending; the rows waiting longest first. */
+  orderBy: 'next_poll_at' | 'created_at' | 'id' | 'duplicate_watch_until'
+}
+
 /**
- * Claims up to `limit` due connections for `owner` until `leaseUntil`: rows locked by another replica's claim
- * are skipped (SKIP LOCKED), and a row whose lease has expired (its replica died) is claimable again.
+ * Claims up to `limit` rows matching `where` for `owner` until `leaseUntil`, and returns them. Rows locked by
+ * another replica's claim are skipped (SKIP LOCKED), rows under a live lease are left alone, and a row whose lease
+ * has expired is claimable again. Every background claim (poller, reconciler) is one of these.
  */
-export async function claimDueConnections (db: Kysely<Database>, owner: string, now: Date, leaseUntil: Date, limit: number): Promise<ConnectionRow[]> {
+export async function claimWithLease (db: Kysely<Database>, claim: LeaseClaim): Promise<ConnectionRow[]> {
   return await db.transaction().execute(async (tx) => {
-    const due = await tx.selectFrom('connections').select('id')
-      .where('next_poll_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .orderBy('next_poll_at').limit(limit)
+    const candidates = await tx.selectFrom('connections').select('id')
+      .where(claim.where)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', claim.now)]))
+      .orderBy(claim.orderBy).limit(claim.limit)
       .forUpdate().skipLocked().execute()
-    if (due.length === 0) return []
-    return await tx.updateTable('connections').set({ lease_owner: owner, lease_until: leaseUntil })
-      .where('id', 'in', due.map((r) => r.id)).returningAll().execute()
+    if (candidates.length === 0) return []
+    return await tx.updateTable('connections').set({ lease_owner: claim.owner, lease_until: claim.leaseUntil })
+      .where('id', 'in', candidates.map((r) => r.id)).returningAll().execute()
   })
+}
+
+/** Claims up to `limit` connections whose poll is due, the longest overdue first (see claimWithLease). */
+export async function claimDueConnections (db: Kysely<Database>, owner: string, now: Date, leaseUntil: Date, limit: number): Promise<ConnectionRow[]> {
+  return await claimWithLease(db, { owner, now, leaseUntil, limit, where: (eb) => eb('next_poll_at', '<=', now), orderBy: 'next_poll_at' })
 }
 
 /**
@@ -127,48 +146,33 @@ export async function releaseLease (db: Kysely<Database>, id: string, owner: str
 
 /**
  * Claims pending connections created before `createdBefore` (their create can no longer be running) that nobody
- * holds, for the reconciler. SKIP LOCKED and the lease keep replicas from settling the same row twice.
+ * holds, oldest first, for the reconciler. SKIP LOCKED and the lease keep replicas from settling the same row twice.
  */
 export async function claimStalePending (db: Kysely<Database>, owner: string, now: Date, createdBefore: Date, leaseUntil: Date, limit: number): Promise<ConnectionRow[]> {
-  return await db.transaction().execute(async (tx) => {
-    const stale = await tx.selectFrom('connections').select('id')
-      .where('state', '=', 'pending')
-      .where('created_at', '<', createdBefore)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .orderBy('created_at').limit(limit)
-      .forUpdate().skipLocked().execute()
-    if (stale.length === 0) return []
-    return await tx.updateTable('connections').set({ lease_owner: owner, lease_until: leaseUntil })
-      .where('id', 'in', stale.map((r) => r.id)).returningAll().execute()
+  return await claimWithLease(db, {
+    owner,
+    now,
+    leaseUntil,
+    limit,
+    where: (eb) => eb.and([eb('state', '=', 'pending'), eb('created_at', '<', createdBefore)]),
+    orderBy: 'created_at'
   })
 }
 
 /** Claims connections with a rotation whose outcome was never recorded (its request died or gave up). */
 export async function claimUnsettledRotations (db: Kysely<Database>, owner: string, now: Date, leaseUntil: Date, limit: number): Promise<ConnectionRow[]> {
-  return await db.transaction().execute(async (tx) => {
-    const open = await tx.selectFrom('connections').select('id')
-      .where('pending_change', 'is not', null)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .orderBy('id').limit(limit)
-      .forUpdate().skipLocked().execute()
-    if (open.length === 0) return []
-    return await tx.updateTable('connections').set({ lease_owner: owner, lease_until: leaseUntil })
-      .where('id', 'in', open.map((r) => r.id)).returningAll().execute()
-  })
+  return await claimWithLease(db, { owner, now, leaseUntil, limit, where: (eb) => eb('pending_change', 'is not', null), orderBy: 'id' })
 }
 
 /** Claims settled connections under a duplicate watch (see watch-duplicates.ts) that nobody holds. */
 export async function claimWatchedConnections (db: Kysely<Database>, owner: string, now: Date, leaseUntil: Date, limit: number): Promise<ConnectionRow[]> {
-  return await db.transaction().execute(async (tx) => {
-    const watched = await tx.selectFrom('connections').select('id')
-      .where('duplicate_watch_until', 'is not', null)
-      .where('state', '!=', 'pending')
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .orderBy('duplicate_watch_until').limit(limit)
-      .forUpdate().skipLocked().execute()
-    if (watched.length === 0) return []
-    return await tx.updateTable('connections').set({ lease_owner: owner, lease_until: leaseUntil })
-      .where('id', 'in', watched.map((r) => r.id)).returningAll().execute()
+  return await claimWithLease(db, {
+    owner,
+    now,
+    leaseUntil,
+    limit,
+    where: (eb) => eb.and([eb('duplicate_watch_until', 'is not', null), eb('state', '!=', 'pending')]),
+    orderBy: 'duplicate_watch_until'
   })
 }
 

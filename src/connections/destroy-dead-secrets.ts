@@ -1,5 +1,5 @@
 // Destroys the secrets of failed or deleted connections that are still recorded as holding one: a destroy that failed
-// earlier (store down). Keys the table knows nothing of are the secret orphan sweep's (src/secrets/orphan-sweep.ts).
+// earlier (store down). Keys the table knows nothing of are the secret orphan sweep's (src/reconciler/orphan-sweep.ts).
 import type { ConnectionDeps } from './connection-deps.js'
 import { findDeadSecretHolders } from './connection-repository.js'
 import { destroyRecordedSecret } from './destroy-secret.js'

@@ -1,8 +1,11 @@
 // The background poller: claims due connections with a lease, asks Flow Service for their state in batches,
-// and records each real change. Errors are logged and rescheduled, never thrown out of the loop.
+// and records each real change. Errors are logged and rescheduled, never thrown out of a sweep; a sweep that fails
+// as a whole (the database is down) is backed off by its loop.
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Actor } from '../audit/audit-log.js'
+import { systemClock, type Clock } from '../background/clock.js'
+import { PeriodicWorker } from '../background/periodic-worker.js'
 import { claimDueConnections, lockConnection, updateConnection } from '../connections/connection-repository.js'
 import { markedBrokerId } from '../connections/downstream-marker.js'
 import { recordObservation } from '../connections/record-observation.js'
@@ -42,6 +45,8 @@ export interface StatePollerOptions extends ScheduleSettings {
   goneConfirmMs: number
   /** How long the secret of a connection deleted downstream is kept (recoverable by an operator). */
   secretGraceMs: number
+  /** Time for the loop and for scheduling (due, leases, backoff, Retry-After). Default: the system clock. */
+  clock?: Clock
 }
 
 export interface SweepResult {
@@ -57,60 +62,42 @@ const MAX_IDS_PER_LIST = 100
 const MAX_FAILURE_PAUSE_MS = 10000
 
 export class StatePoller {
-  #running: Promise<void> | undefined
-  #stopping = false
-  #wake: (() => void) | undefined
+  readonly #worker: PeriodicWorker
+  readonly #clock: Clock
   #pausedUntil = 0
 
-  constructor (private readonly deps: StatePollerDeps, private readonly options: StatePollerOptions) {}
+  constructor (private readonly deps: StatePollerDeps, private readonly options: StatePollerOptions) {
+    this.#clock = options.clock ?? systemClock
+    // After a 429 the loop waits for Retry-After before its next sweep, whatever its interval.
+    this.#worker = new PeriodicWorker(async (signal) => { await this.sweep(signal); return { notBefore: this.#pausedUntil } }, {
+      name: 'poller sweep',
+      intervalMs: options.idleDelayMs ?? Math.min(1000, options.fastIntervalMs),
+      maxBackoffMs: MAX_FAILURE_PAUSE_MS,
+      logger: deps.logger,
+      clock: options.clock
+    })
+  }
 
+  /** Starts the loop; its first sweep runs now. */
   start (): void {
-    if (this.#running !== undefined) return
-    this.#stopping = false
-    this.#running = this.#loop()
+    this.#worker.start()
   }
 
   /** Stops the loop and waits for the sweep in flight to finish recording. */
   async stop (): Promise<void> {
-    this.#stopping = true
-    this.#wake?.()
-    await this.#running
-    this.#running = undefined
+    await this.#worker.stop()
   }
 
-  async #loop (): Promise<void> {
-    let failures = 0
-    while (!this.#stopping) {
-      const idle = this.options.idleDelayMs ?? Math.min(1000, this.options.fastIntervalMs)
-      try {
-        await this.sweep()
-        failures = 0
-      } catch (err) {
-        // The database may be down: log, back off, try again. Progress lives in the database, not here.
-        failures++
-        this.deps.logger.error({ err, failures }, 'poller sweep failed')
-      }
-      const backoff = failures === 0 ? 0 : Math.min(MAX_FAILURE_PAUSE_MS, idle * 2 ** Math.min(failures, 16))
-      await this.#sleep(Math.max(idle, backoff, this.#pausedUntil - Date.now()))
-    }
-  }
-
-  async #sleep (ms: number): Promise<void> {
-    if (this.#stopping) return
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms)
-      this.#wake = () => { clearTimeout(timer); resolve() }
-    })
-    this.#wake = undefined
-  }
-
-  /** Polls every connection due now, batch after batch, until none is left or a 429 pauses us. */
-  async sweep (): Promise<SweepResult> {
+  /**
+   * Polls every connection due now, batch after batch, until none is left, a 429 pauses us, or `signal` aborts
+   * (the loop stops: the batch in flight is finished, no other is claimed).
+   */
+  async sweep (signal?: AbortSignal): Promise<SweepResult> {
     const startedAt = performance.now()
-    const total: SweepResult = { polled: 0, changed: 0, failed: 0, downstreamCalls: 0 }
-    while (!this.#stopping && !this.#isPaused()) {
-      const now = new Date()
-      const claimed = await claimDueConnections(this.deps.db, this.options.owner, now, new Date(now.getTime() + this.options.leaseMs), this.options.batchSize)
+    const total = noResult()
+    while (signal?.aborted !== true && !this.#isPaused()) {
+      const now = this.#clock.now()
+      const claimed = await claimDueConnections(this.deps.db, this.options.owner, new Date(now), new Date(now + this.options.leaseMs), this.options.batchSize)
       if (claimed.length === 0) break
       const result = await this.#pollBatch(claimed)
       this.deps.observer?.batchFinished?.(result)
@@ -124,12 +111,20 @@ export class StatePoller {
     return total
   }
 
+  /** Asks Flow Service about a claimed batch, sandbox by sandbox, at most MAX_IDS_PER_LIST ids per list call. */
   async #pollBatch (rows: ConnectionRow[]): Promise<SweepResult> {
-    const result: SweepResult = { polled: 0, changed: 0, failed: 0, downstreamCalls: 0 }
+    const result = noResult()
+    for (const [sandbox, group] of await this.#groupBySandbox(rows)) {
+      for (let i = 0; i < group.length; i += MAX_IDS_PER_LIST) await this.#pollChunk(sandbox, group.slice(i, i + MAX_IDS_PER_LIST), result)
+    }
+    return result
+  }
+
+  /** The batch's rows by sandbox. A row not created downstream yet is released: its create (or the reconciler) owns it. */
+  async #groupBySandbox (rows: ConnectionRow[]): Promise<Map<string, ConnectionRow[]>> {
     const bySandbox = new Map<string, ConnectionRow[]>()
     for (const row of rows) {
       if (row.flow_connection_id === null) {
-        // Not created downstream yet: the create (or the reconciler) owns it.
         await this.#release(row, { next_poll_at: null })
         continue
       }
@@ -137,69 +132,82 @@ export class StatePoller {
       group.push(row)
       bySandbox.set(row.sandbox_name, group)
     }
-    for (const [sandbox, group] of bySandbox) {
-      for (let i = 0; i < group.length; i += MAX_IDS_PER_LIST) {
-        const chunk = group.slice(i, i + MAX_IDS_PER_LIST)
-        if (this.#isPaused()) {
-          // A 429 earlier in this batch: no more calls until Retry-After, and no failure counted against these.
-          for (const row of chunk) await this.#release(row, { next_poll_at: new Date(this.#pausedUntil) })
-          continue
-        }
-        let found: Map<string, FlowConnection>
-        try {
-          result.downstreamCalls++
-          const page = await this.deps.flow.listConnections(sandbox, { ids: chunk.map((r) => r.flow_connection_id ?? ''), limit: MAX_IDS_PER_LIST })
-          found = new Map(page.items.map((c) => [c.id, c]))
-        } catch (err) {
-          this.#noteThrottle(err)
-          if (isBudgetRefusal(err)) {
-            // Nothing was sent: not a failure of these connections, just not their turn yet.
-            for (const row of chunk) await this.#release(row, { next_poll_at: new Date(this.#pausedUntil) })
-            continue
-          }
-          this.deps.logger.warn({ err, sandbox, connections: chunk.length }, 'poll batch failed; rescheduled with backoff')
-          for (const row of chunk) await this.#recordFailure(row)
-          result.failed += chunk.length
-          continue
-        }
-        // Most polls find nothing new: those are rescheduled together in one statement, the rest one by one.
-        const unchanged: Array<{ row: ConnectionRow, poll: UnchangedPoll }> = []
-        const careful: ConnectionRow[] = []
-        for (const row of chunk) {
-          const listed = found.get(row.flow_connection_id ?? '')
-          if (listed !== undefined && isOurs(row, listed) && isUnchanged(row, listed.state)) unchanged.push({ row, poll: this.#unchangedPoll(row, listed) })
-          else careful.push(row)
-        }
-        const rescheduled = await rescheduleUnchanged(this.deps.db, this.options.owner, unchanged.map((u) => u.poll))
-        result.polled += rescheduled.size
-        // A row that moved since the claim (or whose lease we lost) is left to the careful path, which re-reads it.
-        for (const { row } of unchanged) if (!rescheduled.has(row.id)) careful.push(row)
-        for (const row of careful) {
-          if (!found.has(row.flow_connection_id ?? '') && this.#isPaused()) {
-            await this.#release(row, { next_poll_at: new Date(this.#pausedUntil) })
-            continue
-          }
-          try {
-            const seen = await this.#observe(row, found, () => { result.downstreamCalls++ })
-            const changed = seen === null
-              ? await this.#recordMissing(row)
-              : await this.#record(row, { kind: 'downstream_state', state: seen.state }, seen.etag, row.gone_suspected_at !== null ? { gone_suspected_at: null } : {})
-            if (changed) result.changed++
-            result.polled++
-          } catch (err) {
-            this.#noteThrottle(err)
-            if (isBudgetRefusal(err)) {
-              await this.#release(row, { next_poll_at: new Date(this.#pausedUntil) })
-              continue
-            }
-            this.deps.logger.warn({ err, connectionId: row.id }, 'poll failed; rescheduled with backoff')
-            await this.#recordFailure(row)
-            result.failed++
-          }
-        }
-      }
+    return bySandbox
+  }
+
+  /** One list call for the chunk; the unchanged rows rescheduled together, the rest recorded one by one. */
+  async #pollChunk (sandbox: string, chunk: ConnectionRow[], result: SweepResult): Promise<void> {
+    if (this.#isPaused()) {
+      // A 429 earlier in this batch: no more calls until Retry-After, and no failure counted against these.
+      await this.#deferToPauseEnd(chunk)
+      return
     }
-    return result
+    const found = await this.#listChunk(sandbox, chunk, result)
+    if (found === undefined) return
+    for (const row of await this.#rescheduleUnchanged(chunk, found, result)) await this.#pollOne(row, found, result)
+  }
+
+  /** The chunk's connections Flow Service listed, by id; undefined when the call failed (the chunk is then handled). */
+  async #listChunk (sandbox: string, chunk: ConnectionRow[], result: SweepResult): Promise<Map<string, FlowConnection> | undefined> {
+    try {
+      result.downstreamCalls++
+      const page = await this.deps.flow.listConnections(sandbox, { ids: chunk.map((r) => r.flow_connection_id ?? ''), limit: MAX_IDS_PER_LIST })
+      return new Map(page.items.map((c) => [c.id, c]))
+    } catch (err) {
+      this.#noteThrottle(err)
+      if (isBudgetRefusal(err)) {
+        // Nothing was sent: not a failure of these connections, just not their turn yet.
+        await this.#deferToPauseEnd(chunk)
+        return undefined
+      }
+      this.deps.logger.warn({ err, sandbox, connections: chunk.length }, 'poll batch failed; rescheduled with backoff')
+      for (const row of chunk) await this.#recordFailure(row)
+      result.failed += chunk.length
+      return undefined
+    }
+  }
+
+  /**
+   * Most polls find nothing new: those are rescheduled together in one statement. Returns the rest, to record one
+   * by one, including a row that moved since the claim (or whose lease we lost): the careful path re-reads it.
+   */
+  async #rescheduleUnchanged (chunk: ConnectionRow[], found: Map<string, FlowConnection>, result: SweepResult): Promise<ConnectionRow[]> {
+    const unchanged: Array<{ row: ConnectionRow, poll: UnchangedPoll }> = []
+    const careful: ConnectionRow[] = []
+    for (const row of chunk) {
+      const listed = found.get(row.flow_connection_id ?? '')
+      if (listed !== undefined && isOurs(row, listed) && isUnchanged(row, listed.state)) unchanged.push({ row, poll: this.#unchangedPoll(row, listed) })
+      else careful.push(row)
+    }
+    const rescheduled = await rescheduleUnchanged(this.deps.db, this.options.owner, unchanged.map((u) => u.poll))
+    result.polled += rescheduled.size
+    for (const { row } of unchanged) if (!rescheduled.has(row.id)) careful.push(row)
+    return careful
+  }
+
+  /** Records what Flow Service holds for one row (a GET when the list left it out), or its failure. */
+  async #pollOne (row: ConnectionRow, found: Map<string, FlowConnection>, result: SweepResult): Promise<void> {
+    if (!found.has(row.flow_connection_id ?? '') && this.#isPaused()) {
+      await this.#deferToPauseEnd([row])
+      return
+    }
+    try {
+      const seen = await this.#observe(row, found, () => { result.downstreamCalls++ })
+      const changed = seen === null
+        ? await this.#recordMissing(row)
+        : await this.#record(row, { kind: 'downstream_state', state: seen.state }, seen.etag, row.gone_suspected_at !== null ? { gone_suspected_at: null } : {})
+      if (changed) result.changed++
+      result.polled++
+    } catch (err) {
+      this.#noteThrottle(err)
+      if (isBudgetRefusal(err)) {
+        await this.#deferToPauseEnd([row])
+        return
+      }
+      this.deps.logger.warn({ err, connectionId: row.id }, 'poll failed; rescheduled with backoff')
+      await this.#recordFailure(row)
+      result.failed++
+    }
   }
 
   /**
@@ -216,7 +224,7 @@ export class StatePoller {
     if (connection === undefined) return null
     if (!isOurs(row, connection)) {
       // The recorded id came from an answer about another connection: the reconciler's duplicate watch finds ours.
-      await this.deps.db.updateTable('connections').set({ duplicate_watch_until: new Date(Date.now() + this.options.goneConfirmMs) })
+      await this.deps.db.updateTable('connections').set({ duplicate_watch_until: new Date(this.#clock.now() + this.options.goneConfirmMs) })
         .where('id', '=', row.id).where('duplicate_watch_until', 'is', null).execute()
       throw new FlowServiceError({ kind: 'retryable', operation: 'getConnection', code: UNEXPECTED_ANSWER, cause: new Error(`Flow Service connection ${id} carries the marker of another broker connection`) })
     }
@@ -230,7 +238,7 @@ export class StatePoller {
    * once that look is done, records the deletion. The secret is kept for secretGraceMs after that.
    */
   async #recordMissing (row: ConnectionRow): Promise<boolean> {
-    const now = Date.now()
+    const now = this.#clock.now()
     const since = row.gone_suspected_at?.getTime()
     if (since === undefined) {
       this.deps.logger.info({ connectionId: row.id, flowConnectionId: row.flow_connection_id }, 'Flow Service answered 404; confirming before recording a deletion')
@@ -254,9 +262,9 @@ export class StatePoller {
       if (row === undefined || row.lease_owner !== this.options.owner) return false
       const before = row.state
       let updated = await recordObservation(tx, row, observation, { observedBy: 'poller', actor: POLLER, requestId: null })
-      const delay = nextPollDelay(updated.state, updated.state_reason !== null && !['deleted', 'failed'].includes(updated.state), this.options, Math.random, Date.now() - updated.updated_at.getTime())
+      const delay = nextPollDelay(updated.state, updated.state_reason !== null && !['deleted', 'failed'].includes(updated.state), this.options, Math.random, this.#clock.now() - updated.updated_at.getTime())
       updated = await updateConnection(tx, row.id, {
-        next_poll_at: delay === null ? null : new Date(Date.now() + delay),
+        next_poll_at: delay === null ? null : new Date(this.#clock.now() + delay),
         poll_failures: 0,
         lease_owner: null,
         lease_until: null,
@@ -270,12 +278,12 @@ export class StatePoller {
 
   #unchangedPoll (row: ConnectionRow, listed: FlowConnection): UnchangedPoll {
     const hasUnknownState = row.state_reason !== null && !['deleted', 'failed'].includes(row.state)
-    const delay = nextPollDelay(row.state, hasUnknownState, this.options, Math.random, Date.now() - row.updated_at.getTime())
+    const delay = nextPollDelay(row.state, hasUnknownState, this.options, Math.random, this.#clock.now() - row.updated_at.getTime())
     return {
       id: row.id,
       state: row.state,
       downstreamState: row.downstream_state,
-      nextPollAt: delay === null ? null : new Date(Date.now() + delay),
+      nextPollAt: delay === null ? null : new Date(this.#clock.now() + delay),
       etag: listed.etag
     }
   }
@@ -283,12 +291,17 @@ export class StatePoller {
   async #recordFailure (row: ConnectionRow): Promise<void> {
     const failures = row.poll_failures + 1
     // Never due again before a Retry-After we were given, whichever replica looks next.
-    const at = Math.max(Date.now() + backoffDelay(failures, this.options), this.#pausedUntil)
+    const at = Math.max(this.#clock.now() + backoffDelay(failures, this.options), this.#pausedUntil)
     await this.#release(row, { poll_failures: failures, next_poll_at: new Date(at) })
   }
 
+  /** Releases the rows to be due when the pause ends, no failure counted. */
+  async #deferToPauseEnd (rows: ConnectionRow[]): Promise<void> {
+    for (const row of rows) await this.#release(row, { next_poll_at: new Date(this.#pausedUntil) })
+  }
+
   #isPaused (): boolean {
-    return Date.now() < this.#pausedUntil
+    return this.#clock.now() < this.#pausedUntil
   }
 
   async #release (row: ConnectionRow, patch: { next_poll_at: Date | null, poll_failures?: number, gone_suspected_at?: Date }): Promise<void> {
@@ -299,10 +312,12 @@ export class StatePoller {
   /** A 429, or the request budget refusing a call, pauses every call of this poller for Retry-After (or a default). */
   #noteThrottle (err: unknown): void {
     if (err instanceof FlowServiceError && (err.status === 429 || err.code === REQUEST_BUDGET_CODE)) {
-      this.#pausedUntil = Date.now() + (err.retryAfterMs ?? 5000)
+      this.#pausedUntil = this.#clock.now() + (err.retryAfterMs ?? 5000)
     }
   }
 }
+
+const noResult = (): SweepResult => ({ polled: 0, changed: 0, failed: 0, downstreamCalls: 0 })
 
 const isBudgetRefusal = (err: unknown): boolean => err instanceof FlowServiceError && err.code === REQUEST_BUDGET_CODE
 

@@ -4,6 +4,8 @@
 // connections that still hold one, and frees Idempotency-Keys older than 24 h. Claims rows with SKIP LOCKED and a
 // lease, so replicas share the work. (Store keys the table knows nothing of are the secret orphan sweep's.)
 import type { Actor } from '../audit/audit-log.js'
+import { systemClock, type Clock } from '../background/clock.js'
+import { PeriodicWorker } from '../background/periodic-worker.js'
 import type { ConnectionDeps } from '../connections/connection-deps.js'
 import { claimStalePending, claimUnsettledRotations, claimWatchedConnections, forgetIdempotencyKeys, releaseLease } from '../connections/connection-repository.js'
 import { IDEMPOTENCY_KEY_TTL_MS } from '../connections/idempotent-create.js'
@@ -22,6 +24,7 @@ export interface ReconcilerOptions {
   flowTimeoutMs: number
   /** Rows claimed at a time. Default 10. */
   batchSize?: number
+  clock?: Clock
 }
 
 export interface ReconcileResult {
@@ -37,65 +40,47 @@ export interface ReconcileResult {
 }
 
 const RECONCILER: Actor = { kind: 'system', name: 'reconciler' }
-/** Longest pause between sweeps while they keep failing (database down). */
+/** Longest pause between sweeps while they keep failing (database down): recovery is noticed within it. */
 const MAX_FAILURE_PAUSE_MS = 60000
 /** Batches per kind of work in one sweep, so one sweep ends even when thousands of rows wait. */
 const MAX_BATCHES = 20
 
 export class Reconciler {
-  #running: Promise<void> | undefined
-  #stopping = false
-  #wake: (() => void) | undefined
+  readonly #worker: PeriodicWorker
+  readonly #clock: Clock
 
-  constructor (private readonly deps: ConnectionDeps, private readonly options: ReconcilerOptions) {}
+  constructor (private readonly deps: ConnectionDeps, private readonly options: ReconcilerOptions) {
+    this.#clock = options.clock ?? systemClock
+    this.#worker = new PeriodicWorker(async (signal) => { await this.sweep(signal); return undefined }, {
+      name: 'reconciler sweep',
+      intervalMs: options.intervalMs,
+      maxBackoffMs: MAX_FAILURE_PAUSE_MS,
+      logger: deps.logger,
+      clock: options.clock
+    })
+  }
 
   /** Starts the loop; its first sweep runs now (boot). */
   start (): void {
-    if (this.#running !== undefined) return
-    this.#stopping = false
-    this.#running = this.#loop()
+    this.#worker.start()
   }
 
   /** Stops the loop and waits for the sweep in flight to finish recording. */
   async stop (): Promise<void> {
-    this.#stopping = true
-    this.#wake?.()
-    await this.#running
-    this.#running = undefined
+    await this.#worker.stop()
   }
 
-  async #loop (): Promise<void> {
-    let failures = 0
-    while (!this.#stopping) {
-      try {
-        await this.sweep()
-        failures = 0
-      } catch (err) {
-        failures++
-        this.deps.logger.error({ err, failures }, 'reconciler sweep failed')
-      }
-      const backoff = failures === 0 ? this.options.intervalMs : Math.min(Math.max(MAX_FAILURE_PAUSE_MS, this.options.intervalMs), this.options.intervalMs * 2 ** Math.min(failures, 16))
-      await this.#sleep(backoff)
-    }
-  }
-
-  async #sleep (ms: number): Promise<void> {
-    if (this.#stopping) return
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms)
-      this.#wake = () => { clearTimeout(timer); resolve() }
-    })
-    this.#wake = undefined
-  }
-
-  /** One pass over every kind of work. Database failures throw (the loop backs off); per-row failures are deferred. */
-  async sweep (): Promise<ReconcileResult> {
+  /**
+   * One pass over every kind of work. Database failures throw (the loop backs off); per-row failures are deferred.
+   * Once `signal` aborts (the loop stops), no further batch is claimed.
+   */
+  async sweep (signal?: AbortSignal): Promise<ReconcileResult> {
     const result: ReconcileResult = { completed: 0, rolledBack: 0, rotationsSettled: 0, duplicatesDeleted: 0, secretsDestroyed: 0, keysForgotten: 0, deferred: 0 }
-    await this.#settlePending(result)
-    await this.#settleRotations(result)
-    await this.#watchDuplicates(result)
+    await this.#settlePending(result, signal)
+    await this.#settleRotations(result, signal)
+    await this.#watchDuplicates(result, signal)
     result.secretsDestroyed += await destroyDeadSecrets(this.deps)
-    result.keysForgotten = await forgetIdempotencyKeys(this.deps.db, new Date(Date.now() - IDEMPOTENCY_KEY_TTL_MS))
+    result.keysForgotten = await forgetIdempotencyKeys(this.deps.db, new Date(this.#clock.now() - IDEMPOTENCY_KEY_TTL_MS))
     if (result.completed + result.rolledBack + result.rotationsSettled + result.duplicatesDeleted + result.secretsDestroyed + result.keysForgotten + result.deferred > 0) {
       this.deps.logger.info({ reconciled: result }, 'reconciler sweep')
     }
@@ -111,9 +96,9 @@ export class Reconciler {
     return this.#batchSize * 3 * this.options.flowTimeoutMs + 5000
   }
 
-  async #settlePending (result: ReconcileResult): Promise<void> {
-    for (let batch = 0; batch < MAX_BATCHES && !this.#stopping; batch++) {
-      const now = new Date()
+  async #settlePending (result: ReconcileResult, signal: AbortSignal | undefined): Promise<void> {
+    for (let batch = 0; batch < MAX_BATCHES && signal?.aborted !== true; batch++) {
+      const now = new Date(this.#clock.now())
       const rows = await claimStalePending(this.deps.db, this.options.owner, now, new Date(now.getTime() - this.options.pendingGraceMs), new Date(now.getTime() + this.#leaseMs), this.#batchSize)
       for (const row of rows) {
         try {
@@ -131,9 +116,9 @@ export class Reconciler {
     }
   }
 
-  async #settleRotations (result: ReconcileResult): Promise<void> {
-    for (let batch = 0; batch < MAX_BATCHES && !this.#stopping; batch++) {
-      const now = new Date()
+  async #settleRotations (result: ReconcileResult, signal: AbortSignal | undefined): Promise<void> {
+    for (let batch = 0; batch < MAX_BATCHES && signal?.aborted !== true; batch++) {
+      const now = new Date(this.#clock.now())
       const rows = await claimUnsettledRotations(this.deps.db, this.options.owner, now, new Date(now.getTime() + this.#leaseMs), this.#batchSize)
       let deferred = 0
       for (const row of rows) {
@@ -150,10 +135,10 @@ export class Reconciler {
     }
   }
 
-  async #watchDuplicates (result: ReconcileResult): Promise<void> {
+  async #watchDuplicates (result: ReconcileResult, signal: AbortSignal | undefined): Promise<void> {
     const seen = new Set<string>()
-    for (let batch = 0; batch < MAX_BATCHES && !this.#stopping; batch++) {
-      const now = new Date()
+    for (let batch = 0; batch < MAX_BATCHES && signal?.aborted !== true; batch++) {
+      const now = new Date(this.#clock.now())
       const rows = await claimWatchedConnections(this.deps.db, this.options.owner, now, new Date(now.getTime() + this.#leaseMs), this.#batchSize)
       let again = false
       for (const row of rows) {

@@ -9,6 +9,7 @@ import { openDatabase } from '../../src/db/database.js'
 import type { Database } from '../../src/db/schema.js'
 import { createFlowServiceClient, type FlowServiceClient } from '../../src/flow-service/flow-service-client.js'
 import { StatePoller } from '../../src/poller/state-poller.js'
+import { FakeClock } from '../support/fake-clock.js'
 import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.js'
 import { POLLER_DEFAULTS, startPollerScene, waitFor, type PollerScene, type Tracked } from '../support/poller-scene.js'
 
@@ -19,9 +20,12 @@ class InFlight {
   readonly #asking = new Map<string, string>()
   readonly overlaps: string[] = []
   readonly polls = new Map<string, number>()
+  /** When each replica asked, by its own clock. */
+  readonly asks: Array<{ replica: string, at: number }> = []
 
-  watch (inner: FlowServiceClient, replica: string): FlowServiceClient {
+  watch (inner: FlowServiceClient, replica: string, now: () => number = Date.now): FlowServiceClient {
     const around = async <T>(ids: string[], call: () => Promise<T>): Promise<T> => {
+      this.asks.push({ replica, at: now() })
       for (const id of ids) {
         const other = this.#asking.get(id)
         if (other !== undefined) this.overlaps.push(`${id}: ${other} and ${replica}`)
@@ -60,7 +64,8 @@ function replicaClient (t: Teardown, scene: PollerScene): FlowServiceClient {
 
 async function replica (t: Teardown, scene: PollerScene, database: MigratedDatabase, inFlight: InFlight, owner: string, overrides: Partial<typeof POLLER_DEFAULTS> = {}): Promise<StatePoller> {
   const db = await replicaDatabase(t, database)
-  const poller = new StatePoller({ db, flow: inFlight.watch(replicaClient(t, scene), owner), secrets: scene.secrets, logger: scene.log.logger }, { ...POLLER_DEFAULTS, owner, ...overrides })
+  const flow = inFlight.watch(replicaClient(t, scene), owner, overrides.clock?.now)
+  const poller = new StatePoller({ db, flow, secrets: scene.secrets, logger: scene.log.logger }, { ...POLLER_DEFAULTS, owner, ...overrides })
   t.teardown(async () => { await poller.stop() })
   return poller
 }
@@ -138,34 +143,38 @@ void t.test('replicas sharing one database', async (t) => {
     const connections = await scene.track(30, { downstream: 'enabled' })
     const inFlight = new InFlight()
     const leaseMs = 1500
+    // Every replica on fake time from the same instant: the leases expire when the test says, not 1.5 s later.
+    const startedAt = Date.now()
     // The dying replica claims everything, then never hears back: as if its process were killed mid-batch.
     const hung: FlowServiceClient = { ...replicaClient(t, scene), listConnections: async () => await new Promise(() => {}) }
-    const dying = new StatePoller({ db: await replicaDatabase(t, database), flow: hung, secrets: scene.secrets, logger: scene.log.logger }, { ...POLLER_DEFAULTS, owner: 'dying', leaseMs })
+    const dying = new StatePoller({ db: await replicaDatabase(t, database), flow: hung, secrets: scene.secrets, logger: scene.log.logger }, { ...POLLER_DEFAULTS, owner: 'dying', leaseMs, clock: new FakeClock(startedAt) })
     void dying.sweep().catch(() => {})
     const leased = async (): Promise<Date[]> => (await db.selectFrom('connections').select('lease_until')
       .where('id', 'in', connections.map((c) => c.id)).where('lease_owner', '=', 'dying').execute()).map((r) => r.lease_until ?? new Date(0))
     await waitFor('the dying replica to claim every connection', async () => (await leased()).length === 30)
     const leaseEnds = Math.max(...(await leased()).map((d) => d.getTime()))
 
+    const clocks = [new FakeClock(startedAt), new FakeClock(startedAt)]
     const survivors = [
-      await replica(t, scene, database, inFlight, 'survivor-a', { idleDelayMs: 20 }),
-      await replica(t, scene, database, inFlight, 'survivor-b', { idleDelayMs: 20 })
+      await replica(t, scene, database, inFlight, 'survivor-a', { idleDelayMs: 20, clock: clocks[0] }),
+      await replica(t, scene, database, inFlight, 'survivor-b', { idleDelayMs: 20, clock: clocks[1] })
     ]
     t.match(await survivors[0]?.sweep(), { polled: 0 }, 'nothing to poll while the leases run')
     t.equal((await leased()).length, 30, 'the leases stand')
 
+    for (const clock of clocks) clock.advance(leaseEnds + 1 - clock.now())
     for (const s of survivors) s.start()
-    await waitFor('the survivors to record every connection', async () => {
-      const { n } = await db.selectFrom('connections').select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('id', 'in', connections.map((c) => c.id)).where('state', '=', 'enabled').executeTakeFirstOrThrow()
-      return Number(n) === 30
-    }, 15000)
+    // Their first sweeps, at start, take every expired lease between them.
+    await Promise.all(clocks.map(async (clock) => { await clock.asleep() }))
+    const { n: enabled } = await db.selectFrom('connections').select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('id', 'in', connections.map((c) => c.id)).where('state', '=', 'enabled').executeTakeFirstOrThrow()
+    t.equal(Number(enabled), 30, 'the survivors recorded every connection')
     for (const s of survivors) await s.stop()
 
     const events = await db.selectFrom('connection_events').select(['connection_id', 'observed_at', 'observed_by'])
       .where('connection_id', 'in', connections.map((c) => c.id)).execute()
     t.equal(events.length, 30, 'one transition each')
-    t.ok(events.every((e) => e.observed_at.getTime() >= leaseEnds), 'each recorded only after the dead replica’s lease expired')
+    t.ok(inFlight.asks.length > 0 && inFlight.asks.every((a) => a.at >= leaseEnds), 'each polled (so recorded) only after the dead replica’s lease expired, by the survivors’ clocks')
     t.same(inFlight.overlaps, [])
     t.ok([...inFlight.polls.keys()].length === 30, 'the survivors asked about every one of them')
     t.equal((await leased()).length, 0, 'no lease of the dead replica is left')

@@ -7,7 +7,9 @@ import type { FaultSpec } from '../../src/emulator/types.js'
 import { auditRows, connectionEvents, insertTestConnection } from '../support/connection-rows.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
 import { SEED_BODIES } from '../support/seed-bodies.js'
-import { FAST_MS, POLLER_DEFAULTS, sleep, startPollerScene, STEADY_MS, waitFor, type PollerScene, type Tracked } from '../support/poller-scene.js'
+import { FakeClock } from '../support/fake-clock.js'
+import { settle } from '../support/gate.js'
+import { FAST_MS, holdLists, POLLER_DEFAULTS, startPollerScene, STEADY_MS, type PollerScene, type Tracked } from '../support/poller-scene.js'
 
 const GONE_CONFIRM_MS = POLLER_DEFAULTS.goneConfirmMs
 const SECRET_GRACE_MS = POLLER_DEFAULTS.secretGraceMs
@@ -81,9 +83,10 @@ void t.test('StatePoller', async (t) => {
     })
     t.equal(created.state, 'initializing')
     const c = { id: created.id, flowId: created.flow_connection_id ?? '' }
-    await sleep(Math.max(0, (created.next_poll_at?.getTime() ?? 0) - Date.now() + 10))
+    // A poller whose clock is just past the first poll the create scheduled.
+    const clock = new FakeClock(Math.max(Date.now(), (created.next_poll_at?.getTime() ?? 0) + 10))
 
-    t.match(await scene.poller().sweep(), { polled: 1, changed: 1 })
+    t.match(await scene.poller({ clock }).sweep(), { polled: 1, changed: 1 })
     t.equal((await scene.row(c)).state, 'enabled')
     t.same((await connectionEvents(db, c.id)).map((e) => [e.to_state, e.observed_by]), [['pending', 'request'], ['initializing', 'request'], ['enabled', 'poller']])
   })
@@ -413,9 +416,11 @@ void t.test('StatePoller', async (t) => {
     const scene = await startPollerScene(t, db)
     const [c] = await scene.track(1, { downstream: 'enabled' })
     if (c === undefined) throw new Error('no connection')
-    const poller = scene.poller()
+    // A minute ahead of the wall clock: whatever the scene made due is due for this poller.
+    const clock = new FakeClock(Date.now() + 60000)
+    const poller = scene.poller({ clock })
     scene.emulator.control.injectFault('list', { kind: 'rate-limit', retryAfterSeconds: 2 })
-    const throttledAt = Date.now()
+    const throttledAt = clock.now()
     t.match(await poller.sweep(), { failed: 1 })
     const retryAt = (await scene.row(c)).next_poll_at?.getTime() ?? 0
     t.ok(retryAt >= throttledAt + 2000, 'the connection is not due before Retry-After')
@@ -424,7 +429,7 @@ void t.test('StatePoller', async (t) => {
     const paused = await scene.callsDuring(async () => { t.match(await poller.sweep(), { polled: 0, failed: 0, downstreamCalls: 0 }) })
     t.match(paused, { list: 0, get: 0 }, 'no call while paused, even for a due connection')
 
-    await sleep(Math.max(0, retryAt + 20 - Date.now()))
+    clock.advance(retryAt + 20 - clock.now())
     t.match(await poller.sweep(), { polled: 1, changed: 1 }, 'polls again after Retry-After')
   })
 
@@ -496,14 +501,15 @@ void t.test('StatePoller', async (t) => {
     const scene = await startPollerScene(t, db)
     const [c] = await scene.track(1, { downstream: 'enabled' })
     if (c === undefined) throw new Error('no connection')
-    const slow = scene.poller({ owner: 'slow-replica', leaseMs: 50 })
-    const other = scene.poller({ owner: 'other-replica' })
-    scene.emulator.control.injectFault('list', { kind: 'delay', delayMs: 1000 })
+    const held = holdLists(scene.flow)
+    const slow = scene.poller({ owner: 'slow-replica', leaseMs: 50 }, held.flow)
+    // The other replica's clock is a minute on: the slow replica's 50 ms lease has expired for it.
+    const other = scene.poller({ owner: 'other-replica', clock: new FakeClock(Date.now() + 60000) })
 
     const slowSweep = slow.sweep()
-    await waitFor('the slow replica’s batch call to be held', () => scene.emulator.control.pendingFaults().length === 0)
-    await waitFor('its lease to expire', async () => ((await scene.row(c)).lease_until?.getTime() ?? Infinity) < Date.now())
+    await held.asked.promise
     t.match(await other.sweep(), { changed: 1 }, 'the other replica claims the expired lease and records')
+    held.answer.open()
     t.match(await slowSweep, { changed: 0 }, 'the slow replica finds its lease gone')
 
     t.equal(await scene.eventCount([c]), 1)
@@ -513,10 +519,13 @@ void t.test('StatePoller', async (t) => {
     const scene = await startPollerScene(t, db)
     const [c] = await scene.track(1, { downstream: 'enabled' })
     if (c === undefined) throw new Error('no connection')
-    const poller = scene.poller()
+    const clock = new FakeClock()
+    const poller = scene.poller({ clock })
 
     poller.start()
-    await waitFor('the poller to record enabled', async () => (await scene.row(c)).state === 'enabled')
+    await clock.asleep()
+    t.equal((await scene.row(c)).state, 'enabled', 'recorded by the sweep start() runs at once')
+    t.same(clock.sleeps.map((ms) => ms >= 18 && ms <= 22), [true], 'then idle for idleDelayMs (±10 %)')
     await poller.stop()
     t.pass('recorded and stopped')
   })
@@ -525,12 +534,17 @@ void t.test('StatePoller', async (t) => {
     const scene = await startPollerScene(t, db)
     const [c] = await scene.track(1, { downstream: 'enabled' })
     if (c === undefined) throw new Error('no connection')
-    scene.emulator.control.injectFault('list', { kind: 'delay', delayMs: 300 })
-    const poller = scene.poller()
+    const held = holdLists(scene.flow)
+    const poller = scene.poller({ clock: new FakeClock() }, held.flow)
 
     poller.start()
-    await waitFor('the batch call to reach Flow Service', () => scene.emulator.control.pendingFaults().length === 0)
-    await poller.stop()
+    await held.asked.promise
+    let stopped = false
+    const stopping = poller.stop().then(() => { stopped = true })
+    await settle()
+    t.equal(stopped, false, 'stop() does not resolve while the batch call is out')
+    held.answer.open()
+    await stopping
 
     t.match(await scene.row(c), { state: 'enabled', lease_owner: null, lease_until: null }, 'the answer was recorded before stop() resolved')
     t.equal(await scene.eventCount([c]), 1)

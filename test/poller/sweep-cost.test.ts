@@ -8,7 +8,7 @@ import { budgetFlowServiceClient } from '../../src/flow-service/budgeted-flow-se
 import { RequestBudget } from '../../src/flow-service/request-budget.js'
 import { StatePoller } from '../../src/poller/state-poller.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
-import { FAST_MS, POLLER_DEFAULTS, startPollerScene, STEADY_MS, type Tracked } from '../support/poller-scene.js'
+import { FAST_MS, holdLists, POLLER_DEFAULTS, startPollerScene, STEADY_MS, type Tracked } from '../support/poller-scene.js'
 
 /** Counts the statements a Kysely instance sends, by kind. */
 class StatementCounter implements KyselyPlugin {
@@ -98,11 +98,12 @@ void t.test('a sweep', async (t) => {
     const scene = await startPollerScene(t, db)
     const [c] = await scene.track(1, { downstream: 'enabled', state: 'enabled' })
     if (c === undefined) throw new Error('no connection')
-    scene.emulator.control.injectFault('list', { kind: 'delay', delayMs: 300 })
-    const sweep = scene.poller().sweep()
+    const held = holdLists(scene.flow)
+    const sweep = scene.poller({}, held.flow).sweep()
     // While the batch call is held, another writer (say, a delete through the API) changes the row.
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await held.asked.promise
     await db.updateTable('connections').set({ state: 'disabled', downstream_state: 'disabled' }).where('id', '=', c.id).execute()
+    held.answer.open()
 
     t.match(await sweep, { polled: 1, changed: 1 })
 

@@ -5,8 +5,11 @@ import { pino } from 'pino'
 import t from 'tap'
 import { Reconciler } from '../../src/reconciler/reconciler.js'
 import { downstreamMarker } from '../../src/connections/downstream-marker.js'
+import type { FlowServiceClient } from '../../src/flow-service/flow-service-client.js'
 import { auditRows, connectionEvents, insertTestConnection } from '../support/connection-rows.js'
-import { connectionRow, sleep } from '../support/lifecycle-fixtures.js'
+import { connectionRow } from '../support/lifecycle-fixtures.js'
+import { FakeClock } from '../support/fake-clock.js'
+import { gate, settle } from '../support/gate.js'
 import { startTestBroker } from '../support/test-broker.js'
 
 const GRACE_MS = 4000
@@ -191,18 +194,36 @@ void t.test('two replicas sweeping at once settle each stranded create exactly o
 
 void t.test('the loop runs at start, keeps running, and stop() waits for the sweep in flight', async (t) => {
   const stranded = await strandedCreate({ recorded: true })
-  control.injectFault('list', { kind: 'delay', delayMs: 300 })
-  const loop = new Reconciler(deps, { ...reconcilerOptions, owner: 'loop-test' })
+  // Its first sweep's look downstream is held until the test lets it answer.
+  const asked = gate()
+  const answer = gate()
+  const held: FlowServiceClient = {
+    ...b.broker.flow,
+    listConnections: async (sandbox, query) => {
+      asked.open()
+      await answer.promise
+      return await b.broker.flow.listConnections(sandbox, query)
+    }
+  }
+  const loop = new Reconciler({ ...deps, flow: held }, { ...reconcilerOptions, owner: 'loop-test', clock: new FakeClock() })
   loop.start()
-  await sleep(100)
-  await loop.stop()
+  await asked.promise
+  let stopped = false
+  const stopping = loop.stop().then(() => { stopped = true })
+  await settle()
+  t.equal(stopped, false, 'stop() does not resolve while the sweep asks Flow Service')
+  answer.open()
+  await stopping
   t.equal((await connectionRow(b, stranded.id)).state, 'failed', 'the sweep in flight finished recording before stop() resolved')
 
-  const later = await strandedCreate({ recorded: false })
-  const again = new Reconciler(deps, { ...reconcilerOptions, owner: 'loop-test-2' })
+  const clock = new FakeClock()
+  const again = new Reconciler(deps, { ...reconcilerOptions, owner: 'loop-test-2', clock })
   again.start()
   t.teardown(async () => { await again.stop() })
-  const deadline = Date.now() + 3000
-  while ((await connectionRow(b, later.id)).state === 'pending' && Date.now() < deadline) await sleep(50)
+  await clock.asleep()
+  const later = await strandedCreate({ recorded: false })
+  t.equal((await connectionRow(b, later.id)).state, 'pending', 'left until the next sweep')
+  clock.advance(clock.sleeps[0] ?? 0)
+  await clock.asleep()
   t.equal((await connectionRow(b, later.id)).state, 'failed')
 })

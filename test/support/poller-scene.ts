@@ -10,6 +10,7 @@ import { createFlowServiceClient, type FlowServiceClient } from '../../src/flow-
 import { StatePoller, type StatePollerOptions } from '../../src/poller/state-poller.js'
 import { LocalSecretStore } from '../../src/secrets/local/local-secret-store.js'
 import { captureLogger, type CapturedLogger } from './captured-logger.js'
+import { gate, type Gate } from './gate.js'
 import { testConnectionValues } from './connection-rows.js'
 
 export const FAST_MS = 100
@@ -49,8 +50,8 @@ export interface PollerScene {
   flow: FlowServiceClient
   secrets: LocalSecretStore
   log: CapturedLogger
-  /** A poller over this scene, stopped at teardown. */
-  poller: (options?: Partial<StatePollerOptions>) => StatePoller
+  /** A poller over this scene (or over `flow`, say one whose answers a test holds), stopped at teardown. */
+  poller: (options?: Partial<StatePollerOptions>, flow?: FlowServiceClient) => StatePoller
   /** Connections that exist downstream and in the broker, due now. */
   track: (count: number, options?: TrackOptions) => Promise<Tracked[]>
   /** Makes the given connections due now (as if their interval had passed), leases untouched. */
@@ -91,8 +92,8 @@ export async function startPollerScene (t: Teardown, db: Kysely<Database>, optio
     flow,
     secrets,
     log,
-    poller (overrides = {}) {
-      const poller = new StatePoller({ db, flow, secrets, logger: log.logger }, { ...POLLER_DEFAULTS, ...overrides })
+    poller (overrides = {}, through = flow) {
+      const poller = new StatePoller({ db, flow: through, secrets, logger: log.logger }, { ...POLLER_DEFAULTS, ...overrides })
       pollers.push(poller)
       return poller
     },
@@ -143,6 +144,24 @@ export async function startPollerScene (t: Teardown, db: Kysely<Database>, optio
 
 export async function sleep (ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** A client whose list calls wait until the test opens `answer`; `asked` opens when the first one arrives. */
+export function holdLists (flow: FlowServiceClient): { flow: FlowServiceClient, asked: Gate, answer: Gate } {
+  const asked = gate()
+  const answer = gate()
+  return {
+    asked,
+    answer,
+    flow: {
+      ...flow,
+      listConnections: async (sandbox, query) => {
+        asked.open()
+        await answer.promise
+        return await flow.listConnections(sandbox, query)
+      }
+    }
+  }
 }
 
 /** Polls `check` until it holds, or fails after `timeoutMs`. */

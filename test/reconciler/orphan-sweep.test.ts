@@ -4,9 +4,10 @@ import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
 import { LocalSecretStore } from '../../src/secrets/local/local-secret-store.js'
-import { SecretOrphanSweep } from '../../src/secrets/orphan-sweep.js'
+import { SecretOrphanSweep } from '../../src/reconciler/orphan-sweep.js'
 import type { SecretStore } from '../../src/secrets/secret-store.js'
 import { captureLogger } from '../support/captured-logger.js'
+import { FakeClock } from '../support/fake-clock.js'
 import { insertTestConnection } from '../support/connection-rows.js'
 import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.js'
 import { startVaultTarget } from '../support/vault-setup.js'
@@ -25,17 +26,17 @@ async function scenario (t: Test, database: MigratedDatabase, secrets: SecretSto
 
   const { logger, lines } = captureLogger()
   const text = (): string => JSON.stringify(lines())
-  let now = 1_000_000
-  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger }, { intervalMs: 60_000, graceMs: GRACE, now: () => now })
+  const clock = new FakeClock(1_000_000)
+  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger }, { intervalMs: 60_000, graceMs: GRACE, clock })
 
   const first = await sweep.sweep()
   t.same(first.removed, [], 'nothing is removed before the grace period')
   t.equal(first.waiting, 3, 'three keys look orphaned: failed, deleted, and no row at all')
 
-  now += GRACE - 1
+  clock.advance(GRACE - 1)
   t.same((await sweep.sweep()).removed, [], 'still within the grace period')
 
-  now += 1
+  clock.advance(1)
   const third = await sweep.sweep()
   t.same(third.removed.sort(), [failed.id, deleted.id, noRow].sort(), 'removed after the grace period')
   t.same((await secrets.listKeys()).sort(), [live.id, pending.id].sort(), 'live and pending connections keep their secrets')
@@ -61,15 +62,31 @@ void t.test('a key that stops looking orphaned starts its grace period again', a
   const secrets = new LocalSecretStore(database.db, randomBytes(32))
   const row = await insertTestConnection(database.db, { state: 'failed' })
   await secrets.write(row.id, { password: VALUE }, { cas: 0 })
-  let now = 0
-  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger: captureLogger().logger }, { intervalMs: 1000, graceMs: GRACE, now: () => now })
+  const clock = new FakeClock(0)
+  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger: captureLogger().logger }, { intervalMs: 1000, graceMs: GRACE, clock })
   await sweep.sweep()
   await database.db.updateTable('connections').set({ state: 'enabled' }).where('id', '=', row.id).execute()
-  now += GRACE
+  clock.advance(GRACE)
   await sweep.sweep()
   await database.db.updateTable('connections').set({ state: 'failed' }).where('id', '=', row.id).execute()
-  now += 1
+  clock.advance(1)
   t.same((await sweep.sweep()).removed, [], 'grace restarts from when it looked orphaned again')
+})
+
+void t.test('started, it sweeps at once (boot), then every interval', async (t) => {
+  const database = await openMigratedDatabase(t)
+  const secrets = new LocalSecretStore(database.db, randomBytes(32))
+  const orphan = uuidv7()
+  await secrets.write(orphan, { password: VALUE }, { cas: 0 })
+  const clock = new FakeClock(1_000_000)
+  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger: captureLogger().logger }, { intervalMs: 2 * GRACE, graceMs: GRACE, clock })
+  sweep.start()
+  t.teardown(async () => { await sweep.stop() })
+  await clock.asleep()
+  t.ok((await secrets.listKeys()).includes(orphan), 'the first sweep saw it orphaned: its grace starts')
+  clock.advance(clock.sleeps[0] ?? 0)
+  await clock.asleep()
+  t.notOk((await secrets.listKeys()).includes(orphan), 'removed by the next sweep, after the grace period')
 })
 
 void t.test('a failing store is reported by the loop, not thrown out of it', async (t) => {
@@ -77,10 +94,14 @@ void t.test('a failing store is reported by the loop, not thrown out of it', asy
   const secrets = new LocalSecretStore(database.db, randomBytes(32))
   const { logger, lines } = captureLogger()
   const text = (): string => JSON.stringify(lines())
-  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger }, { intervalMs: 20, graceMs: GRACE })
+  const clock = new FakeClock()
+  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger }, { intervalMs: 20, graceMs: GRACE, clock })
   await database.close()
   sweep.start()
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await clock.asleep()
+  clock.advance(clock.sleeps[0] ?? 0)
+  await clock.asleep()
   await sweep.stop()
   t.match(text(), /secret orphan sweep failed/)
+  t.same(lines().filter((l) => l.msg === 'secret orphan sweep failed').map((l) => l.failures), [1, 2], 'the loop went on, counting failures')
 })

@@ -1,15 +1,18 @@
 // Removes secrets that no live connection needs: keys left by a crash or an outage between a connection's
-// end and its secret's destruction. Logs each key it removes (the key is a connection id, never a value).
+// end and its secret's destruction. Runs with the reconciler, from boot on. Logs each key it removes (the key is a
+// connection id, never a value).
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
+import { systemClock, type Clock } from '../background/clock.js'
+import { PeriodicWorker } from '../background/periodic-worker.js'
 import type { Database } from '../db/schema.js'
-import type { SecretStore } from './secret-store.js'
+import type { SecretStore } from '../secrets/secret-store.js'
 
 export interface OrphanSweepOptions {
   intervalMs: number
   /** A key must look orphaned for this long before it is removed (a restored database, an in-flight create). */
   graceMs: number
-  now?: () => number
+  clock?: Clock
 }
 
 export interface OrphanSweepResult {
@@ -23,34 +26,33 @@ const TERMINAL = ['deleted', 'failed']
 export class SecretOrphanSweep {
   /** When each currently-orphaned key was first seen orphaned. Losing it on restart only delays removal. */
   readonly #firstSeen = new Map<string, number>()
-  #timer: NodeJS.Timeout | undefined
-  #running: Promise<unknown> | undefined
+  readonly #worker: PeriodicWorker
 
   constructor (
     private readonly deps: { db: Kysely<Database>, secrets: SecretStore, logger: Logger },
     private readonly options: OrphanSweepOptions
-  ) {}
-
-  start (): void {
-    if (this.#timer !== undefined) return
-    this.#timer = setInterval(() => {
-      if (this.#running !== undefined) return
-      this.#running = this.sweep()
-        .catch((err: unknown) => { this.deps.logger.warn({ err }, 'secret orphan sweep failed; retrying next interval') })
-        .finally(() => { this.#running = undefined })
-    }, this.options.intervalMs)
-    this.#timer.unref()
+  ) {
+    // A failed sweep is tried again next interval: the keys wait, nothing is lost.
+    this.#worker = new PeriodicWorker(async () => { await this.sweep(); return undefined }, {
+      name: 'secret orphan sweep',
+      intervalMs: options.intervalMs,
+      logger: deps.logger,
+      clock: options.clock
+    })
   }
 
-  /** Stops the timer and waits for a sweep in flight. */
+  /** Sweeps now (boot), then every intervalMs. */
+  start (): void {
+    this.#worker.start()
+  }
+
+  /** Stops sweeping and waits for a sweep in flight. */
   async stop (): Promise<void> {
-    clearInterval(this.#timer)
-    this.#timer = undefined
-    await this.#running
+    await this.#worker.stop()
   }
 
   async sweep (): Promise<OrphanSweepResult> {
-    const now = (this.options.now ?? Date.now)()
+    const now = (this.options.clock ?? systemClock).now()
     const keys = await this.deps.secrets.listKeys()
     const result: OrphanSweepResult = { scanned: keys.length, removed: [], waiting: 0 }
     const stillOrphaned = new Set<string>()
