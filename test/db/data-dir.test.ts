@@ -1,6 +1,8 @@
 // The embedded database on disk: BROKER_DATA_DIR 0700 and every file 0600 whatever the umask; one process at a
 // time (a lock file naming the holder), a lock left by a dead process taken over, the lock gone once closed.
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+// Only the umask test creates a data dir (PGlite's initdb, seconds); the others open a copy of one made once per
+// run (test/support/pglite-data-dir.ts), as the broker finds it after a stop.
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
@@ -8,6 +10,7 @@ import t, { type Test } from 'tap'
 import { DataDirLockedError, LOCK_FILE_NAME } from '../../src/db/data-dir-lock.js'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrator.js'
+import { copyMigratedDataDir } from '../support/pglite-data-dir.js'
 
 const logger = pino({ level: 'silent' })
 
@@ -55,8 +58,7 @@ void t.test('under umask 000, the data dir is 0700 and every PGlite file 0600, w
 
 void t.test('a data dir left readable by an earlier version is made private at open', async (t) => {
   const dataDir = await tempDir(t)
-  const first = await openDatabase({ kind: 'pglite', dataDir }, logger)
-  await first.close()
+  await copyMigratedDataDir(dataDir)
   const leftOver = path.join(dataDir, 'pglite', 'PG_VERSION')
   await chmod(leftOver, 0o666)
   await chmod(dataDir, 0o755)
@@ -68,6 +70,7 @@ void t.test('a data dir left readable by an earlier version is made private at o
 
 void t.test('a second opener is refused with the holder named; the lock goes with close', async (t) => {
   const dataDir = await tempDir(t)
+  await copyMigratedDataDir(dataDir)
   const first = await openDatabase({ kind: 'pglite', dataDir }, logger)
   const lock = JSON.parse(await readFile(path.join(dataDir, LOCK_FILE_NAME), 'utf8')) as { pid: number, host: string }
   t.same({ pid: lock.pid, host: lock.host }, { pid: process.pid, host: os.hostname() }, 'the lock holds pid and host')
@@ -86,7 +89,7 @@ void t.test('a second opener is refused with the holder named; the lock goes wit
 
 void t.test('a lock left by a process that is gone (same host, pid not running) is taken over', async (t) => {
   const dataDir = await tempDir(t)
-  await mkdir(dataDir, { recursive: true })
+  await copyMigratedDataDir(dataDir)
   // The highest pid Linux hands out is below 2^22: this one is not running.
   await writeFile(path.join(dataDir, LOCK_FILE_NAME), JSON.stringify({ pid: 2 ** 22 + 7, host: os.hostname(), since: '2026-01-01T00:00:00.000Z', command: 'server.ts', token: 'dead' }))
   const database = await openDatabase({ kind: 'pglite', dataDir }, logger)

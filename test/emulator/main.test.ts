@@ -1,16 +1,15 @@
-// `npm run emulator`: the standalone process prints what a broker needs, serves, and stops cleanly on SIGTERM.
+// `npm run emulator`: the standalone process (src/emulator/main.ts, bundled: see test/support/bundle.ts) prints what
+// a broker needs, serves, and stops cleanly on SIGTERM.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { pino } from 'pino'
 import { startEmulator } from '../../src/emulator/emulator.js'
+import { bundledEntry, ROOT as root } from '../support/bundle.js'
 import { answer } from './helpers.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-
 void t.test('the standalone emulator', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], {
+  const child = spawn(process.execPath, [await bundledEntry('emulator')], {
     cwd: root,
     env: {
       ...process.env,
@@ -61,7 +60,7 @@ void t.test('the standalone emulator', async (t) => {
 })
 
 void t.test('a bad EMULATOR_PORT stops the boot with a message naming it', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], {
+  const child = spawn(process.execPath, [await bundledEntry('emulator')], {
     cwd: root,
     env: { ...process.env, EMULATOR_PORT: 'eighty' },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -9,6 +9,7 @@ import { pino } from 'pino'
 import t, { type Test } from 'tap'
 import { createBroker, type Broker } from '../../src/broker.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
+import type { DatabaseConfig } from '../../src/db/database.js'
 import { startEmulator } from '../../src/emulator/emulator.js'
 import { freePort } from '../support/broker-process.js'
 import { SEED_BODIES } from '../support/seed-bodies.js'
@@ -21,11 +22,21 @@ const emulator = await startEmulator({ readyDelayMs: 0, clientId: CLIENT_ID, cli
 t.teardown(async () => { await emulator.close() })
 const adminKey = randomBytes(24).toString('hex')
 
-/** A broker on the remote emulator with `ims` overriding the IMS settings; the database is the test's own. */
-async function boot (t: Test, ims: Record<string, string>): Promise<Broker> {
-  const database = await createTestDatabase()
+// IMS is asked before the database is opened: a boot IMS refuses never reaches this one (nothing listens there).
+const UNREACHED_DATABASE: DatabaseConfig = { kind: 'postgres', url: 'postgres://broker@127.0.0.1:1/broker', poolSize: 1 }
+
+/**
+ * A broker on the remote emulator with `ims` overriding the IMS settings; the database is the test's own, or
+ * `database` for a boot that must stop before it.
+ */
+async function boot (t: Test, ims: Record<string, string>, database?: DatabaseConfig): Promise<Broker> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'broker-ims-'))
-  t.teardown(async () => { await database.drop(); await rm(dataDir, { recursive: true, force: true }) })
+  t.teardown(async () => { await rm(dataDir, { recursive: true, force: true }) })
+  if (database === undefined) {
+    const own = await createTestDatabase()
+    t.teardown(async () => { await own.drop() })
+    database = own.config
+  }
   const config = loadConfig({
     BROKER_MODE: 'dev',
     FLOW_SERVICE_URL: emulator.flowServiceUrl,
@@ -41,13 +52,13 @@ async function boot (t: Test, ims: Record<string, string>): Promise<Broker> {
     RECONCILER_ENABLED: 'false',
     ...ims
   })
-  const broker = await createBroker(config, pino({ level: 'silent' }), { database: database.config })
+  const broker = await createBroker(config, pino({ level: 'silent' }), { database })
   t.teardown(async () => { await broker.app.close() })
   return broker
 }
 
 async function refusal (t: Test, ims: Record<string, string>): Promise<ConfigError> {
-  const err = await boot(t, ims).then(() => undefined, (e: unknown) => e)
+  const err = await boot(t, ims, UNREACHED_DATABASE).then(() => undefined, (e: unknown) => e)
   if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${String(err)}`)
   return err
 }

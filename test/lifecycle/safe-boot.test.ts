@@ -1,22 +1,22 @@
-// The real server (src/server.ts) refuses to boot on dev defaults outside dev mode: exit 78 (EX_CONFIG) with the
-// variable to fix, before anything embedded is created and without printing an admin key.
+// The real server (src/server.ts, bundled: see test/support/bundle.ts) refuses to boot on dev defaults outside dev
+// mode: exit 78 (EX_CONFIG) with the variable to fix, before anything embedded is created and without printing an
+// admin key.
 import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { startEmulator } from '../../src/emulator/emulator.js'
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+import { bundledEntry, ROOT } from '../support/bundle.js'
 
 interface Exit { code: number | null, output: string }
 
 /** Runs the server with exactly `env` (plus PATH and HOME) and waits for it to exit. */
 async function runServer (env: Record<string, string>): Promise<Exit> {
+  const server = await bundledEntry('server')
   return await new Promise((resolve) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = execFile(process.execPath, [server], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       timeout: 60_000

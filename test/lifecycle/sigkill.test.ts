@@ -11,13 +11,13 @@ import t from 'tap'
 import { openDatabase, type DatabaseConfig } from '../../src/db/database.js'
 import { startEmulator } from '../../src/emulator/emulator.js'
 import { startBrokerProcess, type BrokerProcess } from '../support/broker-process.js'
-import { salesforceBody, sleep } from '../support/lifecycle-fixtures.js'
+import { eventually, salesforceBody, sleep } from '../support/lifecycle-fixtures.js'
+import { copyMigratedDataDir } from '../support/pglite-data-dir.js'
 import { createTestDatabase } from '../support/test-database.js'
 
-// Six server starts (some 5 s each on PGlite files) under a loaded CI runner: more than the default file timeout.
+// Six server starts and three grace periods under a loaded CI runner: more than the default file timeout.
 t.setTimeout(240000)
 
-const ROUNDS = 3
 const CREATES_PER_ROUND = 8
 const GRACE_MS = 3000
 
@@ -26,9 +26,10 @@ t.teardown(emulator.close)
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'broker-sigkill-'))
 t.teardown(async () => { await rm(dataDir, { recursive: true, force: true }) })
 // A server database when DATABASE_URL is set; otherwise PGlite files in the data dir (one process at a time: the
-// test opens them only while the broker is stopped).
+// test opens them only while the broker is stopped), copied migrated so the first start skips initdb.
 const serverDb = (process.env.DATABASE_URL ?? '') !== '' ? await createTestDatabase() : undefined
 if (serverDb !== undefined) t.teardown(serverDb.drop)
+else await copyMigratedDataDir(dataDir)
 const databaseConfig: DatabaseConfig = serverDb?.config ?? { kind: 'pglite', dataDir }
 
 const adminKey = randomBytes(24).toString('hex')
@@ -71,12 +72,22 @@ function downstreamByBrokerId (): Map<string, string[]> {
   return out
 }
 
+type CallCounts = ReturnType<typeof emulator.control.callCounts>
+// One round per moment, each killing the broker at a different step of the creates: a few POSTs at Flow Service,
+// most of them, all of them (some held, some looking for their lost answer by marker).
+const KILL_MOMENTS: Array<{ what: string, reached: (now: CallCounts, before: CallCounts) => boolean }> = [
+  { what: '3 POSTs reached Flow Service', reached: (now, before) => now.create - before.create >= 3 },
+  { what: '6 POSTs reached Flow Service', reached: (now, before) => now.create - before.create >= 6 },
+  { what: `all ${CREATES_PER_ROUND} POSTs reached Flow Service`, reached: (now, before) => now.create - before.create >= CREATES_PER_ROUND }
+]
+
 const LIVE = new Set(['initializing', 'enabled', 'disabled'])
 const answered = new Map<string, string>() // broker id → state answered with a 201 before the kill
 let settledByReconciler = 0
 let rowsBefore = 0
 
-for (let round = 1; round <= ROUNDS; round++) {
+for (const [i, moment] of KILL_MOMENTS.entries()) {
+  const round = i + 1
   void t.test(`round ${round}: SIGKILL with creates in flight, restart, reconcile`, async (t) => {
     let broker = await startBrokerProcess(env)
     t.teardown(async () => { await broker.kill('SIGKILL') })
@@ -87,7 +98,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     emulator.control.injectFault('create', { kind: 'lost-answer' }, 2)
     emulator.control.injectFault('create', { kind: 'delay', delayMs: 700 }, 3)
     emulator.control.injectFault('list', { kind: 'delay', delayMs: 600 }, 20)
-    const before = emulator.control.callCounts().create
+    const before = emulator.control.callCounts()
     const inFlight = Array.from({ length: CREATES_PER_ROUND }, async (_, i) => {
       const res = await api(broker, 'POST', '/v1/connections', salesforceBody({ name: `round ${round} create ${i}` }), { 'idempotency-key': `r${round}-${i}` }).catch(() => undefined)
       if (res?.status === 201) {
@@ -95,10 +106,10 @@ for (let round = 1; round <= ROUNDS; round++) {
         answered.set(created.id, created.state)
       }
     })
-    // Kill once a few POSTs have reached Flow Service, at a moment that differs from round to round.
+    // Kill at this round's moment (KILL_MOMENTS); under load it may not come: the kill then comes at the deadline.
     const deadline = Date.now() + 3000
-    while (emulator.control.callCounts().create - before < 3 && Date.now() < deadline) await sleep(20)
-    await sleep(100 * round)
+    while (!moment.reached(emulator.control.callCounts(), before) && Date.now() < deadline) await sleep(20)
+    t.comment(`killed ${moment.reached(emulator.control.callCounts(), before) ? 'once' : 'at the deadline, before'} ${moment.what}`)
     t.equal(await broker.kill('SIGKILL'), null, 'killed')
     await Promise.all(inFlight)
     emulator.control.clearFaults()
@@ -114,8 +125,12 @@ for (let round = 1; round <= ROUNDS; round++) {
       await sleep(200)
     }
     t.equal(pending, 0, 'no row stuck pending')
-    // Let the poller record the states Flow Service reports, then stop gracefully so the database can be opened here.
-    await sleep(400)
+    // Let the poller record the states Flow Service reports (every connection it made is ready after readyDelayMs),
+    // then stop gracefully so the database can be opened here.
+    await eventually(async () => {
+      const res = await api(broker, 'GET', '/v1/connections?state=initializing&limit=100')
+      return (await res.json() as { items: unknown[] }).items.length === 0 ? true : undefined
+    }, 15000, 'the poller to record the states Flow Service reports')
     t.equal(await broker.kill('SIGTERM'), 0, 'graceful stop')
 
     const database = await openDatabase(databaseConfig, pino({ level: 'silent' }))

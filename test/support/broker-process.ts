@@ -1,10 +1,8 @@
-// The real server (src/server.ts) as a child process, for tests that kill it: started with a given environment,
-// waited for until it answers, stopped gracefully or with SIGKILL.
+// The real server (src/server.ts, bundled: see bundle.ts) as a child process, for tests that kill it: started with
+// a given environment, waited for until it answers, stopped gracefully or with SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
-import { fileURLToPath } from 'node:url'
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+import { bundledEntry, ROOT } from './bundle.js'
 
 export interface BrokerProcess {
   url: string
@@ -22,11 +20,11 @@ export async function freePort (): Promise<number> {
   return port
 }
 
-/** Starts `node --import tsx src/server.ts` and resolves once /health/live answers (or rejects with its output). */
+/** Starts `node <bundle of src/server.ts>` and resolves once /health/live answers (or rejects with its output). */
 export async function startBrokerProcess (env: Record<string, string>, timeoutMs = 60000): Promise<BrokerProcess> {
   const port = env.PORT ?? String(await freePort())
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => ['PATH', 'HOME', 'TMPDIR', 'NODE_OPTIONS'].includes(k))) as Record<string, string>
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [await bundledEntry('server')], {
     cwd: ROOT,
     env: { ...inherited, ...env, PORT: port, HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe']

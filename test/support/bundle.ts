@@ -1,0 +1,109 @@
+// The process entry points of src/ bundled into one ESM file each, for tests that start them as child processes:
+// `node <bundle>` starts in a fraction of the seconds `tsx src/…` spends loading TypeScript. Built once per state of
+// the sources and packages and kept in node_modules/.cache, so parallel test files and later runs share it. The
+// commands the README documents (`tsx src/…`) stay proven by test/cli/ops-clis.test.ts, which runs one as it is.
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+/** The entry points package.json scripts run with tsx. */
+export const ENTRY_POINTS = {
+  server: 'src/server.ts',
+  keys: 'src/auth/keys-cli.ts',
+  audit: 'src/audit/audit-cli.ts',
+  migrate: 'src/db/migrate-cli.ts',
+  emulator: 'src/emulator/main.ts'
+} as const
+
+export type EntryPoint = keyof typeof ENTRY_POINTS
+
+// Inside the repo's node_modules: imports of packages left external resolve from there, as they do from src/.
+const CACHE = path.join(ROOT, 'node_modules', '.cache', 'broker-bundles')
+// Packages are bundled too (resolving and loading hundreds of package files was most of a start's CPU), except
+// those that read their own files at run time (PGlite's wasm, swagger's package.json and UI assets, pino's worker
+// threads) and an optional native one pg asks for only on demand.
+const EXTERNAL = ['@electric-sql/pglite', '@fastify/swagger', '@fastify/swagger-ui', 'pino', 'pino-pretty', 'thread-stream', 'pg-native']
+// Changing how bundles are made changes this, so an old cache entry is not taken for a new one.
+const RECIPE = `v3 esm node20 src/bundle migrations/*.js external:${EXTERNAL.join(',')}`
+const STALE_MS = 24 * 3600_000
+
+let built: Promise<string> | undefined
+
+/** The path of `entry`'s bundle (built on first use): run it with `node <path>` from any working directory. */
+export async function bundledEntry (entry: EntryPoint): Promise<string> {
+  built ??= bundleAll()
+  return path.join(await built, 'src', 'bundle', `${entry}.mjs`)
+}
+
+async function bundleAll (): Promise<string> {
+  const hash = createHash('sha256').update(RECIPE)
+  for (const file of [...await filesUnder('src'), ...await filesUnder('migrations'), 'package-lock.json']) {
+    hash.update(file).update('\0').update(await readFile(path.join(ROOT, file))).update('\0')
+  }
+  const dir = path.join(CACHE, hash.digest('hex').slice(0, 20))
+  if (await exists(path.join(dir, 'src', 'bundle', 'server.mjs'))) return dir
+
+  // Written beside, then renamed into place whole: a parallel test file either finds no bundle or a complete one.
+  const partial = `${dir}.${process.pid}.${randomBytes(4).toString('hex')}.partial`
+  await mkdir(CACHE, { recursive: true })
+  try {
+    // src/bundle/ mirrors src/<area>/ two levels below the root, so a path src resolves against import.meta.url
+    // (src/db/migrator.ts: ../../migrations) lands in this bundle's own migrations/.
+    await build({
+      absWorkingDir: ROOT,
+      entryPoints: Object.entries(ENTRY_POINTS).map(([out, file]) => ({ in: file, out })),
+      outdir: path.join(partial, 'src', 'bundle'),
+      outExtension: { '.js': '.mjs' },
+      bundle: true,
+      external: EXTERNAL,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      // CommonJS packages inside an ES module bundle still call require (node: built-ins, the externals).
+      banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+      logLevel: 'error'
+    })
+    // Kysely imports migrations by file at run time: plain node needs them as JavaScript (same names, so a
+    // database migrated by tsx and one migrated by a bundle record the same migrations).
+    await build({
+      absWorkingDir: ROOT,
+      entryPoints: (await filesUnder('migrations')).filter((f) => f.endsWith('.ts')),
+      outdir: path.join(partial, 'migrations'),
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'error'
+    })
+    await rename(partial, dir).catch(async (err: unknown) => {
+      // Another test file got there first with the same sources: use theirs.
+      if (!await exists(path.join(dir, 'src', 'bundle', 'server.mjs'))) throw err
+    })
+  } finally {
+    await rm(partial, { recursive: true, force: true })
+  }
+  await pruneStale(path.basename(dir))
+  return dir
+}
+
+/** Bundles of sources long gone (a day untouched), so the cache does not grow with every edit. */
+async function pruneStale (keep: string): Promise<void> {
+  for (const name of await readdir(CACHE).catch(() => [])) {
+    if (name === keep) continue
+    const file = path.join(CACHE, name)
+    const old = await stat(file).then((s) => Date.now() - s.mtimeMs > STALE_MS, () => false)
+    if (old) await rm(file, { recursive: true, force: true })
+  }
+}
+
+async function filesUnder (dir: string): Promise<string[]> {
+  const entries = await readdir(path.join(ROOT, dir), { recursive: true, withFileTypes: true })
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(ROOT, path.join(e.parentPath, e.name))).sort()
+}
+
+async function exists (file: string): Promise<boolean> {
+  return await stat(file).then(() => true, () => false)
+}
