@@ -2,6 +2,7 @@
 // Callers decide what to retry from `kind` alone; nothing else in the code reads HTTP statuses from Adobe.
 import type { IncomingHttpHeaders } from 'node:http'
 import type { FlowServiceErrorBody } from './types.js'
+import { deepErrorCode } from '../shared/error-code.js'
 
 /**
  * - retryable: nothing happened downstream (or it is safe to repeat); try again later, after `retryAfterMs` if set.
@@ -206,17 +207,8 @@ const CONNECT_PHASE_CODES: ReadonlySet<string> = new Set([
  * (UND_ERR_SOCKET, ECONNRESET, EPIPE, UND_ERR_HEADERS_TIMEOUT, ETIMEDOUT...) proves nothing, so it counts as sent.
  */
 function failedBeforeSending (error: unknown): boolean {
-  const code = errorCode(error)
+  const code = deepErrorCode(error)
   return code !== undefined && (CONNECT_PHASE_CODES.has(code) || code.startsWith('ERR_TLS_'))
-}
-
-function errorCode (error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined
-  const code = (error as { code?: unknown }).code
-  if (typeof code === 'string') return code
-  // Happy eyeballs (autoSelectFamily) reports a failed connect as an AggregateError of per-address errors.
-  if (error instanceof AggregateError) return errorCode(error.errors[0])
-  return errorCode((error as { cause?: unknown }).cause)
 }
 
 function header (headers: IncomingHttpHeaders, name: string): string | undefined {

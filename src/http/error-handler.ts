@@ -8,6 +8,7 @@ import { FlowServiceError } from '../flow-service/flow-service-error.js'
 import { SecretStoreError } from '../secrets/secret-store.js'
 import type { Problem } from './problem-schema.js'
 import { ClientGoneError, tooLarge } from './read-body.js'
+import { errorCode } from '../shared/error-code.js'
 
 export function sendProblem (reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
   const body: Problem = {
@@ -149,16 +150,17 @@ function fieldProblem (part: string, v: AjvError): FieldProblem {
  * found by the fuzz test (a query filter `?name=%00`).
  */
 function isUnstorableText (error: unknown): boolean {
-  const code = (error as { code?: unknown }).code
+  const code = errorCode(error)
   return code === '22021' || code === '22P05'
 }
 
 const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004'])
 
 function isDatabaseDown (error: unknown): boolean {
-  const e = error as { code?: unknown, message?: unknown }
-  if (typeof e.code === 'string' && DB_DOWN_CODES.has(e.code)) return true
+  const code = errorCode(error)
+  if (code !== undefined && DB_DOWN_CODES.has(code)) return true
+  const message = error instanceof Error ? error.message : undefined
   // "not queryable": a pg client whose connection broke earlier. The last two: embedded PGlite once closed (its
   // session, or the Kysely driver over it).
-  return typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Query read timeout|connection error and is not queryable|PGlite is closed|driver has already been destroyed/i.test(e.message)
+  return message !== undefined && /Connection terminated|timeout exceeded when trying to connect|Query read timeout|connection error and is not queryable|PGlite is closed|driver has already been destroyed/i.test(message)
 }
