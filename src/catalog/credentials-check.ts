@@ -1,18 +1,8 @@
 // The answer of credential validation: the resolved spec and split params, or each wrong field and why.
-import { Type, type Static } from 'typebox'
+import type { FieldError, Notice } from '../shared/field-error.js'
 import type { AuthSpec, ConnectionSpec } from './types.js'
 
-export const Notice = Type.Object({
-  path: Type.String({ description: 'JSON Pointer into the request body, e.g. /auth/params/host.' }),
-  message: Type.String()
-}, { description: 'A normalisation the broker applied to the request, reported so the caller can fix its source.' })
-export type Notice = Static<typeof Notice>
-
-export const FieldError = Type.Object({
-  path: Type.String({ description: 'JSON Pointer into the request body, e.g. /auth/params/password.' }),
-  message: Type.String()
-}, { description: 'One wrong field and what to send instead. Never contains a secret value.' })
-export type FieldError = Static<typeof FieldError>
+export { FieldError, Notice } from '../shared/field-error.js'
 
 /** A param value as Flow Service takes it once normalised. */
 export type ParamValue = string | boolean

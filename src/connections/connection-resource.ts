@@ -11,7 +11,7 @@ export const ConnectionState = Type.Union(BROKER_STATES.map((s) => Type.Literal(
   description: 'pending: accepted, not yet confirmed by Flow Service; initializing/enabled/disabled: as Flow Service reports; deleted; failed: rejected by Flow Service or rolled back.'
 })
 
-export const Notice = Type.Object({ path: Type.String(), message: Type.String() }, { description: 'A normalisation the broker applied to the request.' })
+export { Notice } from '../shared/field-error.js'
 
 export const ConnectionResource = Type.Object({
   id: Type.String({ format: 'uuid', description: 'Broker id (uuid v7).' }),

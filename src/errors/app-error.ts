@@ -1,4 +1,5 @@
 // One error model: every failure a caller can see is an AppError with a code; the HTTP layer turns it into problem+json.
+import type { FieldError } from '../shared/field-error.js'
 
 export const ErrorCodes = {
   validation_failed: { status: 400, title: 'The request is not valid' },
@@ -29,11 +30,8 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes
 
-export interface FieldProblem {
-  /** JSON Pointer into the request (body fields) or `query.<name>` / `header.<name>`. */
-  path: string
-  message: string
-}
+/** A wrong field of a request: JSON Pointer into the body, or `query.<name>` / `header.<name>`. */
+export type FieldProblem = FieldError
 
 export interface AppErrorOptions {
   errors?: FieldProblem[]

@@ -1,10 +1,6 @@
 // The one error schema every route references: RFC 9457 problem details plus our `errors` list.
 import { Type, type Static } from 'typebox'
-
-export const FieldProblemSchema = Type.Object({
-  path: Type.String({ description: 'JSON Pointer into the body (/auth/params/password), or query.<name> / header.<name>.' }),
-  message: Type.String({ description: 'Why, and what to send instead.' })
-})
+import { FieldError } from '../shared/field-error.js'
 
 export const Problem = Type.Object({
   type: Type.String({ description: 'URI identifying the kind of problem.' }),
@@ -12,7 +8,7 @@ export const Problem = Type.Object({
   status: Type.Integer(),
   detail: Type.String(),
   instance: Type.Optional(Type.String({ description: 'The request id, to quote when asking for help.' })),
-  errors: Type.Optional(Type.Array(FieldProblemSchema)),
+  errors: Type.Optional(Type.Array(FieldError)),
   connectionId: Type.Optional(Type.String()),
   downstream: Type.Optional(Type.Object({
     status: Type.Union([Type.Integer(), Type.Null()]),
