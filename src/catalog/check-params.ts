@@ -1,5 +1,5 @@
 // Checks auth.params against one auth spec: missing, unknown and malformed params, each with its own error.
-import type { FieldError, Notice, ParamValue } from './credentials-check.js'
+import type { FieldError, Notice, NormalisedParamValue } from './credentials-check.js'
 import type { AuthSpec, ConnectionSpec, ParamSpec } from './types.js'
 import { jsonPointer } from './json-pointer.js'
 import { describeType, listing, nameForMessage } from './message-text.js'
@@ -7,7 +7,7 @@ import { normaliseParamValue } from './normalise-param-value.js'
 
 export interface ParamsCheck {
   /** The params that passed, normalised, in catalogue order. */
-  params: Record<string, ParamValue>
+  params: Record<string, NormalisedParamValue>
   notices: Notice[]
   errors: FieldError[]
 }
@@ -25,7 +25,7 @@ export function checkParams (
   params: unknown,
   specs: readonly ConnectionSpec[]
 ): ParamsCheck {
-  const out: Record<string, ParamValue> = {}
+  const out: Record<string, NormalisedParamValue> = {}
   const notices: Notice[] = []
   const errors: FieldError[] = []
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {

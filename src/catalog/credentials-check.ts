@@ -1,11 +1,12 @@
 // The answer of credential validation: the resolved spec and split params, or each wrong field and why.
+import type { ParamValue } from '../flow-service/types.js'
 import type { FieldError, Notice } from '../shared/field-error.js'
 import type { AuthSpec, ConnectionSpec } from './types.js'
 
 export { FieldError, Notice } from '../shared/field-error.js'
 
-/** A param value as Flow Service takes it once normalised. */
-export type ParamValue = string | boolean
+/** A param value once the broker normalised it: Flow Service's ParamValue without numbers (sent as strings). */
+export type NormalisedParamValue = Exclude<ParamValue, number>
 
 /** The part of a Flow Service `POST /connections` body that the catalogue checks. */
 export interface CredentialsInput {
@@ -26,11 +27,11 @@ export interface AcceptedCredentials {
   version: string
   authSpec: AuthSpec
   /** Every param, normalised, in catalogue order. */
-  params: Record<string, ParamValue>
+  params: Record<string, NormalisedParamValue>
   /** Exactly the params the catalogue flags secret: these go to the secret store. */
   secretParams: Record<string, string>
   /** The other params: these may be stored and shown in clear. */
-  publicParams: Record<string, ParamValue>
+  publicParams: Record<string, NormalisedParamValue>
   notices: Notice[]
 }
 

@@ -1,6 +1,6 @@
 // Checks one present param value against its catalogue format and normalises it where that is safe.
 // Secret values are never altered and never appear in a message; other values appear only when short.
-import type { ParamValue } from './credentials-check.js'
+import type { NormalisedParamValue } from './credentials-check.js'
 import type { ParamFormat, ParamSpec } from './types.js'
 import { isHostname } from './hostname.js'
 import { marketingCloudRestHost, parseMarketingCloudAddress } from './marketing-cloud-address.js'
@@ -10,12 +10,12 @@ import { describeType, nameForMessage, quoteShort } from './message-text.js'
 export const MAX_PARAM_LENGTH = 4096
 
 export type ParamValueCheck =
-  | { ok: true, value: ParamValue, notes: string[] }
+  | { ok: true, value: NormalisedParamValue, notes: string[] }
   | { ok: false, message: string }
 
 type FormatCheck = (param: ParamSpec, trimmed: string) => ParamValueCheck
 
-const ok = (value: ParamValue, notes: string[] = []): ParamValueCheck => ({ ok: true, value, notes })
+const ok = (value: NormalisedParamValue, notes: string[] = []): ParamValueCheck => ({ ok: true, value, notes })
 const fail = (message: string): ParamValueCheck => ({ ok: false, message })
 
 // eslint-disable-next-line no-control-regex

@@ -1,5 +1,5 @@
 // Validates a Flow Service-shaped credentials body against the catalogue and splits its params into secret and public.
-import type { CredentialsCheck, CredentialsInput, FieldError, ParamValue, RejectedCredentials } from './credentials-check.js'
+import type { CredentialsCheck, CredentialsInput, FieldError, NormalisedParamValue, RejectedCredentials } from './credentials-check.js'
 import type { ConnectionSpec } from './types.js'
 import { catalog } from './catalog.js'
 import { checkParams } from './check-params.js'
@@ -40,7 +40,7 @@ export function validateCredentials (input: CredentialsInput, specs: readonly Co
   }
 
   const secretParams: Record<string, string> = {}
-  const publicParams: Record<string, ParamValue> = {}
+  const publicParams: Record<string, NormalisedParamValue> = {}
   for (const param of authSpec.authSpec.params) {
     const value = checked.params[param.name]
     if (value === undefined) continue

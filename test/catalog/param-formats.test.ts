@@ -1,6 +1,6 @@
 // Specification of each param format: what is accepted as is, what is normalised (always with a notice), what is refused.
 import t, { type Test } from 'tap'
-import type { CredentialsCheck, Notice, ParamValue } from '../../src/catalog/credentials-check.js'
+import type { CredentialsCheck, Notice, NormalisedParamValue } from '../../src/catalog/credentials-check.js'
 import { validateCredentials } from '../../src/catalog/validate-credentials.js'
 import { normaliseParamValue } from '../../src/catalog/normalise-param-value.js'
 import type { ParamSpec } from '../../src/catalog/types.js'
@@ -23,7 +23,7 @@ function run (c: Case, param: string, value: unknown): CredentialsCheck {
 }
 
 /** Accepted, stored as `expected`, and a notice on the param matching `notice` (or none when undefined). */
-function normalises (t: Test, c: Case, param: string, value: unknown, expected: ParamValue, notice?: RegExp | string): void {
+function normalises (t: Test, c: Case, param: string, value: unknown, expected: NormalisedParamValue, notice?: RegExp | string): void {
   const r = run(c, param, value)
   if (!r.ok) {
     t.fail(`${JSON.stringify(value)} should be accepted: ${JSON.stringify(r.errors)}`)
