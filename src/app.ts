@@ -154,7 +154,7 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
   const perMinute = options.rateLimitPerMinute ?? 0
   const denials = deps.denials ?? ownDenialTally(base, deps)
   base.decorate('denialTally', denials)
-  await registerAuthentication(base, deps.db, { callers, denials, unauthPerMinute: options.unauthRateLimitPerMinute ?? 0, ...(perMinute > 0 ? { rateLimiter: new RateLimiter({ perMinute }) } : {}) })
+  await registerAuthentication(base, deps.audit, { callers, denials, unauthPerMinute: options.unauthRateLimitPerMinute ?? 0, ...(perMinute > 0 ? { rateLimiter: new RateLimiter({ perMinute }) } : {}) })
   if (deps.metrics !== undefined) {
     registerHttpMetrics(base, deps.metrics)
     await app.register(metricsRoutes, { registry: deps.metrics.registry, requireKey: options.metricsRequireKey ?? false })
@@ -163,14 +163,14 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
   await app.register(connectionSpecRoutes)
   await app.register(connectionRoutes, { deps, defaultSandboxName: options.defaultSandboxName })
   await app.register(connectionChangeRoutes, { deps })
-  await app.register(auditRoutes, { db: deps.db })
-  await app.register(apiKeyRoutes, { db: deps.db, callers })
+  await app.register(auditRoutes, { db: deps.db, audit: deps.audit })
+  await app.register(apiKeyRoutes, { deps, callers })
   return base
 }
 
 /** A tally living as long as the app, for callers that keep the database open past app.close(). */
 function ownDenialTally (app: FastifyInstance, deps: AppDeps): DenialTally {
-  const denials = new DenialTally({ db: deps.db, logger: deps.logger.child({ component: 'denial-tally' }) })
+  const denials = new DenialTally({ audit: deps.audit, logger: deps.logger.child({ component: 'denial-tally' }) })
   app.addHook('onReady', async () => { denials.start() })
   app.addHook('onClose', async () => { await denials.stop() })
   return denials

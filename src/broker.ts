@@ -9,6 +9,7 @@ import { buildApp } from './app.js'
 import { bootSummary } from './boot-summary.js'
 import { generateApiKey } from './auth/api-key-repository.js'
 import { bootstrapAdminKey, type BootstrapOutcome } from './auth/bootstrap-key.js'
+import { AuditLog } from './audit/audit-log.js'
 import { DenialTally } from './audit/denial-tally.js'
 import { CallerCache } from './auth/caller-cache.js'
 import { RevocationListener } from './auth/revocation-listener.js'
@@ -22,7 +23,6 @@ import { checkImsCredentials } from './flow-service/check-ims-credentials.js'
 import { createFlowServiceClient, type FlowServiceClient } from './flow-service/flow-service-client.js'
 import { meterFlowServiceClient } from './flow-service/metered-flow-service-client.js'
 import { RequestBudget } from './flow-service/request-budget.js'
-import { runWithTransitionListener } from './connections/transition-listener.js'
 import type { DependencyChecks } from './health/check-dependencies.js'
 import { createBrokerMetrics, type BrokerMetrics } from './metrics/broker-metrics.js'
 import { registerDependencyGauge } from './metrics/dependency-gauge.js'
@@ -41,6 +41,8 @@ import { createVaultSecretStore } from './secrets/vault/vault-secret-store.js'
 export interface Broker {
   app: FastifyInstance
   database: BrokerDatabase
+  /** The database's audit log, shared by everything this broker appends on its own. */
+  audit: AuditLog
   secrets: SecretStore
   flow: FlowServiceClient
   poller: StatePoller | undefined
@@ -81,6 +83,8 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
     })
     closers.push(async () => { await database.close() })
     await migrateToLatest(database.db)
+    // One per database: its standalone rows (reads, denials) share statements across every request.
+    const audit = new AuditLog(database.db)
     const metrics = createBrokerMetrics({ pollerLagSeconds: async () => await pollerLagSeconds(database.db), poolUsage: () => database.poolUsage() })
     queries.observe = (durationMs, failed) => { metrics.dbQueryDuration.observe({ outcome: failed ? 'error' : 'ok' }, durationMs / 1000) }
 
@@ -112,8 +116,9 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
 
     const devAdminKey = await bootstrapKeys(database, config, logger, overrides.devKeyDir === undefined ? config.dataDir : overrides.devKeyDir)
 
+    const countTransitions = transitionCounter(metrics)
     const poller = config.poller.enabled
-      ? new StatePoller({ db: database.db, flow, secrets, logger: logger.child({ component: 'poller' }), observer: pollerObserver(metrics) }, {
+      ? new StatePoller({ db: database.db, flow, secrets, logger: logger.child({ component: 'poller' }), observer: pollerObserver(metrics), onTransition: countTransitions }, {
         owner: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
         fastIntervalMs: config.poller.fastIntervalMs,
         steadyIntervalMs: config.poller.steadyIntervalMs,
@@ -134,7 +139,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       duplicateWatchMs: config.downstreamEvidence.duplicateWatchMs,
       orphanGraceMs: config.orphanSweep.graceMs
     }
-    const reconciler = new Reconciler({ db: database.db, secrets, flow, logger: logger.child({ component: 'reconciler' }), settings }, {
+    const reconciler = new Reconciler({ db: database.db, audit, secrets, flow, logger: logger.child({ component: 'reconciler' }), settings, onTransition: countTransitions }, {
       owner: `${os.hostname()}:${process.pid}:reconciler:${Math.random().toString(36).slice(2, 8)}`,
       intervalMs: config.reconciler.intervalMs,
       pendingGraceMs: config.reconciler.pendingGraceMs,
@@ -160,7 +165,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
     registerDependencyGauge(metrics.registry, dependencies)
     // Refusals of keyless requests are counted in memory and written as they age; the last ones on close, before
     // the database goes.
-    const denials = new DenialTally({ db: database.db, logger: logger.child({ component: 'denial-tally' }) })
+    const denials = new DenialTally({ audit, logger: logger.child({ component: 'denial-tally' }) })
     denials.start()
     closers.push(async () => { await denials.stop() })
 
@@ -168,10 +173,12 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       callers,
       denials,
       db: database.db,
+      audit,
       secrets,
       flow,
       logger,
       settings,
+      onTransition: countTransitions,
       metrics,
       readiness: dependencies
     }, { defaultSandboxName: config.defaultSandboxName, rateLimitPerMinute: config.apiRateLimitPerMinute, unauthRateLimitPerMinute: config.unauthRateLimitPerMinute, trustProxy: config.trustProxy, metricsRequireKey: config.metrics.requireKey, http: config.http })
@@ -181,16 +188,13 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
         try { await close() } catch (err) { logger.error({ err }, 'closing a resource failed') }
       }
     })
-    // Started inside the context that counts transitions: every sweep they run inherits it.
-    runWithTransitionListener(transitionCounter(metrics), () => {
-      poller?.start()
-      if (config.reconciler.enabled) reconciler.start()
-    })
+    poller?.start()
+    if (config.reconciler.enabled) reconciler.start()
     // The orphan sweep runs with the reconciler: its first pass at boot too.
     if (config.reconciler.enabled) orphanSweep.start()
     const boot = bootSummary(config, databaseConfig, emulator?.flowServiceUrl)
     logger.info(boot.fields, boot.message)
-    return { app, database, secrets, flow, poller, reconciler, metrics, emulator, devAdminKey }
+    return { app, database, audit, secrets, flow, poller, reconciler, metrics, emulator, devAdminKey }
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => {})
     throw err

@@ -1,10 +1,9 @@
 // The audit history as readers may see it: filtered, newest first, in pages that never repeat or skip a row.
 import type { Kysely } from 'kysely'
-import { isAdmin, type Caller } from '../auth/scopes.js'
-import { findConnection } from '../connections/connection-repository.js'
-import { decodeCursor, encodeCursor } from '../connections/cursor.js'
 import type { Database } from '../db/schema.js'
 import { AppError } from '../errors/app-error.js'
+import { cursorPosition } from '../errors/cursor-problem.js'
+import { pageOf, rowsForPage, type Page } from '../shared/paging.js'
 import { toAuditEventResource, type AuditEventResource } from './audit-event-resource.js'
 import { listAuditEvents, type AuditFilters } from './audit-repository.js'
 
@@ -14,10 +13,10 @@ import { listAuditEvents, type AuditFilters } from './audit-repository.js'
  * that connection's rows by actors with no team (the poller's state changes, anonymous attempts), but never
  * another team's rows: those would tell it who else holds which key and probes what.
  */
-export type AuditReader = { kind: 'operator', team?: string } | { kind: 'team', team: string }
-
-export const auditReaderOf = (caller: Caller, requestedTeam?: string): AuditReader =>
-  isAdmin(caller) ? { kind: 'operator', ...(requestedTeam !== undefined ? { team: requestedTeam } : {}) } : { kind: 'team', team: caller.team }
+export type AuditReader =
+  | { kind: 'operator', team?: string }
+  /** `ownsConnection` says whether a connection is the team's (whoever holds the connections knows). */
+  | { kind: 'team', team: string, ownsConnection: (connectionId: string) => Promise<boolean> }
 
 export interface AuditQuery extends Omit<AuditFilters, 'actorTeam'> {
   limit: number
@@ -26,20 +25,19 @@ export interface AuditQuery extends Omit<AuditFilters, 'actorTeam'> {
 
 const AUDIT_ID = /^[1-9][0-9]{0,18}$/
 
-export async function listAuditPage (db: Kysely<Database>, reader: AuditReader, query: AuditQuery): Promise<{ items: AuditEventResource[], nextCursor: string | null }> {
+export async function listAuditPage (db: Kysely<Database>, reader: AuditReader, query: AuditQuery): Promise<Page<AuditEventResource>> {
   const { limit, cursor, ...filters } = query
   if (filters.since !== undefined && filters.until !== undefined && filters.since >= filters.until) {
     throw new AppError('validation_failed', 'since must be earlier than until.', { errors: [{ path: 'query.until', message: 'must be later than since' }] })
   }
-  const beforeId = cursor === undefined ? undefined : decodeCursor(cursor, AUDIT_ID)
-  const rows = await listAuditEvents(db, { ...filters, ...await teamFilter(db, reader, filters.connectionId) }, { limit: limit + 1, ...(beforeId !== undefined ? { beforeId } : {}) })
-  const page = rows.slice(0, limit)
-  const last = page.at(-1)
-  return { items: page.map(toAuditEventResource), nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.id) : null }
+  const beforeId = cursorPosition(cursor, AUDIT_ID)
+  const rows = await listAuditEvents(db, { ...filters, ...await teamFilter(reader, filters.connectionId) }, { limit: rowsForPage(limit), ...(beforeId !== undefined ? { beforeId } : {}) })
+  const page = pageOf(rows, limit, (row) => row.id)
+  return { items: page.items.map(toAuditEventResource), nextCursor: page.nextCursor }
 }
 
-async function teamFilter (db: Kysely<Database>, reader: AuditReader, connectionId: string | undefined): Promise<Pick<AuditFilters, 'actorTeam'>> {
+async function teamFilter (reader: AuditReader, connectionId: string | undefined): Promise<Pick<AuditFilters, 'actorTeam'>> {
   if (reader.kind === 'operator') return reader.team === undefined ? {} : { actorTeam: { team: reader.team, orTeamless: false } }
-  const ownConnection = connectionId !== undefined && (await findConnection(db, connectionId, reader.team)) !== undefined
+  const ownConnection = connectionId !== undefined && await reader.ownsConnection(connectionId)
   return { actorTeam: { team: reader.team, orTeamless: ownConnection } }
 }

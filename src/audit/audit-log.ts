@@ -1,4 +1,5 @@
-// Appends audit rows (append-only, hash-chained). Callers pass their transaction so the row commits with the change.
+// Appends audit rows (append-only, hash-chained): in the caller's transaction, so the row commits with the change,
+// or on their own through the AuditLog's group commit.
 import { sql, type Kysely } from 'kysely'
 import { GroupCommit } from '../db/group-commit.js'
 import type { Database } from '../db/schema.js'
@@ -38,23 +39,43 @@ export function actorLabel (actor: Actor): string {
 /** The actor of an authenticated request. */
 export const keyActor = (caller: { team: string, keyId: string }): Actor => ({ kind: 'key', team: caller.team, keyId: caller.keyId })
 
-/** Appends one row: in the caller's transaction, or, outside one, in a statement shared with other such rows. */
-export async function appendAudit (executor: Kysely<Database>, entry: AuditEntry): Promise<void> {
-  if (executor.isTransaction) await appendAuditEntries(executor, [entry])
-  else await standaloneAppends(executor).add(entry)
+/** Who acts and in which request: what every use case records in its audit rows. */
+export interface AuditContext {
+  actor: Actor
+  /** Null outside a request (a CLI, the boot). */
+  requestId: string | null
 }
 
-// Rows appended on their own (reads, denials: one per request) are group-committed: every caller still waits for
-// its row to commit, but the rows arriving together share one statement, one take of the chain lock and one commit.
-const groups = new WeakMap<Kysely<Database>, GroupCommit<AuditEntry>>()
+/**
+ * The audit log of one database, made once by whoever opens the database (the composition root, a CLI). Rows
+ * appended on their own (reads, denials: one per request) are group-committed: every caller still waits for its
+ * row to commit, but the rows arriving together share one statement, one take of the chain lock and one commit.
+ */
+export class AuditLog {
+  readonly #standalone: GroupCommit<AuditEntry>
 
-function standaloneAppends (db: Kysely<Database>): GroupCommit<AuditEntry> {
-  let group = groups.get(db)
-  if (group === undefined) {
-    group = new GroupCommit(async (entries) => { await appendAuditEntries(db, entries) })
-    groups.set(db, group)
+  constructor (db: Kysely<Database>) {
+    this.#standalone = new GroupCommit(async (entries) => { await appendAuditEntries(db, entries) })
   }
-  return group
+
+  /** Appends one row on its own; resolves once it has committed. */
+  async append (entry: AuditEntry): Promise<void> {
+    await this.#standalone.add(entry)
+  }
+
+  /** Appends one row in the caller's transaction: it commits, or not, with the change. */
+  async appendIn (tx: Kysely<Database>, entry: AuditEntry): Promise<void> {
+    await appendAuditIn(tx, entry)
+  }
+}
+
+/**
+ * Appends one row in the caller's transaction, for work that writes its rows with its change and has no AuditLog
+ * at hand (recordObservation, the boot key): a row in a transaction needs nothing shared.
+ */
+export async function appendAuditIn (tx: Kysely<Database>, entry: AuditEntry): Promise<void> {
+  if (!tx.isTransaction) throw new Error('appendAuditIn needs a transaction; use AuditLog.append for a row on its own')
+  await appendAuditEntries(tx, [entry])
 }
 
 /**

@@ -1,10 +1,8 @@
 // Requests refused for want of a valid key, counted in memory and written as one audit row per (client address,
 // reason, minute) with a count. A flood of wrong keys then costs the hash chain at most one row per source and
 // reason a minute — and never more than `maxRowsPerFlush` + 1 rows a flush — instead of one row per request.
-import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
-import type { Database } from '../db/schema.js'
-import { appendAudit, type AuditEntry } from './audit-log.js'
+import type { AuditEntry, AuditLog } from './audit-log.js'
 
 /** Why a request without a valid key was refused (the row's `detail.reason`). */
 export type DenialReason = 'no key' | 'malformed authorization' | 'unknown or revoked key' | 'too many attempts'
@@ -20,7 +18,7 @@ export interface Denial {
 }
 
 export interface DenialTallyOptions {
-  db: Kysely<Database>
+  audit: AuditLog
   logger: Logger
   /** How often finished minutes are written. */
   flushIntervalMs?: number
@@ -52,7 +50,7 @@ interface Bucket {
 }
 
 export class DenialTally {
-  readonly #db: Kysely<Database>
+  readonly #audit: AuditLog
   readonly #logger: Logger
   readonly #flushIntervalMs: number
   readonly #maxRowsPerFlush: number
@@ -63,7 +61,7 @@ export class DenialTally {
   #flushing: Promise<void> | undefined
 
   constructor (options: DenialTallyOptions) {
-    this.#db = options.db
+    this.#audit = options.audit
     this.#logger = options.logger
     this.#flushIntervalMs = options.flushIntervalMs ?? 15_000
     this.#maxRowsPerFlush = options.maxRowsPerFlush ?? 100
@@ -133,7 +131,7 @@ export class DenialTally {
     if (rest.length > 0) entries.push(overflowRowOf(rest))
     try {
       // Concurrent appends share one group-committed statement.
-      await Promise.all(entries.map(async (entry) => { await appendAudit(this.#db, entry) }))
+      await Promise.all(entries.map(async (entry) => { await this.#audit.append(entry) }))
     } catch (err) {
       // Put them back (merged with anything counted meanwhile) rather than lose them; the next flush retries.
       // A partly written batch cannot happen: the group commit writes a batch in one statement.

@@ -1,31 +1,34 @@
-// Issuing, listing and revoking API keys, each change audited with the key row in one transaction.
-// Shared by the admin routes, the keys CLI and the boot, so all leave the same trail.
+// Issuing, listing and revoking API keys, each change audited with the key row in one transaction, each listing
+// audited once read. Shared by the admin routes, the keys CLI and the boot, so all leave the same trail.
 import { sql, type Kysely } from 'kysely'
-import { actorLabel, appendAudit, type Actor } from '../audit/audit-log.js'
+import { actorLabel, appendAuditIn, type AuditContext, type AuditLog } from '../audit/audit-log.js'
 import { catalog } from '../catalog/catalog.js'
-import { decodeCursor, encodeCursor } from '../connections/cursor.js'
 import type { ApiKeyRow, Database } from '../db/schema.js'
 import { AppError, type FieldProblem } from '../errors/app-error.js'
+import { cursorPosition } from '../errors/cursor-problem.js'
+import { listFilters, pageOf, rowsForPage, type Page } from '../shared/paging.js'
 import { findApiKey, findTeamCollision, insertApiKey, listApiKeys, revokeApiKeyRow, type NewApiKey } from './api-key-repository.js'
 import { toApiKeyResource, type ApiKeyResource, type CreateApiKeyRequest } from './api-key-resource.js'
 import { REVOCATION_CHANNEL } from './revocation-listener.js'
 import { ADMIN_TEAM } from './scopes.js'
 
-export interface AuditContext { actor: Actor, requestId: string | null }
+export interface ApiKeyDeps {
+  db: Kysely<Database>
+  audit: AuditLog
+}
 
 /** Team names nobody may take, compared case-insensitively: they read as the admins' team. */
 const RESERVED_TEAMS = ['admin', 'admins', 'administrator']
 
 /** The key itself is in the answer only: stored as a hash, never audited, never shown again. */
-export async function issueApiKey (db: Kysely<Database>, ctx: AuditContext, input: CreateApiKeyRequest): Promise<ApiKeyResource & { key: string }> {
+export async function issueApiKey (deps: ApiKeyDeps, ctx: AuditContext, input: CreateApiKeyRequest): Promise<ApiKeyResource & { key: string }> {
   const scopes = [...new Set(input.scopes)]
-  const newKey = await checkedNewKey(db, { ...input, scopes })
-  return await db.transaction().execute(async (tx) => {
+  const newKey = await checkedNewKey(deps.db, { ...input, scopes })
+  return await deps.db.transaction().execute(async (tx) => {
     const { row, key } = await insertApiKey(tx, { ...newKey, createdBy: actorLabel(ctx.actor) })
-    await appendAudit(tx, {
-      actor: ctx.actor,
+    await deps.audit.appendIn(tx, {
+      ...ctx,
       action: 'api_key.create',
-      requestId: ctx.requestId,
       outcome: 'success',
       changedFields: ['team', 'name', 'scopes', ...(newKey.sandboxes != null ? ['sandboxes'] : []), ...(newKey.connectionSpecs != null ? ['connectionSpecs'] : [])],
       // Which access was granted to whom is the point of this row; the free-text name is left out.
@@ -71,20 +74,21 @@ async function checkedNewKey (db: Kysely<Database>, input: CreateApiKeyRequest):
 
 export interface ApiKeyPageQuery { team?: string, limit: number, cursor?: string }
 
-export async function listApiKeyPage (db: Kysely<Database>, query: ApiKeyPageQuery): Promise<{ items: ApiKeyResource[], nextCursor: string | null }> {
-  const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-  const rows = await listApiKeys(db, query.team === undefined ? {} : { team: query.team }, { limit: query.limit + 1, ...(afterId !== undefined ? { afterId } : {}) })
-  const page = rows.slice(0, query.limit)
-  const last = page.at(-1)
-  return { items: page.map(toApiKeyResource), nextCursor: rows.length > query.limit && last !== undefined ? encodeCursor(last.id) : null }
+/** A page of keys (never the key nor its hash), audited once read: who holds which key is itself sensitive. */
+export async function listApiKeyPage (deps: ApiKeyDeps, ctx: AuditContext, query: ApiKeyPageQuery): Promise<Page<ApiKeyResource>> {
+  const afterId = cursorPosition(query.cursor)
+  const rows = await listApiKeys(deps.db, query.team === undefined ? {} : { team: query.team }, { limit: rowsForPage(query.limit), ...(afterId !== undefined ? { afterId } : {}) })
+  const page = pageOf(rows, query.limit, (row) => row.id)
+  await deps.audit.append({ ...ctx, action: 'api_key.list', outcome: 'success', detail: { filters: listFilters(query), returned: page.items.length } })
+  return { items: page.items.map(toApiKeyResource), nextCursor: page.nextCursor }
 }
 
 /**
  * Revokes at once: the commit notifies every replica (REVOCATION_CHANNEL), whose caller caches forget the key, so
  * its next request is looked up and refused; the replica that revoked also forgets it directly. Revoking a revoked key changes nothing and says so; an unknown id is not_found.
  */
-export async function revokeApiKey (db: Kysely<Database>, ctx: AuditContext, id: string): Promise<{ key: ApiKeyResource, alreadyRevoked: boolean }> {
-  return await db.transaction().execute(async (tx) => {
+export async function revokeApiKey (deps: ApiKeyDeps, ctx: AuditContext, id: string): Promise<{ key: ApiKeyResource, alreadyRevoked: boolean }> {
+  return await deps.db.transaction().execute(async (tx) => {
     const revoked = await revokeInTransaction(tx, ctx, id)
     if (revoked === undefined) {
       const existing = await findApiKey(tx, id)
@@ -95,14 +99,16 @@ export async function revokeApiKey (db: Kysely<Database>, ctx: AuditContext, id:
   })
 }
 
-/** Revokes, audits and announces in the caller's transaction; undefined when the key was unknown or revoked. */
+/**
+ * Revokes, audits and announces in the caller's transaction (the boot's too, which has no AuditLog: a row in a
+ * transaction needs none); undefined when the key was unknown or revoked.
+ */
 export async function revokeInTransaction (tx: Kysely<Database>, ctx: AuditContext, id: string, reason?: string): Promise<ApiKeyRow | undefined> {
   const revoked = await revokeApiKeyRow(tx, id, new Date())
   if (revoked === undefined) return undefined
-  await appendAudit(tx, {
-    actor: ctx.actor,
+  await appendAuditIn(tx, {
+    ...ctx,
     action: 'api_key.revoke',
-    requestId: ctx.requestId,
     outcome: 'success',
     changedFields: ['revokedAt'],
     detail: { apiKeyId: revoked.id, team: revoked.team, ...(reason !== undefined ? { reason } : {}) }

@@ -1,8 +1,7 @@
 // The admin key a boot setting names (BROKER_ADMIN_KEY, the dev key): made valid once, never revived, and
 // replacing the one an earlier value made. A revocation is final; a changed value revokes the previous key.
 import type { Kysely } from 'kysely'
-import type { Actor } from '../audit/audit-log.js'
-import { appendAudit } from '../audit/audit-log.js'
+import { appendAuditIn, type Actor } from '../audit/audit-log.js'
 import type { ApiKeyRow, Database } from '../db/schema.js'
 import { revokeInTransaction } from './api-key-admin.js'
 import { findApiKeyByValue, findLiveBootstrapKeys, insertApiKeyIfAbsent } from './api-key-repository.js'
@@ -29,7 +28,7 @@ export async function bootstrapAdminKey (db: Kysely<Database>, key: string, sour
       row = await insertApiKeyIfAbsent(tx, { team: ADMIN_TEAM, name, scopes: ['admin'], createdBy: 'boot', bootstrap: source }, key)
       if (row !== undefined) {
         kind = 'created'
-        await appendAudit(tx, { actor: BOOT, action: 'api_key.create', requestId: null, outcome: 'success', changedFields: ['team', 'name', 'scopes'], detail: { apiKeyId: row.id, team: row.team, scopes: ['admin'], bootstrap: source } })
+        await appendAuditIn(tx, { actor: BOOT, action: 'api_key.create', requestId: null, outcome: 'success', changedFields: ['team', 'name', 'scopes'], detail: { apiKeyId: row.id, team: row.team, scopes: ['admin'], bootstrap: source } })
       } else {
         // Another replica booting with the same value inserted it first (its commit is visible now).
         row = await findApiKeyByValue(tx, key)

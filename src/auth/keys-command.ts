@@ -1,13 +1,11 @@
 // `npm run keys -- create|list|revoke`: API key administration straight against the database, for bootstrapping
 // a production broker before any admin key exists. Same use cases (and audit rows) as /v1/api-keys.
 import { parseArgs } from 'node:util'
-import type { Kysely } from 'kysely'
 import { Value } from 'typebox/value'
 import type { Actor } from '../audit/audit-log.js'
 import { formatTable } from '../cli/format-table.js'
-import type { Database } from '../db/schema.js'
 import { AppError } from '../errors/app-error.js'
-import { issueApiKey, listApiKeyPage, revokeApiKey } from './api-key-admin.js'
+import { issueApiKey, listApiKeyPage, revokeApiKey, type ApiKeyDeps } from './api-key-admin.js'
 import { CreateApiKeyRequest, type ApiKeyResource } from './api-key-resource.js'
 import { SCOPES } from './scopes.js'
 
@@ -29,7 +27,7 @@ export interface CommandIo {
 }
 
 /** Runs one keys command; resolves to the process exit code. */
-export async function runKeysCommand (db: Kysely<Database>, argv: string[], io: CommandIo): Promise<number> {
+export async function runKeysCommand (deps: ApiKeyDeps, argv: string[], io: CommandIo): Promise<number> {
   let parsed
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: { team: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, sandbox: { type: 'string', multiple: true }, spec: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } })
@@ -47,7 +45,7 @@ export async function runKeysCommand (db: Kysely<Database>, argv: string[], io: 
           io.err(`${input.problems.join('\n')}\n\n${KEYS_USAGE}`)
           return 2
         }
-        const created = await issueApiKey(db, { actor: io.actor, requestId: null }, input.value)
+        const created = await issueApiKey(deps, { actor: io.actor, requestId: null }, input.value)
         io.out(`${describeKey(created)}key      ${created.key}\n\nThe key is shown this once; only its hash is kept. Store it now.\n`)
         return 0
       }
@@ -55,7 +53,7 @@ export async function runKeysCommand (db: Kysely<Database>, argv: string[], io: 
         const keys: ApiKeyResource[] = []
         let cursor: string | undefined
         do {
-          const page = await listApiKeyPage(db, { ...(values.team !== undefined ? { team: values.team } : {}), limit: 100, ...(cursor !== undefined ? { cursor } : {}) })
+          const page = await listApiKeyPage(deps, { actor: io.actor, requestId: null }, { ...(values.team !== undefined ? { team: values.team } : {}), limit: 100, ...(cursor !== undefined ? { cursor } : {}) })
           keys.push(...page.items)
           cursor = page.nextCursor ?? undefined
         } while (cursor !== undefined)
@@ -68,7 +66,7 @@ export async function runKeysCommand (db: Kysely<Database>, argv: string[], io: 
           io.err(`revoke needs the key's id (a uuid, see \`npm run keys -- list\`).\n\n${KEYS_USAGE}`)
           return 2
         }
-        const { key, alreadyRevoked } = await revokeApiKey(db, { actor: io.actor, requestId: null }, id)
+        const { key, alreadyRevoked } = await revokeApiKey(deps, { actor: io.actor, requestId: null }, id)
         io.out(`${describeKey(key)}${alreadyRevoked ? `\nAlready revoked at ${key.revokedAt ?? '?'}; nothing changed.\n` : '\nRevoked: its next request is refused.\n'}`)
         return 0
       }

@@ -1,15 +1,22 @@
-// What the connection use cases need from the outside world; built once in app.ts and injected.
+// What the connection use cases need from the outside world; built once in the composition root (broker.ts)
+// and injected into the app and the reconciler.
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { Caller } from '../auth/scopes.js'
 import type { Database } from '../db/schema.js'
 import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
 import type { SecretStore } from '../secrets/secret-store.js'
+import type { TransitionListener } from './transitions.js'
 
 export interface ConnectionDeps {
   db: Kysely<Database>
+  audit: AuditLog
   secrets: SecretStore
   flow: FlowServiceClient
   logger: Logger
+  /** Told of every state transition once it has committed (metrics); absent: nobody counts them. */
+  onTransition?: TransitionListener | undefined
   settings: {
     /** How long a create may keep retrying Flow Service before answering 503. */
     createDeadlineMs: number
@@ -28,7 +35,8 @@ export interface ConnectionDeps {
   }
 }
 
-/** The request-scoped facts every use case records. */
+/** Who asks, in which request: every connection use case takes it, and its audit rows name both. */
 export interface RequestContext {
+  caller: Caller
   requestId: string
 }

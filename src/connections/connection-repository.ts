@@ -1,7 +1,6 @@
 // All SQL about connections and their state history. Functions take the executor (db or transaction) first.
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely'
 import type { ConnectionEventRow, ConnectionRow, ConnectionUpdate, Database, NewConnectionRow } from '../db/schema.js'
-import { noteTransition } from './transition-listener.js'
 
 export interface ConnectionFilters {
   /** Undefined: every team (admin keys). */
@@ -82,7 +81,6 @@ export async function insertConnectionEvent (db: Kysely<Database>, e: NewConnect
     observed_by: e.observedBy,
     request_id: e.requestId
   }).execute()
-  noteTransition({ from: e.fromState, to: e.toState, observedBy: e.observedBy })
 }
 
 export async function listConnectionEvents (db: Kysely<Database>, connectionId: string): Promise<ConnectionEventRow[]> {

@@ -1,10 +1,10 @@
 // A key limited to some sandboxes or connection specs acts as if nothing outside them existed: a create outside is
 // refused (403 naming the sandbox or spec, audited), and reads and changes never find what lies outside (404).
-import { appendAudit, keyActor } from '../audit/audit-log.js'
+import { keyActor } from '../audit/audit-log.js'
 import { withinKeyLimits, type Caller } from '../auth/scopes.js'
 import { AppError } from '../errors/app-error.js'
 import type { ConnectionLimits } from './connection-repository.js'
-import type { ConnectionDeps } from './connection-deps.js'
+import type { ConnectionDeps, RequestContext } from './connection-deps.js'
 
 /** The caller's limits as repository filters; a key with none gets none. */
 export const connectionLimitsOf = (caller: Caller): ConnectionLimits => ({
@@ -15,13 +15,14 @@ export const connectionLimitsOf = (caller: Caller): ConnectionLimits => ({
 const listed = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ')
 
 /** Refuses, with an audit row, a create in a sandbox or of a spec the key may not act in. */
-export async function assertMayCreate (deps: Pick<ConnectionDeps, 'db'>, caller: Caller, at: { sandboxName: string, connectionSpecId: string }, requestId: string): Promise<void> {
+export async function assertMayCreate (deps: Pick<ConnectionDeps, 'audit'>, ctx: RequestContext, at: { sandboxName: string, connectionSpecId: string }): Promise<void> {
+  const { caller } = ctx
   if (withinKeyLimits(caller, at)) return
   const sandboxOutside = caller.sandboxes !== null && !caller.sandboxes.includes(at.sandboxName)
-  await appendAudit(deps.db, {
+  await deps.audit.append({
     actor: keyActor(caller),
     action: 'connection.create',
-    requestId,
+    requestId: ctx.requestId,
     outcome: 'denied',
     detail: { status: 403, reason: sandboxOutside ? 'sandbox outside the key' : 'connection spec outside the key', sandboxName: at.sandboxName, connectionSpecId: at.connectionSpecId }
   })

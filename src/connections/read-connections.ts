@@ -1,22 +1,20 @@
-// Reads: one connection, a filtered page of them, and one connection's state history. Scoped to the caller's team
-// and, for a limited key, to its sandboxes and connection specs (changes find their connection here too).
-import type { Caller } from '../auth/scopes.js'
-import { isAdmin } from '../auth/scopes.js'
+// The reads, as use cases: one connection, a filtered page of them, one connection's state history. Each sees only
+// what the caller may (visible-connections.ts) and leaves its audit row once it has read; a read refused with 404
+// is audited by the HTTP layer as a denial.
+import { keyActor } from '../audit/audit-log.js'
 import type { ConnectionEventRow, ConnectionRow } from '../db/schema.js'
-import { AppError } from '../errors/app-error.js'
-import type { ConnectionDeps } from './connection-deps.js'
-import { findConnection, listConnectionEvents, listConnections, type ConnectionFilters } from './connection-repository.js'
-import { decodeCursor, encodeCursor } from './cursor.js'
+import { cursorPosition } from '../errors/cursor-problem.js'
+import { listFilters, pageOf, rowsForPage, type Page } from '../shared/paging.js'
+import type { ConnectionDeps, RequestContext } from './connection-deps.js'
+import { listConnectionEvents, listConnections, type ConnectionFilters } from './connection-repository.js'
 import { connectionLimitsOf } from './key-limits.js'
+import { findVisibleConnection, visibleTeam } from './visible-connections.js'
 
-/** The team a caller may see: its own, or (admin) any, optionally narrowed by a filter. */
-export const visibleTeam = (caller: Caller, requested?: string): string | undefined =>
-  isAdmin(caller) ? requested : caller.team
+type ReadDeps = Pick<ConnectionDeps, 'db' | 'audit'>
 
-/** Another team's connection, or one outside the key's limits, is 404, exactly like a missing one. */
-export async function getConnection (deps: Pick<ConnectionDeps, 'db'>, caller: Caller, id: string): Promise<ConnectionRow> {
-  const row = await findConnection(deps.db, id, visibleTeam(caller), connectionLimitsOf(caller))
-  if (row === undefined) throw new AppError('not_found', `No connection ${id}.`)
+export async function getConnection (deps: ReadDeps, ctx: RequestContext, id: string): Promise<ConnectionRow> {
+  const row = await findVisibleConnection(deps, ctx.caller, id)
+  await deps.audit.append({ actor: keyActor(ctx.caller), action: 'connection.read', connectionId: row.id, requestId: ctx.requestId, outcome: 'success' })
   return row
 }
 
@@ -26,17 +24,18 @@ export interface ListQuery extends Omit<ConnectionFilters, 'team' | 'sandboxes' 
   cursor?: string
 }
 
-export async function listConnectionPage (deps: Pick<ConnectionDeps, 'db'>, caller: Caller, query: ListQuery): Promise<{ rows: ConnectionRow[], nextCursor: string | null }> {
-  const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
+export async function listConnectionPage (deps: ReadDeps, ctx: RequestContext, query: ListQuery): Promise<Page<ConnectionRow>> {
+  const afterId = cursorPosition(query.cursor)
   const { limit, cursor: _cursor, team, ...filters } = query
-  // One extra row tells whether another page exists without a count query.
-  const rows = await listConnections(deps.db, { ...filters, ...connectionLimitsOf(caller), team: visibleTeam(caller, team) }, { limit: limit + 1, ...(afterId !== undefined ? { afterId } : {}) })
-  const page = rows.slice(0, limit)
-  const last = page.at(-1)
-  return { rows: page, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.id) : null }
+  const rows = await listConnections(deps.db, { ...filters, ...connectionLimitsOf(ctx.caller), team: visibleTeam(ctx.caller, team) }, { limit: rowsForPage(limit), ...(afterId !== undefined ? { afterId } : {}) })
+  const page = pageOf(rows, limit, (row) => row.id)
+  await deps.audit.append({ actor: keyActor(ctx.caller), action: 'connection.list', requestId: ctx.requestId, outcome: 'success', detail: { filters: listFilters(query), returned: page.items.length } })
+  return page
 }
 
-export async function getConnectionEvents (deps: Pick<ConnectionDeps, 'db'>, caller: Caller, id: string): Promise<ConnectionEventRow[]> {
-  const row = await getConnection(deps, caller, id)
-  return await listConnectionEvents(deps.db, row.id)
+export async function getConnectionEvents (deps: ReadDeps, ctx: RequestContext, id: string): Promise<ConnectionEventRow[]> {
+  const row = await findVisibleConnection(deps, ctx.caller, id)
+  const events = await listConnectionEvents(deps.db, row.id)
+  await deps.audit.append({ actor: keyActor(ctx.caller), action: 'connection.events', connectionId: row.id, requestId: ctx.requestId, outcome: 'success' })
+  return events
 }

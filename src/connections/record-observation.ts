@@ -1,10 +1,10 @@
 // Applies an observation to a connection inside the caller's transaction: state, history row and audit row together.
 import type { Kysely } from 'kysely'
-import type { Actor } from '../audit/audit-log.js'
-import { appendAudit } from '../audit/audit-log.js'
+import { appendAuditIn, type Actor } from '../audit/audit-log.js'
 import type { ConnectionRow, ConnectionUpdate, Database } from '../db/schema.js'
 import { insertConnectionEvent, updateConnection, type NewConnectionEvent } from './connection-repository.js'
 import { isTerminal, nextState, type BrokerState, type Observation } from './states.js'
+import type { TransitionListener } from './transitions.js'
 
 export interface ObservationContext {
   observedBy: NewConnectionEvent['observedBy']
@@ -12,6 +12,11 @@ export interface ObservationContext {
   requestId: string | null
   /** Other columns to set in the same update (etag, schedule, ...). */
   patch?: ConnectionUpdate
+  /**
+   * Told of the transition written. The caller owns the transaction, so it binds the listener to the commit
+   * (afterCommit in transitions.ts): a transition rolled back must not be counted.
+   */
+  onTransition?: TransitionListener | undefined
 }
 
 /**
@@ -47,7 +52,8 @@ export async function recordObservation (tx: Kysely<Database>, row: ConnectionRo
     observedBy: ctx.observedBy,
     requestId: ctx.requestId
   })
-  await appendAudit(tx, {
+  ctx.onTransition?.({ from, to: transition.to, observedBy: ctx.observedBy })
+  await appendAuditIn(tx, {
     actor: ctx.actor,
     action: 'connection.state_changed',
     connectionId: row.id,

@@ -1,7 +1,6 @@
 // Rename: a new name and/or description, in Flow Service first (the broker's marker stays on the downstream
 // description, so the connection can always be found again), then in the row.
-import { appendAudit, type Actor } from '../audit/audit-log.js'
-import type { Caller } from '../auth/scopes.js'
+import { keyActor } from '../audit/audit-log.js'
 import type { ConnectionRow } from '../db/schema.js'
 import { FlowServiceError } from '../flow-service/flow-service-error.js'
 import type { JsonPatchOp } from '../flow-service/types.js'
@@ -10,30 +9,29 @@ import { AppError } from '../errors/app-error.js'
 import { withChangeLease } from './change-lease.js'
 import { changeProblem } from './change-problem.js'
 import { assertChangeable, suspectGoneDownstream } from './changeable-connection.js'
-import type { ConnectionDeps } from './connection-deps.js'
+import type { ConnectionDeps, RequestContext } from './connection-deps.js'
 import { updateConnection } from './connection-repository.js'
 import { downstreamMarker } from './downstream-marker.js'
-import { getConnection } from './read-connections.js'
+import { findVisibleConnection } from './visible-connections.js'
 
 export interface RenameInput {
   id: string
   name?: string | undefined
   /** null or '': no description. */
   description?: string | null | undefined
-  requestId: string
 }
 
-export async function renameConnection (deps: ConnectionDeps, caller: Caller, input: RenameInput): Promise<ConnectionRow> {
-  const actor: Actor = { kind: 'key', team: caller.team, keyId: caller.keyId }
-  assertChangeable(await getConnection(deps, caller, input.id), 'renamed')
+export async function renameConnection (deps: ConnectionDeps, ctx: RequestContext, input: RenameInput): Promise<ConnectionRow> {
+  const audit = { actor: keyActor(ctx.caller), action: 'connection.rename', requestId: ctx.requestId }
+  assertChangeable(await findVisibleConnection(deps, ctx.caller, input.id), 'renamed')
 
-  return await withChangeLease(deps, input.id, input.requestId, async (row) => {
+  return await withChangeLease(deps, input.id, ctx.requestId, async (row) => {
     const flowId = assertChangeable(row, 'renamed')
     const name = input.name ?? row.name
     const description = input.description === undefined ? row.description : input.description === '' ? null : input.description
     const changed = [...(name !== row.name ? ['name'] : []), ...(description !== row.description ? ['description'] : [])]
     if (changed.length === 0) {
-      await appendAudit(deps.db, { actor, action: 'connection.rename', connectionId: row.id, requestId: input.requestId, outcome: 'success', changedFields: [], detail: { unchanged: true } })
+      await deps.audit.append({ ...audit, connectionId: row.id, outcome: 'success', changedFields: [], detail: { unchanged: true } })
       return row
     }
     const downstreamDescription = downstreamMarker(description ?? undefined, row.id)
@@ -51,7 +49,7 @@ export async function renameConnection (deps: ConnectionDeps, caller: Caller, in
       }, deps.settings.changeDeadlineMs)).etag
     } catch (err) {
       if (err instanceof FlowServiceError && err.kind === 'not_found') await suspectGoneDownstream(deps, row.id)
-      await appendAudit(deps.db, { actor, action: 'connection.rename', connectionId: row.id, requestId: input.requestId, outcome: 'failure', changedFields: changed, detail: { reason: err instanceof FlowServiceError ? err.kind : err instanceof Error ? err.name : 'error' } })
+      await deps.audit.append({ ...audit, connectionId: row.id, outcome: 'failure', changedFields: changed, detail: { reason: err instanceof FlowServiceError ? err.kind : err instanceof Error ? err.name : 'error' } })
       if (err instanceof ChangeOutcomeUnknown) {
         // Nothing settles a rename later (no pending change is kept): the caller is told to repeat it, which is safe.
         throw new AppError('downstream_unavailable', 'Flow Service did not confirm the rename, and it may or may not have been applied there. The connection keeps its previous name here; repeating the same rename is safe.', {
@@ -64,7 +62,7 @@ export async function renameConnection (deps: ConnectionDeps, caller: Caller, in
     }
     return await deps.db.transaction().execute(async (tx) => {
       const stored = await updateConnection(tx, row.id, { name, description, etag })
-      await appendAudit(tx, { actor, action: 'connection.rename', connectionId: row.id, requestId: input.requestId, outcome: 'success', changedFields: changed })
+      await deps.audit.appendIn(tx, { ...audit, connectionId: row.id, outcome: 'success', changedFields: changed })
       return stored
     })
   })

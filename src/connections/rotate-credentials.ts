@@ -2,8 +2,7 @@
 // If-Match), and only then does the row name the new version as live. If Flow Service does not take them, the
 // previous version stays live: the new one is left in the store's history, never referenced.
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { appendAudit, type Actor } from '../audit/audit-log.js'
-import type { Caller } from '../auth/scopes.js'
+import { keyActor } from '../audit/audit-log.js'
 import { validateCredentials, type CredentialsCheck } from '../catalog/validate-credentials.js'
 import type { ConnectionRow, PendingRotation } from '../db/schema.js'
 import { AppError } from '../errors/app-error.js'
@@ -13,17 +12,16 @@ import { ChangeOutcomeUnknown, changeDownstream } from './change-downstream.js'
 import { withChangeLease } from './change-lease.js'
 import { changeProblem } from './change-problem.js'
 import { assertChangeable, suspectGoneDownstream } from './changeable-connection.js'
-import type { ConnectionDeps } from './connection-deps.js'
+import type { ConnectionDeps, RequestContext } from './connection-deps.js'
 import { updateConnection } from './connection-repository.js'
 import { credentialsProblem } from './credentials-problem.js'
-import { getConnection } from './read-connections.js'
 import { settlePendingRotation } from './settle-pending-rotation.js'
+import { findVisibleConnection } from './visible-connections.js'
 
 export interface RotateInput {
   id: string
   /** The full params of the connection's auth spec, as in a create. */
   params: Record<string, unknown>
-  requestId: string
 }
 
 export interface RotateResult {
@@ -33,27 +31,28 @@ export interface RotateResult {
 
 type CheckedCredentials = Extract<CredentialsCheck, { ok: true }>
 
-export async function rotateCredentials (deps: ConnectionDeps, caller: Caller, input: RotateInput): Promise<RotateResult> {
-  const actor: Actor = { kind: 'key', team: caller.team, keyId: caller.keyId }
-  const visible = await getConnection(deps, caller, input.id)
+export async function rotateCredentials (deps: ConnectionDeps, ctx: RequestContext, input: RotateInput): Promise<RotateResult> {
+  const actor = keyActor(ctx.caller)
+  const audit = { actor, action: 'connection.rotate', requestId: ctx.requestId }
+  const visible = await findVisibleConnection(deps, ctx.caller, input.id)
   assertChangeable(visible, 'rotated')
   const check = checkParams(visible, input.params)
 
-  return await withChangeLease(deps, visible.id, input.requestId, async (leased, owner) => {
+  return await withChangeLease(deps, visible.id, ctx.requestId, async (leased, owner) => {
     let row = leased
     const flowId = assertChangeable(row, 'rotated')
     if (row.pending_change !== null) {
       // An earlier rotation never learned its outcome: settle it first, so versions stay in order.
       try {
-        await settlePendingRotation(deps, row, owner, actor, input.requestId)
+        await settlePendingRotation(deps, row, owner, actor, ctx.requestId)
       } catch (err) {
         throw changeProblem(err, row.id)
       }
-      row = await getConnection(deps, caller, row.id)
+      row = await findVisibleConnection(deps, ctx.caller, row.id)
     }
     const changed = await changedParams(deps, row, check)
     const fail = async (err: unknown, detail: Record<string, unknown>): Promise<never> => {
-      await appendAudit(deps.db, { actor, action: 'connection.rotate', connectionId: row.id, requestId: input.requestId, outcome: 'failure', changedFields: changed, detail })
+      await deps.audit.append({ ...audit, connectionId: row.id, outcome: 'failure', changedFields: changed, detail })
       throw changeProblem(err, row.id)
     }
 
@@ -63,7 +62,7 @@ export async function rotateCredentials (deps: ConnectionDeps, caller: Caller, i
       version = await deps.secrets.write(row.id, check.secretParams, { cas: await deps.secrets.currentVersion(row.id) })
     } catch (err) {
       if (err instanceof SecretStoreError && err.code === 'cas_mismatch') return await fail(err, { step: 'secret', reason: 'cas_mismatch' })
-      await appendAudit(deps.db, { actor, action: 'connection.rotate', connectionId: row.id, requestId: input.requestId, outcome: 'failure', changedFields: changed, detail: { step: 'secret', reason: err instanceof SecretStoreError ? err.code : 'error' } })
+      await deps.audit.append({ ...audit, connectionId: row.id, outcome: 'failure', changedFields: changed, detail: { step: 'secret', reason: err instanceof SecretStoreError ? err.code : 'error' } })
       throw err
     }
 
@@ -103,7 +102,7 @@ export async function rotateCredentials (deps: ConnectionDeps, caller: Caller, i
         etag: result.etag,
         pending_change: null
       })
-      await appendAudit(tx, { actor, action: 'connection.rotate', connectionId: row.id, requestId: input.requestId, outcome: 'success', changedFields: changed, detail: { secretVersion: version, previousSecretVersion: row.secret_version } })
+      await deps.audit.appendIn(tx, { ...audit, connectionId: row.id, outcome: 'success', changedFields: changed, detail: { secretVersion: version, previousSecretVersion: row.secret_version } })
       return stored
     })
     return { row: updated, notices: check.notices }

@@ -3,12 +3,14 @@
 // is then watched for a while, since a POST of it may still land late. Called by the reconciler on a claimed row.
 import type { Actor } from '../audit/audit-log.js'
 import type { ConnectionRow } from '../db/schema.js'
+import { transaction } from '../db/transaction.js'
 import type { ConnectionDeps } from './connection-deps.js'
 import { forgetIdempotencyKey, lockConnection } from './connection-repository.js'
 import { deleteDuplicates } from './delete-duplicates.js'
 import { destroyRecordedSecret } from './destroy-secret.js'
 import { findMarkedConnections, type MarkedConnection } from './downstream-marker.js'
 import { recordObservation } from './record-observation.js'
+import { afterCommit } from './transitions.js'
 import { isDownstreamIdClash } from './unique-violation.js'
 
 const RECONCILER: Actor = { kind: 'system', name: 'reconciler' }
@@ -44,13 +46,14 @@ export async function settlePendingCreate (deps: ConnectionDeps, claimed: Connec
 
 async function complete (deps: ConnectionDeps, claimed: ConnectionRow, owner: string, found: MarkedConnection): Promise<boolean> {
   try {
-    return await deps.db.transaction().execute(async (tx) => {
+    return await transaction(deps.db, async (tx, onCommit) => {
       const row = await lockConnection(tx, claimed.id)
       if (row?.state !== 'pending' || row.lease_owner !== owner) return false
       await recordObservation(tx, row, { kind: 'downstream_state', state: found.state }, {
         observedBy: 'reconciler',
         actor: RECONCILER,
         requestId: null,
+        onTransition: afterCommit(onCommit, deps.onTransition),
         patch: {
           flow_connection_id: found.id,
           etag: found.etag,
@@ -62,7 +65,7 @@ async function complete (deps: ConnectionDeps, claimed: ConnectionRow, owner: st
         }
       })
       return true
-    })
+    }, deps.logger)
   } catch (err) {
     if (!isDownstreamIdClash(err)) throw err
     // The marked connection is recorded for another broker connection, which must have trusted an answer about
@@ -76,18 +79,19 @@ async function complete (deps: ConnectionDeps, claimed: ConnectionRow, owner: st
  * the row is watched: a POST landing after this look is deleted by the reconciler.
  */
 async function rollBack (deps: ConnectionDeps, claimed: ConnectionRow, owner: string, reason: string, postMayHaveLeft: boolean): Promise<PendingOutcome> {
-  const rolledBack = await deps.db.transaction().execute(async (tx) => {
+  const rolledBack = await transaction(deps.db, async (tx, onCommit) => {
     const row = await lockConnection(tx, claimed.id)
     if (row?.state !== 'pending' || row.lease_owner !== owner) return false
     await recordObservation(tx, row, { kind: 'abandoned', reason }, {
       observedBy: 'reconciler',
       actor: RECONCILER,
       requestId: null,
+      onTransition: afterCommit(onCommit, deps.onTransition),
       patch: { lease_owner: null, lease_until: null, ...(postMayHaveLeft ? { duplicate_watch_until: new Date(Date.now() + deps.settings.duplicateWatchMs) } : {}) }
     })
     await forgetIdempotencyKey(tx, row.id)
     return true
-  })
+  }, deps.logger)
   if (!rolledBack) return 'skipped'
   // Also when secret_version is null: the write may have happened without being recorded.
   await destroyRecordedSecret(deps, claimed.id)

@@ -3,7 +3,7 @@
 // holds; a changed etag proves only that something changed it. The only evidence is a 200 to a PATCH that carried
 // the values: the new version is sent again (a PATCH that already landed changes nothing by landing twice), and if
 // Flow Service refuses it, the version the row names as live is sent again, so the row names what Flow Service holds.
-import { appendAudit, type Actor } from '../audit/audit-log.js'
+import type { Actor } from '../audit/audit-log.js'
 import type { ConnectionRow, PendingRotation } from '../db/schema.js'
 import { FlowServiceError } from '../flow-service/flow-service-error.js'
 import type { ParamValue } from '../flow-service/types.js'
@@ -84,7 +84,7 @@ async function record (
           pending_change: null
         }
       : { etag, pending_change: null })
-    await appendAudit(tx, {
+    await deps.audit.appendIn(tx, {
       actor,
       action: 'connection.rotate',
       connectionId: row.id,

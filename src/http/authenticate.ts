@@ -6,22 +6,21 @@
 // lookup and the scope check, so a keyed flood is refused before it can write audit rows.
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Kysely } from 'kysely'
-import { appendAudit, keyActor } from '../audit/audit-log.js'
+import { keyActor, type AuditContext, type AuditLog } from '../audit/audit-log.js'
 import type { DenialReason, DenialTally } from '../audit/denial-tally.js'
 import { hashApiKey } from '../auth/api-key-repository.js'
 import type { CallerCache } from '../auth/caller-cache.js'
 import type { RateLimiter } from '../auth/rate-limiter.js'
 import { hasScope, type Caller, type Scope } from '../auth/scopes.js'
-import type { Database } from '../db/schema.js'
+import type { RequestContext } from '../connections/connection-deps.js'
 import { AppError } from '../errors/app-error.js'
 import { sendProblem } from './error-handler.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The scope a key needs; undefined with `auth: 'none'` for open routes. */
+    /** The scope a key needs (`any`: any valid key); undefined for open routes, which take no key. */
     scope?: Scope | 'any'
-    /** Audit action name of the route, e.g. connection.read. */
+    /** Audit action of the route, e.g. connection.read: named by the denials written here (its use case audits the rest). */
     action?: string
   }
   interface FastifyRequest {
@@ -36,6 +35,12 @@ export function callerOf (request: FastifyRequest): Caller {
   if (request.caller === undefined) throw new AppError('unauthorized', 'This route needs an API key.')
   return request.caller
 }
+
+/** Who asks in this request, for the connection use cases. */
+export const requestContextOf = (request: FastifyRequest): RequestContext => ({ caller: callerOf(request), requestId: request.id })
+
+/** Who acts in this request, for the use cases that audit under an actor (audit, API keys). */
+export const auditContextOf = (request: FastifyRequest): AuditContext => ({ actor: keyActor(callerOf(request)), requestId: request.id })
 
 export interface AuthenticationOptions {
   /** Resolves presented keys (through its cache). */
@@ -72,7 +77,7 @@ const TOO_MANY_ATTEMPTS = new AppError('rate_limited', 'Too many requests withou
 type AddressLimit = ReturnType<FastifyInstance['createRateLimit']>
 type LimitState = Extract<Awaited<ReturnType<AddressLimit>>, { isAllowed: false }>
 
-export async function registerAuthentication (app: FastifyInstance, db: Kysely<Database>, options: AuthenticationOptions): Promise<void> {
+export async function registerAuthentication (app: FastifyInstance, audit: AuditLog, options: AuthenticationOptions): Promise<void> {
   app.decorateRequest('caller', undefined)
   app.decorateRequest('deniedWithoutKey', false)
   documentScopes(app)
@@ -144,7 +149,7 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
       throw new AppError('rate_limited', `This API key is over its request budget. Retry in ${decision.retryAfterSeconds} s.`, { retryAfterSeconds: decision.retryAfterSeconds })
     }
     if (scope !== 'any' && !hasScope(caller, scope)) {
-      await appendAudit(db, { actor: keyActor(caller), action, connectionId: connectionIdOf(request), requestId: request.id, outcome: 'denied', detail: { status: 403, missingScope: scope } })
+      await audit.append({ actor: keyActor(caller), action, connectionId: connectionIdOf(request), requestId: request.id, outcome: 'denied', detail: { status: 403, missingScope: scope } })
       throw new AppError('forbidden', `This API key lacks the "${scope}" scope needed here.`)
     }
     request.caller = caller
@@ -153,7 +158,7 @@ export async function registerAuthentication (app: FastifyInstance, db: Kysely<D
   // another team's look the same, and the row says no more (the caller's team can read it).
   app.addHook('onError', async (request, _reply, error) => {
     if (!(error instanceof AppError) || error.code !== 'not_found' || request.caller === undefined) return
-    await appendAudit(db, { actor: keyActor(request.caller), action: request.routeOptions.config.action ?? 'unknown', connectionId: connectionIdOf(request), requestId: request.id, outcome: 'denied', detail: { status: 404 } })
+    await audit.append({ actor: keyActor(request.caller), action: request.routeOptions.config.action ?? 'unknown', connectionId: connectionIdOf(request), requestId: request.id, outcome: 'denied', detail: { status: 404 } })
   })
 }
 

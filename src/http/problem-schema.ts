@@ -1,4 +1,5 @@
-// The one error schema every route references: RFC 9457 problem details plus our `errors` list.
+// The one error schema: every error the API answers is this RFC 9457 problem (plus our `errors` list), and each
+// route that can fail documents its errors with it (the health and metrics routes answer no problems of their own).
 import { Type, type Static } from 'typebox'
 import { FieldError } from '../shared/field-error.js'
 

@@ -9,8 +9,10 @@ import { PeriodicWorker } from '../background/periodic-worker.js'
 import { claimDueConnections, lockConnection, updateConnection } from '../connections/connection-repository.js'
 import { markedBrokerId } from '../connections/downstream-marker.js'
 import { recordObservation } from '../connections/record-observation.js'
+import { afterCommit, type TransitionListener } from '../connections/transitions.js'
 import { nextState, type BrokerState, type Observation } from '../connections/states.js'
 import type { ConnectionRow, ConnectionUpdate, Database } from '../db/schema.js'
+import { transaction } from '../db/transaction.js'
 import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
 import { REQUEST_BUDGET_CODE } from '../flow-service/budgeted-flow-service-client.js'
 import { FlowServiceError, UNEXPECTED_ANSWER } from '../flow-service/flow-service-error.js'
@@ -26,6 +28,8 @@ export interface StatePollerDeps {
   logger: Logger
   /** Told of every sweep (metrics). */
   observer?: PollerObserver
+  /** Told of every state transition once it has committed (metrics). */
+  onTransition?: TransitionListener
 }
 
 export interface PollerObserver {
@@ -257,11 +261,11 @@ export class StatePoller {
 
   /** Returns whether the state changed. Skips rows whose lease we lost (another replica owns them now). */
   async #record (claimed: ConnectionRow, observation: Observation, etag: string | undefined, patch: ConnectionUpdate): Promise<boolean> {
-    return await this.deps.db.transaction().execute(async (tx) => {
+    return await transaction(this.deps.db, async (tx, onCommit) => {
       const row = await lockConnection(tx, claimed.id)
       if (row === undefined || row.lease_owner !== this.options.owner) return false
       const before = row.state
-      let updated = await recordObservation(tx, row, observation, { observedBy: 'poller', actor: POLLER, requestId: null })
+      let updated = await recordObservation(tx, row, observation, { observedBy: 'poller', actor: POLLER, requestId: null, onTransition: afterCommit(onCommit, this.deps.onTransition) })
       const delay = nextPollDelay(updated.state, updated.state_reason !== null && !['deleted', 'failed'].includes(updated.state), this.options, Math.random, this.#clock.now() - updated.updated_at.getTime())
       updated = await updateConnection(tx, row.id, {
         next_poll_at: delay === null ? null : new Date(this.#clock.now() + delay),
@@ -273,7 +277,7 @@ export class StatePoller {
       })
       // A deletion downstream keeps the secret until secret_destroy_after; the reconciler destroys it then.
       return updated.state !== before
-    })
+    }, this.deps.logger)
   }
 
   #unchangedPoll (row: ConnectionRow, listed: FlowConnection): UnchangedPoll {

@@ -2,7 +2,7 @@
 // --limit of them; bad arguments exit 2 saying what to send.
 import t from 'tap'
 import { v7 as uuidv7 } from 'uuid'
-import { appendAudit } from '../../src/audit/audit-log.js'
+import { AuditLog } from '../../src/audit/audit-log.js'
 import { runAuditCommand } from '../../src/audit/audit-command.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
 
@@ -16,15 +16,16 @@ const dataLines = (text: string): string[] => text.split('\n').slice(2).filter((
 
 void t.test('audit command', async (t) => {
   const { db } = await openMigratedDatabase(t)
+  const audit = new AuditLog(db)
   const connection = uuidv7()
   const other = uuidv7()
-  await appendAudit(db, { actor: { kind: 'key', team: 'crm', keyId: 'k1' }, action: 'connection.create', connectionId: connection, requestId: 'req-create', outcome: 'success', changedFields: ['name', 'auth.params.password'], detail: { state: 'pending' } })
-  await appendAudit(db, { actor: { kind: 'key', team: 'billing', keyId: 'k2' }, action: 'connection.create', connectionId: other, outcome: 'success' })
+  await audit.append({ actor: { kind: 'key', team: 'crm', keyId: 'k1' }, action: 'connection.create', connectionId: connection, requestId: 'req-create', outcome: 'success', changedFields: ['name', 'auth.params.password'], detail: { state: 'pending' } })
+  await audit.append({ actor: { kind: 'key', team: 'billing', keyId: 'k2' }, action: 'connection.create', connectionId: other, outcome: 'success' })
   await new Promise((resolve) => setTimeout(resolve, 20))
   const middle = new Date()
   await new Promise((resolve) => setTimeout(resolve, 20))
-  await appendAudit(db, { actor: { kind: 'system', name: 'poller' }, action: 'connection.state_changed', connectionId: connection, outcome: 'success', changedFields: ['state'], detail: { from: 'initializing', to: 'enabled' } })
-  await appendAudit(db, { actor: { kind: 'key', team: 'billing', keyId: 'k2' }, action: 'connection.read', connectionId: connection, outcome: 'denied', detail: { status: 404 } })
+  await audit.append({ actor: { kind: 'system', name: 'poller' }, action: 'connection.state_changed', connectionId: connection, outcome: 'success', changedFields: ['state'], detail: { from: 'initializing', to: 'enabled' } })
+  await audit.append({ actor: { kind: 'key', team: 'billing', keyId: 'k2' }, action: 'connection.read', connectionId: connection, outcome: 'denied', detail: { status: 404 } })
 
   void t.test('--connection prints that connection’s history, oldest first, one row a line', async (t) => {
     const c = capture()

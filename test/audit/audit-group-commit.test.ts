@@ -5,7 +5,7 @@ import t from 'tap'
 import { sql, type Kysely, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely'
 import { GENESIS_HASH } from '../../src/audit/audit-hash.js'
 import { recomputeAuditHash } from '../../src/audit/verify-audit-chain.js'
-import { appendAudit, type AuditEntry } from '../../src/audit/audit-log.js'
+import { AuditLog, type AuditEntry } from '../../src/audit/audit-log.js'
 import type { AuditEventRow, Database } from '../../src/db/schema.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
 
@@ -40,6 +40,7 @@ function chainHolds (rows: AuditEventRow[], prev: string): boolean {
 
 void t.test('group-committed audit appends', async (t) => {
   const { db } = await openMigratedDatabase(t)
+  const audit = new AuditLog(db)
   const count = async (): Promise<number> => Number((await sql<{ n: string }>`select count(*) as n from audit_events`.execute(db)).rows[0]?.n)
   const tail = async (): Promise<string> => (await db.selectFrom('audit_events').select('hash').orderBy('id', 'desc').limit(1).executeTakeFirst())?.hash ?? GENESIS_HASH
 
@@ -47,8 +48,8 @@ void t.test('group-committed audit appends', async (t) => {
     const before = await count()
     const prev = await tail()
     const counter = new LockCounter()
-    const counted = db.withPlugin(counter)
-    await Promise.all(Array.from({ length: 50 }, async (_, i) => { await appendAudit(counted, entry(i)) }))
+    const counted = new AuditLog(db.withPlugin(counter))
+    await Promise.all(Array.from({ length: 50 }, async (_, i) => { await counted.append(entry(i)) }))
 
     const rows = await rowsAfter(db, before)
     t.equal(rows.length, 50, 'every row is there')
@@ -59,7 +60,7 @@ void t.test('group-committed audit appends', async (t) => {
 
   void t.test('each append has committed by the time it returns', async (t) => {
     const results = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
-      await appendAudit(db, entry(1000 + i))
+      await audit.append(entry(1000 + i))
       const seen = await db.selectFrom('audit_events').select('id').where('request_id', '=', `req-${1000 + i}`).executeTakeFirst()
       return seen !== undefined
     }))
@@ -70,8 +71,8 @@ void t.test('group-committed audit appends', async (t) => {
     const before = await count()
     const prev = await tail()
     await Promise.all([
-      ...Array.from({ length: 10 }, async (_, i) => { await appendAudit(db, entry(2000 + i)) }),
-      ...Array.from({ length: 10 }, async (_, i) => { await db.transaction().execute(async (tx) => { await appendAudit(tx, entry(3000 + i)) }) })
+      ...Array.from({ length: 10 }, async (_, i) => { await audit.append(entry(2000 + i)) }),
+      ...Array.from({ length: 10 }, async (_, i) => { await db.transaction().execute(async (tx) => { await audit.appendIn(tx, entry(3000 + i)) }) })
     ])
     const rows = await rowsAfter(db, before)
     t.equal(rows.length, 20)
@@ -81,7 +82,7 @@ void t.test('group-committed audit appends', async (t) => {
   void t.test('a row the database refuses fails its own caller only', async (t) => {
     const before = await count()
     const bad: AuditEntry = { ...entry(4000), connectionId: 'not-a-uuid' }
-    const outcomes = await Promise.all([entry(4001), bad, entry(4002)].map(async (e) => await appendAudit(db, e).then(() => 'ok', () => 'failed')))
+    const outcomes = await Promise.all([entry(4001), bad, entry(4002)].map(async (e) => await audit.append(e).then(() => 'ok', () => 'failed')))
     t.same(outcomes, ['ok', 'failed', 'ok'])
     t.equal(await count(), before + 2)
   })

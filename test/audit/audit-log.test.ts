@@ -5,7 +5,7 @@ import { sql, type Kysely } from 'kysely'
 import { v7 as uuidv7 } from 'uuid'
 import { GENESIS_HASH } from '../../src/audit/audit-hash.js'
 import { recomputeAuditHash } from '../../src/audit/verify-audit-chain.js'
-import { appendAudit, type AuditEntry } from '../../src/audit/audit-log.js'
+import { AuditLog, type AuditEntry } from '../../src/audit/audit-log.js'
 import type { AuditEventRow, Database } from '../../src/db/schema.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
 
@@ -51,18 +51,19 @@ const entry = (n: number, extra: Partial<AuditEntry> = {}): AuditEntry => ({
 
 void t.test('audit log', async (t) => {
   const { db } = await openMigratedDatabase(t)
+  const audit = new AuditLog(db)
 
   void t.test('the first row chains from the genesis hash', async (t) => {
-    await appendAudit(db, entry(1))
+    await audit.append(entry(1))
     const [first] = await allRows(db)
     t.equal(first?.prev_hash, GENESIS_HASH)
   })
 
   void t.test('each row points at its predecessor and recomputes to its stored hash', async (t) => {
     const mark = (await allRows(db)).length
-    await appendAudit(db, entry(2))
-    await appendAudit(db, { actor: { kind: 'system', name: 'poller' }, action: 'connection.state_changed', outcome: 'success' })
-    await appendAudit(db, { actor: { kind: 'anonymous' }, action: 'connection.read', outcome: 'denied', connectionId: null, detail: null })
+    await audit.append(entry(2))
+    await audit.append({ actor: { kind: 'system', name: 'poller' }, action: 'connection.state_changed', outcome: 'success' })
+    await audit.append({ actor: { kind: 'anonymous' }, action: 'connection.read', outcome: 'denied', connectionId: null, detail: null })
     const rows = await allRows(db)
     t.equal(rows.length, mark + 3)
     t.equal(firstBrokenLink(rows, mark), null)
@@ -72,25 +73,25 @@ void t.test('audit log', async (t) => {
   void t.test('the chain verifies whatever order jsonb gives the keys back in', async (t) => {
     // jsonb stores keys shortest first; the hash must not depend on it.
     const mark = (await allRows(db)).length
-    await appendAudit(db, entry(3, { detail: { zeta: 1, alpha: { longer_key: true, b: [3, { y: 1, x: 2 }] }, 'é': 'ü', m: null } }))
+    await audit.append(entry(3, { detail: { zeta: 1, alpha: { longer_key: true, b: [3, { y: 1, x: 2 }] }, 'é': 'ü', m: null } }))
     t.equal(firstBrokenLink(await allRows(db), mark), null)
   })
 
   void t.test('the chain verifies when detail holds values JSON stores differently (a Date, undefined)', async (t) => {
     const mark = (await allRows(db)).length
-    await appendAudit(db, entry(4, { detail: { at: new Date('2026-11-22T10:00:00.123Z'), skipped: undefined, list: [1, undefined] } }))
+    await audit.append(entry(4, { detail: { at: new Date('2026-11-22T10:00:00.123Z'), skipped: undefined, list: [1, undefined] } }))
     t.equal(firstBrokenLink(await allRows(db), mark), null)
   })
 
   void t.test('the chain verifies when a connection id arrives in upper case (PostgreSQL stores uuids in lower case)', async (t) => {
     const mark = (await allRows(db)).length
-    await appendAudit(db, entry(5, { connectionId: uuidv7().toUpperCase() }))
+    await audit.append(entry(5, { connectionId: uuidv7().toUpperCase() }))
     t.equal(firstBrokenLink(await allRows(db), mark), null)
   })
 
   void t.test('twenty concurrent appends form one unbroken chain', async (t) => {
     const before = (await allRows(db)).length
-    await Promise.all(Array.from({ length: 20 }, async (_, i) => { await appendAudit(db, entry(100 + i)) }))
+    await Promise.all(Array.from({ length: 20 }, async (_, i) => { await audit.append(entry(100 + i)) }))
     const rows = await allRows(db)
     t.equal(rows.length, before + 20)
     t.equal(firstBrokenLink(rows, before), null)
@@ -99,10 +100,10 @@ void t.test('audit log', async (t) => {
   void t.test('an append rolled back with its transaction leaves no gap in the chain', async (t) => {
     const mark = (await allRows(db)).length
     await t.rejects(db.transaction().execute(async (tx) => {
-      await appendAudit(tx, entry(6))
+      await audit.appendIn(tx, entry(6))
       throw new Error('the change failed')
     }))
-    await appendAudit(db, entry(7))
+    await audit.append(entry(7))
     const rows = await allRows(db)
     t.equal(rows.length, mark + 1)
     t.equal(firstBrokenLink(rows, mark), null)

@@ -2,6 +2,7 @@
 // written once the minute is over (or on stop), at most maxRowsPerFlush rows plus one overflow row a flush, with a
 // bounded number of buckets in memory and one log line per bucket. Time is a fake clock.
 import t from 'tap'
+import { AuditLog } from '../../src/audit/audit-log.js'
 import { DenialTally, OTHER_SOURCES, type Denial } from '../../src/audit/denial-tally.js'
 import { recomputeAuditHash } from '../../src/audit/verify-audit-chain.js'
 import { captureLogger } from '../support/captured-logger.js'
@@ -13,7 +14,7 @@ async function setUp (t: Parameters<typeof openMigratedDatabase>[0], options: { 
   const { db } = await openMigratedDatabase(t)
   const clock = { now: 100 * MINUTE + 5_000 }
   const log = captureLogger('info')
-  const tally = new DenialTally({ db, logger: log.logger, now: () => clock.now, ...options })
+  const tally = new DenialTally({ audit: new AuditLog(db), logger: log.logger, now: () => clock.now, ...options })
   const rows = async () => await db.selectFrom('audit_events').selectAll().where('action', '=', 'auth.denied').orderBy('id').execute()
   return { db, clock, log, tally, rows }
 }

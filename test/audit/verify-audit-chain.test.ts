@@ -2,15 +2,16 @@
 // whichever way history was rewritten (with the append-only trigger switched off, as only a superuser can).
 import { sql, type Kysely } from 'kysely'
 import t from 'tap'
-import { appendAudit } from '../../src/audit/audit-log.js'
+import { AuditLog } from '../../src/audit/audit-log.js'
 import { recomputeAuditHash, verifyAuditChain } from '../../src/audit/verify-audit-chain.js'
 import type { Database } from '../../src/db/schema.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
 
 async function chainOf (t: Parameters<typeof openMigratedDatabase>[0], n: number): Promise<{ db: Kysely<Database>, ids: string[] }> {
   const { db } = await openMigratedDatabase(t)
+  const audit = new AuditLog(db)
   for (let i = 0; i < n; i++) {
-    await appendAudit(db, { actor: { kind: 'key', team: 'crm', keyId: `key-${i}` }, action: 'connection.read', outcome: 'success', requestId: `r-${i}`, detail: { i } })
+    await audit.append({ actor: { kind: 'key', team: 'crm', keyId: `key-${i}` }, action: 'connection.read', outcome: 'success', requestId: `r-${i}`, detail: { i } })
   }
   const rows = await db.selectFrom('audit_events').select('id').orderBy('id').execute()
   return { db, ids: rows.map((r) => r.id) }
@@ -66,9 +67,10 @@ void t.test('a first row that does not start from the genesis hash is named', as
 
 void t.test('rows appended while it runs do not keep it going, nor break it', async (t) => {
   const { db, ids } = await chainOf(t, 30)
+  const audit = new AuditLog(db)
   const [verdict] = await Promise.all([
     verifyAuditChain(db, 2),
-    Promise.all(Array.from({ length: 20 }, async (_, i) => { await appendAudit(db, { actor: { kind: 'system', name: 'poller' }, action: 'connection.state_changed', outcome: 'success', requestId: `late-${i}` }) }))
+    Promise.all(Array.from({ length: 20 }, async (_, i) => { await audit.append({ actor: { kind: 'system', name: 'poller' }, action: 'connection.state_changed', outcome: 'success', requestId: `late-${i}` }) }))
   ])
   t.equal(verdict.valid, true)
   t.ok(verdict.checked >= ids.length && verdict.checked <= ids.length + 20, `checked ${verdict.checked}: the rows there when it started, perhaps a few more`)

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url'
 import { Migrator, type Migration } from 'kysely/migration'
 import { pino } from 'pino'
 import t from 'tap'
-import { appendAudit } from '../../src/audit/audit-log.js'
+import { AuditLog } from '../../src/audit/audit-log.js'
 import { issueApiKey } from '../../src/auth/api-key-admin.js'
 import { generateApiKey, hashApiKey } from '../../src/auth/api-key-repository.js'
 import { v7 as uuidv7 } from 'uuid'
@@ -30,6 +30,7 @@ void t.test('key limits migration', async (t) => {
     await test.drop()
   })
   const { db } = database
+  const audit = new AuditLog(db)
   const earlier = ['2026-11-22T0001_initial', '2026-11-23T0001_audit_actor_team_index', '2026-11-24T0001_connection_lifecycle', '2026-11-25T0001_audit_append_function', '2026-12-03T0001_downstream_evidence']
   const previous = Object.fromEntries(await Promise.all(earlier.map(async (name) => [name, await migration(name)] as const)))
   const { error } = await new Migrator({ db, provider: { getMigrations: async () => previous } }).migrateToLatest()
@@ -46,7 +47,7 @@ void t.test('key limits migration', async (t) => {
   const plain = await legacyKey('platform', 'platform sync', ['connections:read', 'connections:write'], 'cli:ops')
   const made = async (key: { id: string, team: string }, idempotencyKey: string | null): Promise<string> => {
     const connection = await insertTestConnection(db, { team: key.team, idempotency_key: idempotencyKey })
-    await appendAudit(db, { actor: { kind: 'key', team: key.team, keyId: key.id }, action: 'connection.create', connectionId: connection.id, outcome: 'success' })
+    await audit.append({ actor: { kind: 'key', team: key.team, keyId: key.id }, action: 'connection.create', connectionId: connection.id, outcome: 'success' })
     return connection.id
   }
   const byAdmin = await made(bootAdmin, 'retry-1')
@@ -68,7 +69,7 @@ void t.test('key limits migration', async (t) => {
   t.match(teams[byPlain], { team: 'platform', idempotency_key: 'retry-2' }, 'the plain key’s connection stays')
 
   for (const team of ['platform', 'Platform', 'dev']) {
-    await t.rejects(issueApiKey(db, { actor: { kind: 'cli', user: 'ops' }, requestId: null }, { team, name: 'new', scopes: ['audit:read'] }), { code: 'conflict', detail: /Admin keys used to belong to team/ }, `a new key for ${team} is refused`)
+    await t.rejects(issueApiKey({ db, audit }, { actor: { kind: 'cli', user: 'ops' }, requestId: null }, { team, name: 'new', scopes: ['audit:read'] }), { code: 'conflict', detail: /Admin keys used to belong to team/ }, `a new key for ${team} is refused`)
   }
 
   await (await migration(THIS_MIGRATION)).down?.(db)

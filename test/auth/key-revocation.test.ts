@@ -5,6 +5,7 @@
 import t from 'tap'
 import { sql } from 'kysely'
 import { pino } from 'pino'
+import { AuditLog } from '../../src/audit/audit-log.js'
 import { revokeApiKey } from '../../src/auth/api-key-admin.js'
 import { openDatabase } from '../../src/db/database.js'
 import { startTestBroker } from '../support/test-broker.js'
@@ -38,7 +39,7 @@ void t.test('revocations from other processes', { skip: onPostgres ? false : 'ne
     const keyId = (await other.db.selectFrom('api_keys').select('id').where('name', '=', 'crm test key').orderBy('created_at', 'desc').executeTakeFirstOrThrow()).id
     t.equal(await use(key), 200, 'works, and is now remembered')
     t.equal(await use(key), 200)
-    await revokeApiKey(other.db, { actor: { kind: 'cli', user: 'ops' }, requestId: null }, keyId)
+    await revokeApiKey({ db: other.db, audit: new AuditLog(other.db) }, { actor: { kind: 'cli', user: 'ops' }, requestId: null }, keyId)
     const tookMs = await eventually(async () => await use(key) === 401, 2000)
     t.ok(tookMs < 2000, `refused ${tookMs} ms after the revocation committed (cache TTL 60 s)`)
   })
@@ -58,7 +59,7 @@ void t.test('revocations from other processes', { skip: onPostgres ? false : 'ne
     const fresh = await b.createKey('ops', ['connections:read'])
     const freshId = (await other.db.selectFrom('api_keys').select('id').where('team', '=', 'ops').executeTakeFirstOrThrow()).id
     t.equal(await use(fresh), 200)
-    await revokeApiKey(other.db, { actor: { kind: 'cli', user: 'ops' }, requestId: null }, freshId)
+    await revokeApiKey({ db: other.db, audit: new AuditLog(other.db) }, { actor: { kind: 'cli', user: 'ops' }, requestId: null }, freshId)
     await eventually(async () => await use(fresh) === 401, 2000)
     t.pass('and revocations reach it again')
   })

@@ -3,6 +3,7 @@
 import { pino } from 'pino'
 import t from 'tap'
 import { v7 as uuidv7 } from 'uuid'
+import { AuditLog } from '../../src/audit/audit-log.js'
 import { findCallerByKey } from '../../src/auth/api-key-repository.js'
 import { salesforce } from '../../src/catalog/specs/salesforce.js'
 import { runKeysCommand } from '../../src/auth/keys-command.js'
@@ -21,10 +22,11 @@ function capture (): { out: string[], err: string[], io: Parameters<typeof runKe
 
 void t.test('keys command', async (t) => {
   const { db } = await openMigratedDatabase(t)
+  const deps = { db, audit: new AuditLog(db) }
 
   void t.test('create prints a key that works, with its team and scopes, once', async (t) => {
     const c = capture()
-    t.equal(await runKeysCommand(db, ['create', '--team', 'crm', '--name', 'crm sync', '--scopes', 'connections:read, audit:read'], c.io), 0)
+    t.equal(await runKeysCommand(deps, ['create', '--team', 'crm', '--name', 'crm sync', '--scopes', 'connections:read, audit:read'], c.io), 0)
     const printed = c.out.join('')
     const key = /^key\s+(cbk_\S+)$/m.exec(printed)?.[1]
     if (key === undefined) throw new Error(`no key in: ${printed}`)
@@ -36,7 +38,7 @@ void t.test('keys command', async (t) => {
 
   void t.test('list shows every key with its state, never a key', async (t) => {
     const c = capture()
-    t.equal(await runKeysCommand(db, ['list'], c.io), 0)
+    t.equal(await runKeysCommand(deps, ['list'], c.io), 0)
     const table = c.out.join('')
     t.match(table, /^id\s+team\s+name\s+scopes\s+sandboxes\s+specs\s+created\s+revoked$/m)
     t.match(table, /crm\s+crm sync\s+connections:read,audit:read\s+\(all\)\s+\(all\)/)
@@ -45,36 +47,36 @@ void t.test('keys command', async (t) => {
 
   void t.test('revoke refuses the key from then on; revoking again says so', async (t) => {
     const issued = capture()
-    await runKeysCommand(db, ['create', '--team', 'billing', '--name', 'leaked', '--scopes', 'connections:read'], issued.io)
+    await runKeysCommand(deps, ['create', '--team', 'billing', '--name', 'leaked', '--scopes', 'connections:read'], issued.io)
     const printed = issued.out.join('')
     const key = /^key\s+(\S+)$/m.exec(printed)?.[1] ?? ''
     const id = /^id\s+(\S+)$/m.exec(printed)?.[1] ?? ''
     const c = capture()
-    t.equal(await runKeysCommand(db, ['revoke', id], c.io), 0)
+    t.equal(await runKeysCommand(deps, ['revoke', id], c.io), 0)
     t.match(c.out.join(''), /Revoked/)
     t.equal(await findCallerByKey(db, key), undefined, 'refused')
     const again = capture()
-    t.equal(await runKeysCommand(db, ['revoke', id], again.io), 0)
+    t.equal(await runKeysCommand(deps, ['revoke', id], again.io), 0)
     t.match(again.out.join(''), /Already revoked/)
     const listed = capture()
-    await runKeysCommand(db, ['list', '--team', 'billing'], listed.io)
+    await runKeysCommand(deps, ['list', '--team', 'billing'], listed.io)
     t.match(listed.out.join(''), /leaked\s+connections:read\s+\(all\)\s+\(all\)\s+\S+\s+\d{4}-\d\d-\d\dT/, 'the list shows when')
   })
 
   void t.test('create limits a key to the sandboxes and specs named; admin keys take no team', async (t) => {
     const c = capture()
-    t.equal(await runKeysCommand(db, ['create', '--team', 'crm', '--name', 'dev only', '--scopes', 'connections:write', '--sandbox', 'dev', '--sandbox', 'staging', '--spec', SALESFORCE], c.io), 0, c.err.join(''))
+    t.equal(await runKeysCommand(deps, ['create', '--team', 'crm', '--name', 'dev only', '--scopes', 'connections:write', '--sandbox', 'dev', '--sandbox', 'staging', '--spec', SALESFORCE], c.io), 0, c.err.join(''))
     const printed = c.out.join('')
     t.match(printed, /^sandboxes\s+dev,staging$/m)
     t.match(printed, new RegExp(`^specs\\s+${SALESFORCE}$`, 'm'))
     const key = /^key\s+(cbk_\S+)$/m.exec(printed)?.[1] ?? ''
     t.match(await findCallerByKey(db, key), { team: 'crm', sandboxes: ['dev', 'staging'], connectionSpecs: [SALESFORCE] })
     const listed = capture()
-    await runKeysCommand(db, ['list', '--team', 'crm'], listed.io)
+    await runKeysCommand(deps, ['list', '--team', 'crm'], listed.io)
     t.match(listed.out.join(''), new RegExp(`dev only\\s+connections:write\\s+dev,staging\\s+${SALESFORCE}`))
 
     const admin = capture()
-    t.equal(await runKeysCommand(db, ['create', '--name', 'ops', '--scopes', 'admin'], admin.io), 0, admin.err.join(''))
+    t.equal(await runKeysCommand(deps, ['create', '--name', 'ops', '--scopes', 'admin'], admin.io), 0, admin.err.join(''))
     t.match(admin.out.join(''), /^team\s+\*admin\*$/m, 'admin keys belong to the reserved team')
     t.match(admin.out.join(''), /^sandboxes\s+\(all\)$/m)
   })
@@ -98,7 +100,7 @@ void t.test('keys command', async (t) => {
     ]
     for (const [argv, code, message] of cases) {
       const c = capture()
-      t.equal(await runKeysCommand(db, argv, c.io), code, argv.join(' ') || '(nothing)')
+      t.equal(await runKeysCommand(deps, argv, c.io), code, argv.join(' ') || '(nothing)')
       t.match(c.err.join(''), message)
       t.same(c.out, [], 'nothing on stdout')
     }
@@ -115,7 +117,7 @@ void t.test('against a database nobody migrated, the failure says to run `npm ru
   })
   let failure: unknown
   try {
-    await runKeysCommand(database.db, ['list'], capture().io)
+    await runKeysCommand({ db: database.db, audit: new AuditLog(database.db) }, ['list'], capture().io)
   } catch (err) {
     failure = err
   }

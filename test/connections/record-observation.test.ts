@@ -1,10 +1,14 @@
 // recordObservation: applies what the broker learned to a connection, and records only real changes —
 // the state, a connection_events row and an audit row together, in the caller's transaction.
+import { Counter } from 'prom-client'
 import t from 'tap'
 import type { Actor } from '../../src/audit/audit-log.js'
 import { recordObservation, type ObservationContext } from '../../src/connections/record-observation.js'
 import type { Observation } from '../../src/connections/states.js'
+import { afterCommit } from '../../src/connections/transitions.js'
 import type { ConnectionRow } from '../../src/db/schema.js'
+import { transaction } from '../../src/db/transaction.js'
+import { transitionCounter } from '../../src/metrics/transition-counter.js'
 import { auditRows, connectionEvents, connectionRow, insertTestConnection } from '../support/connection-rows.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
 
@@ -150,6 +154,27 @@ void t.test('recordObservation', async (t) => {
     t.equal(after.state_reason, reason)
     t.equal((await connectionEvents(db, failed.id)).length, 0)
     t.equal((await auditRows(db, failed.id)).length, 0)
+  })
+
+  void t.test('the metrics count a transition once its transaction commits, once, and never one rolled back', async (t) => {
+    const transitions = new Counter({ name: 'test_transitions_total', help: 'test', labelNames: ['from', 'to', 'observed_by'], registers: [] })
+    const counted = async (): Promise<number> => (await transitions.get()).values.filter((v) => v.labels.from === 'initializing' && v.labels.to === 'enabled').reduce((sum, v) => sum + v.value, 0)
+    const listener = transitionCounter({ transitions })
+    const row = await insertTestConnection(db, { state: 'initializing', downstream_state: 'initializing' })
+
+    await t.rejects(transaction(db, async (tx, onCommit) => {
+      await recordObservation(tx, row, downstream('enabled'), { ...BY_POLLER, onTransition: afterCommit(onCommit, listener) })
+      throw new Error('the rest of the change failed')
+    }))
+    t.equal((await connectionRow(db, row.id)).state, 'initializing', 'rolled back')
+    t.equal(await counted(), 0, 'a rolled-back transition is not counted')
+
+    await transaction(db, async (tx, onCommit) => {
+      await recordObservation(tx, row, downstream('enabled'), { ...BY_POLLER, onTransition: afterCommit(onCommit, listener) })
+    })
+    t.equal((await connectionRow(db, row.id)).state, 'enabled', 'committed')
+    t.equal(await counted(), 1, 'a committed transition is counted once')
+    t.same((await transitions.get()).values.map((v) => v.labels), [{ from: 'initializing', to: 'enabled', observed_by: 'poller' }], 'with its labels, and nothing else')
   })
 
   void t.test('a pending connection Flow Service never had becomes failed', async (t) => {

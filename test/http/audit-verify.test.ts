@@ -4,7 +4,7 @@
 import { sql, type Kysely } from 'kysely'
 import t from 'tap'
 import { AuditChainVerifier } from '../../src/audit/audit-chain-verifier.js'
-import { appendAudit } from '../../src/audit/audit-log.js'
+import { AuditLog } from '../../src/audit/audit-log.js'
 import { releaseVerificationLease, takeVerificationLease } from '../../src/audit/audit-verification-repository.js'
 import type { Database } from '../../src/db/schema.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
@@ -13,7 +13,8 @@ import { startTestBroker, type TestBroker } from '../support/test-broker.js'
 interface Verification { valid: boolean, checked: number, firstBrokenId?: string, full: boolean, startedAfterId: string | null, verifiedThroughId: string | null }
 
 async function append (db: Kysely<Database>, n: number, tag: string): Promise<void> {
-  for (let i = 0; i < n; i++) await appendAudit(db, { actor: { kind: 'system', name: 'poller' }, action: 'test.row', outcome: 'success', requestId: `${tag}-${i}` })
+  const audit = new AuditLog(db)
+  for (let i = 0; i < n; i++) await audit.append({ actor: { kind: 'system', name: 'poller' }, action: 'test.row', outcome: 'success', requestId: `${tag}-${i}` })
 }
 
 const lastId = async (db: Kysely<Database>): Promise<string> => (await db.selectFrom('audit_events').select('id').orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow()).id

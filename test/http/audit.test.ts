@@ -4,7 +4,6 @@
 // (test/http/audit-verify.test.ts: admin only, one run at a time, incremental).
 import { sql } from 'kysely'
 import t from 'tap'
-import { appendAudit } from '../../src/audit/audit-log.js'
 import { SEED_BODIES } from '../support/seed-bodies.js'
 import { startTestBroker, type TestBroker } from '../support/test-broker.js'
 
@@ -93,10 +92,9 @@ void t.test('denied attempts are in the history: a missing scope (403) and anoth
 
 void t.test('filters: actor, action, outcome, since (inclusive), until (exclusive), team; bad values are 400 naming the parameter', async (t) => {
   const b = await startTestBroker(t, { poller: false })
-  const db = b.broker.database.db
   const at: string[] = []
   for (const [i, action] of ['test.alpha', 'test.beta', 'test.alpha', 'test.gamma'].entries()) {
-    await appendAudit(db, { actor: { kind: 'key', team: i % 2 === 0 ? 'even' : 'odd', keyId: `key-${i}` }, action, outcome: i === 3 ? 'failure' : 'success', requestId: `f-${i}` })
+    await b.broker.audit.append({ actor: { kind: 'key', team: i % 2 === 0 ? 'even' : 'odd', keyId: `key-${i}` }, action, outcome: i === 3 ? 'failure' : 'success', requestId: `f-${i}` })
     at.push((await auditPage(b, `?action=${action}&limit=1`)).items[0]?.occurredAt ?? '')
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
@@ -156,7 +154,7 @@ void t.test('pages come newest first and never repeat or skip a row while rows a
   const db = b.broker.database.db
   const append = async (n: number, tag: string): Promise<void> => {
     await Promise.all(Array.from({ length: n }, async (_, i) => {
-      await appendAudit(db, { actor: { kind: 'system', name: 'poller' }, action: 'test.concurrent', outcome: 'success', requestId: `${tag}-${i}` })
+      await b.broker.audit.append({ actor: { kind: 'system', name: 'poller' }, action: 'test.concurrent', outcome: 'success', requestId: `${tag}-${i}` })
     }))
   }
   await append(40, 'before')

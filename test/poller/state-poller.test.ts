@@ -1,6 +1,7 @@
 // StatePoller against the Flow Service emulator and a real database: what it records, how few calls it makes,
 // how it survives downstream faults, and how replicas share the work through leases.
 import t, { type Test } from 'tap'
+import { AuditLog } from '../../src/audit/audit-log.js'
 import { createConnection } from '../../src/connections/create-connection.js'
 import { SecretStoreError } from '../../src/secrets/secret-store.js'
 import type { FaultSpec } from '../../src/emulator/types.js'
@@ -75,11 +76,11 @@ void t.test('StatePoller', async (t) => {
 
   void t.test('a connection made by the create use case is followed to enabled', async (t) => {
     const scene = await startPollerScene(t, db, { readyDelayMs: 0 })
-    const deps = { db, secrets: scene.secrets, flow: scene.flow, logger: scene.log.logger, settings: { createDeadlineMs: 5000, fastPollIntervalMs: FAST_MS, changeDeadlineMs: 5000, flowTimeoutMs: 5000, goneConfirmMs: 200, duplicateWatchMs: 60000, orphanGraceMs: 3600000 } }
-    const { row: created } = await createConnection(deps, { keyId: 'key-1', team: 'crm', scopes: ['connections:write'], sandboxes: null, connectionSpecs: null }, {
+    const deps = { db, audit: new AuditLog(db), secrets: scene.secrets, flow: scene.flow, logger: scene.log.logger, settings: { createDeadlineMs: 5000, fastPollIntervalMs: FAST_MS, changeDeadlineMs: 5000, flowTimeoutMs: 5000, goneConfirmMs: 200, duplicateWatchMs: 60000, orphanGraceMs: 3600000 } }
+    const caller = { keyId: 'key-1', team: 'crm', scopes: ['connections:write' as const], sandboxes: null, connectionSpecs: null }
+    const { row: created } = await createConnection(deps, { caller, requestId: 'req-1' }, {
       body: SEED_BODIES.salesforceBasicWithUrl,
-      sandboxName: 'prod',
-      requestId: 'req-1'
+      sandboxName: 'prod'
     })
     t.equal(created.state, 'initializing')
     const c = { id: created.id, flowId: created.flow_connection_id ?? '' }

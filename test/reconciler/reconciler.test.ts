@@ -17,7 +17,7 @@ const b = await startTestBroker(t, { poller: false, reconciler: false, readyDela
 const { db } = b.broker.database
 const control = b.emulator.control
 const secrets = b.broker.secrets
-const deps = { db, secrets, flow: b.broker.flow, logger: pino({ level: 'silent' }), settings: { createDeadlineMs: 3000, changeDeadlineMs: 3000, fastPollIntervalMs: 100, flowTimeoutMs: 500, goneConfirmMs: 200, duplicateWatchMs: 60000, orphanGraceMs: 3600000 } }
+const deps = { db, audit: b.broker.audit, secrets, flow: b.broker.flow, logger: pino({ level: 'silent' }), settings: { createDeadlineMs: 3000, changeDeadlineMs: 3000, fastPollIntervalMs: 100, flowTimeoutMs: 500, goneConfirmMs: 200, duplicateWatchMs: 60000, orphanGraceMs: 3600000 } }
 const reconcilerOptions = { intervalMs: 200, pendingGraceMs: GRACE_MS, flowTimeoutMs: 500 }
 
 const old = (): Date => new Date(Date.now() - GRACE_MS - 60000)

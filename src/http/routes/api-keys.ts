@@ -1,17 +1,13 @@
 // /v1/api-keys (admin): issue a key (shown once), list keys (never the key), revoke one at once.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { Kysely } from 'kysely'
-import { appendAudit, keyActor } from '../../audit/audit-log.js'
-import { issueApiKey, listApiKeyPage, revokeApiKey } from '../../auth/api-key-admin.js'
+import { issueApiKey, listApiKeyPage, revokeApiKey, type ApiKeyDeps } from '../../auth/api-key-admin.js'
 import type { CallerCache } from '../../auth/caller-cache.js'
-import type { Database } from '../../db/schema.js'
 import { ApiKeyId, ApiKeyPage, CreateApiKeyRequest, CreatedApiKey, ListApiKeysQuery } from '../api-key-schemas.js'
-import { callerOf } from '../authenticate.js'
-import { listFilters } from '../list-filters.js'
+import { auditContextOf } from '../authenticate.js'
 import { commonProblems, problemResponse } from '../problem-schema.js'
 
-export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>, callers: CallerCache }> = async (app, { db, callers }) => {
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: ApiKeyDeps, callers: CallerCache }> = async (app, { deps, callers }) => {
   app.post('/v1/api-keys', {
     config: { scope: 'admin', action: 'api_key.create' },
     schema: {
@@ -26,7 +22,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>, cal
       response: { 201: CreatedApiKey, ...commonProblems, 413: problemResponse('Body over 1 MiB'), 415: problemResponse('Body is not application/json') }
     }
   }, async (request, reply) => {
-    const created = await issueApiKey(db, { actor: keyActor(callerOf(request)), requestId: request.id }, request.body)
+    const created = await issueApiKey(deps, auditContextOf(request), request.body)
     void reply.header('location', `/v1/api-keys/${created.id}`)
     return await reply.code(201).send(created)
   })
@@ -40,11 +36,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>, cal
       querystring: ListApiKeysQuery,
       response: { 200: ApiKeyPage, ...commonProblems }
     }
-  }, async (request) => {
-    const page = await listApiKeyPage(db, request.query)
-    await appendAudit(db, { actor: keyActor(callerOf(request)), action: 'api_key.list', requestId: request.id, outcome: 'success', detail: { filters: listFilters(request.query), returned: page.items.length } })
-    return page
-  })
+  }, async (request) => await listApiKeyPage(deps, auditContextOf(request), request.query))
 
   app.delete('/v1/api-keys/:id', {
     config: { scope: 'admin', action: 'api_key.revoke' },
@@ -57,7 +49,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>, cal
       response: { 204: Type.Null({ description: 'Revoked' }), ...commonProblems }
     }
   }, async (request, reply) => {
-    await revokeApiKey(db, { actor: keyActor(callerOf(request)), requestId: request.id }, request.params.id)
+    await revokeApiKey(deps, auditContextOf(request), request.params.id)
     // Here at once; other replicas when the revocation's notification reaches them.
     callers.forgetKey(request.params.id)
     return await reply.code(204).send(null)

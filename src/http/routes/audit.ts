@@ -1,21 +1,20 @@
 // /v1/audit: the history operators query, and the chain check (admin, one run at a time, incremental). Reading
-// the history and checking it are themselves audited.
+// the history and checking it are themselves audited, by their use cases.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Kysely } from 'kysely'
-import { auditReaderOf, listAuditPage } from '../../audit/audit-history.js'
-import { appendAudit, keyActor } from '../../audit/audit-log.js'
 import { AuditChainVerifier } from '../../audit/audit-chain-verifier.js'
+import type { AuditReader } from '../../audit/audit-history.js'
+import type { AuditLog } from '../../audit/audit-log.js'
+import { readAuditHistory } from '../../audit/read-audit-history.js'
+import { verifyAuditLog } from '../../audit/verify-audit-log.js'
+import { isAdmin, type Caller } from '../../auth/scopes.js'
+import { isTeamConnection } from '../../connections/visible-connections.js'
 import type { Database } from '../../db/schema.js'
-import { AppError } from '../../errors/app-error.js'
 import { AuditPage, AuditQuery, AuditVerdict, AuditVerifyQuery } from '../audit-schemas.js'
-import { callerOf } from '../authenticate.js'
-import { listFilters } from '../list-filters.js'
+import { auditContextOf, callerOf } from '../authenticate.js'
 import { commonProblems, problemResponse } from '../problem-schema.js'
 
-// A run over what is new takes well under a second; a full one over 300 000 rows a few.
-const VERIFY_RETRY_AFTER_SECONDS = 5
-
-export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = async (app, { db }) => {
+export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>, audit: AuditLog }> = async (app, { db, audit }) => {
   app.get('/v1/audit', {
     config: { scope: 'audit:read', action: 'audit.list' },
     schema: {
@@ -27,16 +26,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = 
       response: { 200: AuditPage, ...commonProblems }
     }
   }, async (request) => {
-    const caller = callerOf(request)
-    const { since, until, team, ...rest } = request.query
-    const page = await listAuditPage(db, auditReaderOf(caller, team), {
-      ...rest,
-      ...(since !== undefined ? { since: new Date(since) } : {}),
-      ...(until !== undefined ? { until: new Date(until) } : {})
-    })
-    // After the read, so a page never holds the row of its own reading.
-    await appendAudit(db, { actor: keyActor(caller), action: 'audit.list', connectionId: request.query.connectionId ?? null, requestId: request.id, outcome: 'success', detail: { filters: listFilters(request.query), returned: page.items.length } })
-    return page
+    const reader = auditReaderOf(db, callerOf(request), request.query.team)
+    return await readAuditHistory({ db, audit }, auditContextOf(request), reader, request.query)
   })
 
   const verifier = new AuditChainVerifier(db)
@@ -50,13 +41,11 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = 
       querystring: AuditVerifyQuery,
       response: { 200: AuditVerdict, ...commonProblems, 409: problemResponse('A verification is already running; see Retry-After') }
     }
-  }, async (request) => {
-    const outcome = await verifier.verify({ full: request.query.full })
-    if (outcome.kind === 'busy') {
-      throw new AppError('conflict', 'A verification of the audit chain is already running. Retry later; the next run covers every row appended until it starts.', { retryAfterSeconds: VERIFY_RETRY_AFTER_SECONDS })
-    }
-    const { verification } = outcome
-    await appendAudit(db, { actor: keyActor(callerOf(request)), action: 'audit.verify', requestId: request.id, outcome: verification.valid ? 'success' : 'failure', detail: { ...verification } })
-    return verification
-  })
+  }, async (request) => await verifyAuditLog({ verifier, audit }, auditContextOf(request), { full: request.query.full }))
+}
+
+/** Admin keys read as operators (narrowed to `team` when asked); any other key as its team. */
+function auditReaderOf (db: Kysely<Database>, caller: Caller, team: string | undefined): AuditReader {
+  if (isAdmin(caller)) return { kind: 'operator', ...(team !== undefined ? { team } : {}) }
+  return { kind: 'team', team: caller.team, ownsConnection: async (id) => await isTeamConnection({ db }, caller.team, id) }
 }

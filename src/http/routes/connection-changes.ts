@@ -6,7 +6,7 @@ import { ConnectionResource, toConnectionResource } from '../../connections/conn
 import { deleteConnection } from '../../connections/delete-connection.js'
 import { renameConnection } from '../../connections/rename-connection.js'
 import { rotateCredentials } from '../../connections/rotate-credentials.js'
-import { callerOf } from '../authenticate.js'
+import { requestContextOf } from '../authenticate.js'
 import { RenameConnectionRequest, RotateCredentialsRequest } from '../connection-change-schemas.js'
 import { commonProblems, problemResponse } from '../problem-schema.js'
 import { ConnectionId, CreatedConnection } from '../schemas.js'
@@ -31,7 +31,7 @@ export const connectionChangeRoutes: FastifyPluginAsyncTypebox<{ deps: Connectio
       response: { 200: ConnectionResource, ...changeProblems }
     }
   }, async (request) => {
-    const row = await renameConnection(deps, callerOf(request), { id: request.params.id, ...request.body, requestId: request.id })
+    const row = await renameConnection(deps, requestContextOf(request), { id: request.params.id, ...request.body })
     return toConnectionResource(row, deps.secrets)
   })
 
@@ -47,7 +47,7 @@ export const connectionChangeRoutes: FastifyPluginAsyncTypebox<{ deps: Connectio
       response: { 200: CreatedConnection, ...changeProblems }
     }
   }, async (request) => {
-    const { row, notices } = await rotateCredentials(deps, callerOf(request), { id: request.params.id, params: request.body.params, requestId: request.id })
+    const { row, notices } = await rotateCredentials(deps, requestContextOf(request), { id: request.params.id, params: request.body.params })
     return { ...toConnectionResource(row, deps.secrets), notices }
   })
 
@@ -62,7 +62,7 @@ export const connectionChangeRoutes: FastifyPluginAsyncTypebox<{ deps: Connectio
       response: { 204: Type.Null({ description: 'Deleted (or nothing left to delete)' }), ...changeProblems }
     }
   }, async (request, reply) => {
-    await deleteConnection(deps, callerOf(request), request.params.id, request.id)
+    await deleteConnection(deps, requestContextOf(request), request.params.id)
     return await reply.code(204).send(null)
   })
 }

@@ -1,12 +1,10 @@
 // /v1/connections: create, read, list, and state history.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { appendAudit, keyActor } from '../../audit/audit-log.js'
 import type { ConnectionDeps } from '../../connections/connection-deps.js'
 import { toConnectionResource } from '../../connections/connection-resource.js'
 import { createConnection } from '../../connections/create-connection.js'
 import { getConnection, getConnectionEvents, listConnectionPage } from '../../connections/read-connections.js'
-import { callerOf } from '../authenticate.js'
-import { listFilters } from '../list-filters.js'
+import { requestContextOf } from '../authenticate.js'
 import { commonProblems, problemResponse } from '../problem-schema.js'
 import { ConnectionEvents, ConnectionId, ConnectionPage, CreateConnectionHeaders, CreateConnectionRequest, CreatedConnection, ListConnectionsQuery } from '../schemas.js'
 import { ConnectionResource } from '../../connections/connection-resource.js'
@@ -29,10 +27,9 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
       response: { 201: CreatedConnection, ...commonProblems, 409: problemResponse('Idempotency-Key in use by a request still running'), 413: problemResponse('Body over 1 MiB'), 415: problemResponse('Body is not application/json'), 422: problemResponse('Flow Service rejected the connection, or Idempotency-Key reused with another body') }
     }
   }, async (request, reply) => {
-    const { row, notices, replayed } = await createConnection(deps, callerOf(request), {
+    const { row, notices, replayed } = await createConnection(deps, requestContextOf(request), {
       body: request.body,
       sandboxName: request.headers['x-sandbox-name'] ?? defaultSandboxName,
-      requestId: request.id,
       idempotencyKey: request.headers['idempotency-key']
     })
     void reply.header('location', `/v1/connections/${row.id}`)
@@ -49,12 +46,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
       params: ConnectionId,
       response: { 200: ConnectionResource, ...commonProblems }
     }
-  }, async (request) => {
-    const caller = callerOf(request)
-    const row = await getConnection(deps, caller, request.params.id)
-    await appendAudit(deps.db, { actor: { kind: 'key', team: caller.team, keyId: caller.keyId }, action: 'connection.read', connectionId: row.id, requestId: request.id, outcome: 'success' })
-    return toConnectionResource(row, deps.secrets)
-  })
+  }, async (request) => toConnectionResource(await getConnection(deps, requestContextOf(request), request.params.id), deps.secrets))
 
   app.get('/v1/connections', {
     config: { scope: 'connections:read', action: 'connection.list' },
@@ -66,10 +58,8 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
       response: { 200: ConnectionPage, ...commonProblems }
     }
   }, async (request) => {
-    const caller = callerOf(request)
-    const { rows, nextCursor } = await listConnectionPage(deps, caller, request.query)
-    await appendAudit(deps.db, { actor: keyActor(caller), action: 'connection.list', requestId: request.id, outcome: 'success', detail: { filters: listFilters(request.query), returned: rows.length } })
-    return { items: rows.map((r) => toConnectionResource(r, deps.secrets)), nextCursor }
+    const { items, nextCursor } = await listConnectionPage(deps, requestContextOf(request), request.query)
+    return { items: items.map((r) => toConnectionResource(r, deps.secrets)), nextCursor }
   })
 
   app.get('/v1/connections/:id/events', {
@@ -82,9 +72,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
       response: { 200: ConnectionEvents, ...commonProblems }
     }
   }, async (request) => {
-    const caller = callerOf(request)
-    const events = await getConnectionEvents(deps, caller, request.params.id)
-    await appendAudit(deps.db, { actor: keyActor(caller), action: 'connection.events', connectionId: request.params.id, requestId: request.id, outcome: 'success' })
+    const events = await getConnectionEvents(deps, requestContextOf(request), request.params.id)
     return {
       items: events.map((e) => ({
         id: e.id,
