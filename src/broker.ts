@@ -36,6 +36,7 @@ import { loadLocalKey } from './secrets/local/local-key.js'
 import { LocalSecretStore } from './secrets/local/local-secret-store.js'
 import { meterSecretStore } from './secrets/metered-secret-store.js'
 import type { SecretStore } from './secrets/secret-store.js'
+import type { Clock } from './shared/clock.js'
 import { createVaultSecretStore } from './secrets/vault/vault-secret-store.js'
 
 export interface Broker {
@@ -43,7 +44,8 @@ export interface Broker {
   database: BrokerDatabase
   secrets: SecretStore
   flow: FlowServiceClient
-  poller: StatePoller | undefined
+  /** Always built (tests call sweep()); its loop runs only when POLLER_ENABLED. */
+  poller: StatePoller
   /** Always built (tests call sweep()); its loop runs only when RECONCILER_ENABLED. */
   reconciler: Reconciler
   /** This broker's own registry (several brokers may share a process). */
@@ -59,6 +61,8 @@ export interface BrokerOverrides {
   database?: DatabaseConfig
   /** Where the dev admin key file lives; null: keep it in memory only. */
   devKeyDir?: string | null
+  /** What requests, the Flow Service client and the emulator sleep on and read the time from; tests pass a virtual one. */
+  clock?: Clock
 }
 
 /**
@@ -72,6 +76,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
     await checkImsCredentials({ imsUrl: f.imsUrl, clientId: f.clientId, clientSecret: f.clientSecret, scopes: f.scopes, timeoutMs: f.timeoutMs }, logger.child({ component: 'ims-check' }))
   }
   const closers: Array<() => Promise<void>> = []
+  const clock = overrides.clock
   try {
     // Statements are counted from the first one; the metrics, which read the database, come after it.
     const queries: { observe?: (durationMs: number, failed: boolean) => void } = {}
@@ -94,7 +99,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
     let emulator: RunningEmulator | undefined
     let flowConfig: Parameters<typeof createFlowServiceClient>[0]
     if (config.flowService.kind === 'emulator') {
-      emulator = await startEmulator({ readyDelayMs: config.flowService.readyDelayMs, logger: logger.child({ component: 'emulator' }) })
+      emulator = await startEmulator({ readyDelayMs: config.flowService.readyDelayMs, logger: logger.child({ component: 'emulator' }), ...(clock !== undefined ? { clock } : {}) })
       closers.push(async () => { await emulator?.close() })
       flowConfig = { url: emulator.flowServiceUrl, imsUrl: emulator.imsUrl, ...emulator.credentials, scopes: 'openid,AdobeID', timeoutMs: config.flowService.timeoutMs }
       logger.warn({ flowServiceUrl: emulator.flowServiceUrl }, '*** DEV MODE: Flow Service is the in-process EMULATOR, not Adobe. Set FLOW_SERVICE_URL and IMS_* for the real service. ***')
@@ -106,24 +111,23 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       ...flowConfig,
       pingSandbox: config.defaultSandboxName,
       logger: logger.child({ component: 'flow-service' }),
-      onUnexpectedAnswer: (operation, reason) => { metrics.flowServiceUnexpectedAnswers.inc({ operation, reason }) }
-    }), config, metrics)
+      onUnexpectedAnswer: (operation, reason) => { metrics.flowServiceUnexpectedAnswers.inc({ operation, reason }) },
+      ...(clock !== undefined ? { now: clock.now } : {})
+    }), config, metrics, clock)
     closers.push(async () => { await flow.close() })
 
     const devAdminKey = await bootstrapKeys(database, config, logger, overrides.devKeyDir === undefined ? config.dataDir : overrides.devKeyDir)
 
-    const poller = config.poller.enabled
-      ? new StatePoller({ db: database.db, flow, secrets, logger: logger.child({ component: 'poller' }), observer: pollerObserver(metrics) }, {
-        owner: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
-        fastIntervalMs: config.poller.fastIntervalMs,
-        steadyIntervalMs: config.poller.steadyIntervalMs,
-        batchSize: config.poller.batchSize,
-        leaseMs: config.poller.leaseMs,
-        goneConfirmMs: config.downstreamEvidence.goneConfirmMs,
-        secretGraceMs: config.orphanSweep.graceMs
-      })
-      : undefined
-    closers.push(async () => { await poller?.stop() })
+    const poller = new StatePoller({ db: database.db, flow, secrets, logger: logger.child({ component: 'poller' }), observer: pollerObserver(metrics) }, {
+      owner: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+      fastIntervalMs: config.poller.fastIntervalMs,
+      steadyIntervalMs: config.poller.steadyIntervalMs,
+      batchSize: config.poller.batchSize,
+      leaseMs: config.poller.leaseMs,
+      goneConfirmMs: config.downstreamEvidence.goneConfirmMs,
+      secretGraceMs: config.orphanSweep.graceMs
+    })
+    closers.push(async () => { await poller.stop() })
 
     const settings = {
       createDeadlineMs: config.deadlines.createMs,
@@ -134,7 +138,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       duplicateWatchMs: config.downstreamEvidence.duplicateWatchMs,
       orphanGraceMs: config.orphanSweep.graceMs
     }
-    const reconciler = new Reconciler({ db: database.db, secrets, flow, logger: logger.child({ component: 'reconciler' }), settings }, {
+    const reconciler = new Reconciler({ db: database.db, secrets, flow, logger: logger.child({ component: 'reconciler' }), settings, ...(clock !== undefined ? { clock } : {}) }, {
       owner: `${os.hostname()}:${process.pid}:reconciler:${Math.random().toString(36).slice(2, 8)}`,
       intervalMs: config.reconciler.intervalMs,
       pendingGraceMs: config.reconciler.pendingGraceMs,
@@ -172,6 +176,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       flow,
       logger,
       settings,
+      ...(clock !== undefined ? { clock } : {}),
       metrics,
       readiness: dependencies
     }, { defaultSandboxName: config.defaultSandboxName, rateLimitPerMinute: config.apiRateLimitPerMinute, unauthRateLimitPerMinute: config.unauthRateLimitPerMinute, trustProxy: config.trustProxy, metricsRequireKey: config.metrics.requireKey, http: config.http })
@@ -183,7 +188,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
     })
     // Started inside the context that counts transitions: every sweep they run inherits it.
     runWithTransitionListener(transitionCounter(metrics), () => {
-      poller?.start()
+      if (config.poller.enabled) poller.start()
       if (config.reconciler.enabled) reconciler.start()
     })
     if (config.reconciler.enabled) orphanSweep.start()
@@ -245,8 +250,8 @@ function reportBootstrap (outcome: BootstrapOutcome, what: string, logger: Logge
  * is metered (inside the budget: the metrics count calls that were sent). A call that would wait for the budget
  * longer than one call's timeout fails at once as retryable instead.
  */
-function guardFlowService (client: FlowServiceClient, config: Config, metrics: BrokerMetrics): FlowServiceClient {
-  const budget = new RequestBudget({ ratePerSecond: config.flowServiceRatePerSecond, maxWaitMs: config.flowService.timeoutMs })
+function guardFlowService (client: FlowServiceClient, config: Config, metrics: BrokerMetrics, clock: Clock | undefined): FlowServiceClient {
+  const budget = new RequestBudget({ ratePerSecond: config.flowServiceRatePerSecond, maxWaitMs: config.flowService.timeoutMs, ...(clock !== undefined ? { now: clock.now, sleep: clock.sleep } : {}) })
   return budgetFlowServiceClient(meterFlowServiceClient(client, metrics), budget, {
     defaultRetryAfterMs: 5000,
     onWait: (ms) => { metrics.flowServiceBudgetWait.observe(ms / 1000) },

@@ -4,12 +4,18 @@ import type { Logger } from 'pino'
 import type { Database } from '../db/schema.js'
 import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
 import type { SecretStore } from '../secrets/secret-store.js'
+import type { Clock } from '../shared/clock.js'
 
 export interface ConnectionDeps {
   db: Kysely<Database>
   secrets: SecretStore
   flow: FlowServiceClient
   logger: Logger
+  /**
+   * What requests sleep on and measure their deadlines by (backoff, Retry-After, initializing waits); the system
+   * clock when absent. Timestamps written to the database stay in real time: the poller and reconciler read them so.
+   */
+  clock?: Clock
   settings: {
     /** How long a create may keep retrying Flow Service before answering 503. */
     createDeadlineMs: number
