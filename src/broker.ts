@@ -36,8 +36,8 @@ import { loadLocalKey } from './secrets/local/local-key.js'
 import { LocalSecretStore } from './secrets/local/local-secret-store.js'
 import { meterSecretStore } from './secrets/metered-secret-store.js'
 import type { SecretStore } from './secrets/secret-store.js'
-import type { Clock } from './shared/clock.js'
 import { createVaultSecretStore } from './secrets/vault/vault-secret-store.js'
+import type { Clock } from './shared/clock.js'
 
 export interface Broker {
   app: FastifyInstance
