@@ -8,8 +8,8 @@ interface Resource { id: string, name: string, description: string | null, state
 interface Problem { type: string, detail: string, errors?: Array<{ path: string }>, downstream?: { code: string | null } }
 
 // Virtual time (startTestApp): backoff, Retry-After and initializing waits are instant. Held answers still wait for
-// the client's real timeout, kept short here.
-const b = await startTestApp(t, { readyDelayMs: 0, env: { FLOW_SERVICE_TIMEOUT_MS: '250', CHANGE_DEADLINE_MS: '3000', CREATE_DEADLINE_MS: '3000', PENDING_GRACE_MS: '4000' } })
+// the client's real timeout (undici checks it on a ~0.5 s tick, so a lower setting would not make them shorter).
+const b = await startTestApp(t, { readyDelayMs: 0, env: { FLOW_SERVICE_TIMEOUT_MS: '500', CHANGE_DEADLINE_MS: '3000', CREATE_DEADLINE_MS: '3000', PENDING_GRACE_MS: '4000' } })
 const control = b.emulator.control
 t.beforeEach(() => { control.clearFaults(); control.setReadyDelayMs(0) })
 

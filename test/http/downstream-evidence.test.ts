@@ -15,7 +15,7 @@ interface Problem { type: string, status: number, detail: string, connectionId?:
 // Virtual time (startTestApp): backoff and deadlines take no real time; only held answers do.
 const b = await startTestApp(t, {
   readyDelayMs: 0,
-  env: { FLOW_SERVICE_TIMEOUT_MS: '250', CREATE_DEADLINE_MS: '3000', CHANGE_DEADLINE_MS: '3000', PENDING_GRACE_MS: '3800', GONE_CONFIRM_MS: '300' }
+  env: { FLOW_SERVICE_TIMEOUT_MS: '400', CREATE_DEADLINE_MS: '3000', CHANGE_DEADLINE_MS: '3000', PENDING_GRACE_MS: '3800', GONE_CONFIRM_MS: '300' }
 })
 const control = b.emulator.control
 const db = b.broker.database.db

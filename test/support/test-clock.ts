@@ -6,9 +6,9 @@
 // pending due time and resolves that sleeper. Two requests sleeping side by side therefore wake in due order and time
 // ends at the later due time, not at their sum.
 //
-// What stays in real time: sockets. A request timeout is undici's (or AbortSignal.timeout's) real timer racing a held
-// answer, so tests that provoke one configure it short (FLOW_SERVICE_TIMEOUT_MS=200 or so). Real I/O takes no
-// virtual time at all: a sleep due later than a request in flight may well wake before that request's answer comes.
+// What stays in real time: sockets. A request timeout is undici's real timer racing a held answer (checked on a
+// ~0.5 s tick, so a held answer costs 0.5 to 1 s whatever FLOW_SERVICE_TIMEOUT_MS below that says). Real I/O takes
+// no virtual time at all: a sleep due later than a request in flight may well wake before that request's answer.
 import type { Clock } from '../../src/shared/clock.js'
 
 interface Sleeper {
