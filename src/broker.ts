@@ -37,6 +37,7 @@ import { LocalSecretStore } from './secrets/local/local-secret-store.js'
 import { meterSecretStore } from './secrets/metered-secret-store.js'
 import type { SecretStore } from './secrets/secret-store.js'
 import { createVaultSecretStore } from './secrets/vault/vault-secret-store.js'
+import type { Clock } from './shared/clock.js'
 
 export interface Broker {
   app: FastifyInstance
@@ -45,7 +46,8 @@ export interface Broker {
   audit: AuditLog
   secrets: SecretStore
   flow: FlowServiceClient
-  poller: StatePoller | undefined
+  /** Always built (tests call sweep()); its loop runs only when POLLER_ENABLED. */
+  poller: StatePoller
   /** Always built (tests call sweep()); its loop runs only when RECONCILER_ENABLED. */
   reconciler: Reconciler
   /** This broker's own registry (several brokers may share a process). */
@@ -61,6 +63,8 @@ export interface BrokerOverrides {
   database?: DatabaseConfig
   /** Where the dev admin key file lives; null: keep it in memory only. */
   devKeyDir?: string | null
+  /** What requests, the Flow Service client and the emulator sleep on and read the time from; tests pass a virtual one. */
+  clock?: Clock
 }
 
 /**
@@ -74,6 +78,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
     await checkImsCredentials({ imsUrl: f.imsUrl, clientId: f.clientId, clientSecret: f.clientSecret, scopes: f.scopes, timeoutMs: f.timeoutMs }, logger.child({ component: 'ims-check' }))
   }
   const closers: Array<() => Promise<void>> = []
+  const clock = overrides.clock
   try {
     // Statements are counted from the first one; the metrics, which read the database, come after it.
     const queries: { observe?: (durationMs: number, failed: boolean) => void } = {}
@@ -98,7 +103,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
     let emulator: RunningEmulator | undefined
     let flowConfig: Parameters<typeof createFlowServiceClient>[0]
     if (config.flowService.kind === 'emulator') {
-      emulator = await startEmulator({ readyDelayMs: config.flowService.readyDelayMs, logger: logger.child({ component: 'emulator' }) })
+      emulator = await startEmulator({ readyDelayMs: config.flowService.readyDelayMs, logger: logger.child({ component: 'emulator' }), ...(clock !== undefined ? { clock } : {}) })
       closers.push(async () => { await emulator?.close() })
       flowConfig = { url: emulator.flowServiceUrl, imsUrl: emulator.imsUrl, ...emulator.credentials, scopes: 'openid,AdobeID', timeoutMs: config.flowService.timeoutMs }
       logger.warn({ flowServiceUrl: emulator.flowServiceUrl }, '*** DEV MODE: Flow Service is the in-process EMULATOR, not Adobe. Set FLOW_SERVICE_URL and IMS_* for the real service. ***')
@@ -110,25 +115,25 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       ...flowConfig,
       pingSandbox: config.defaultSandboxName,
       logger: logger.child({ component: 'flow-service' }),
-      onUnexpectedAnswer: (operation, reason) => { metrics.flowServiceUnexpectedAnswers.inc({ operation, reason }) }
-    }), config, metrics)
+      onUnexpectedAnswer: (operation, reason) => { metrics.flowServiceUnexpectedAnswers.inc({ operation, reason }) },
+      ...(clock !== undefined ? { now: clock.now } : {})
+    }), config, metrics, clock)
     closers.push(async () => { await flow.close() })
 
     const devAdminKey = await bootstrapKeys(database, config, logger, overrides.devKeyDir === undefined ? config.dataDir : overrides.devKeyDir)
 
     const countTransitions = transitionCounter(metrics)
-    const poller = config.poller.enabled
-      ? new StatePoller({ db: database.db, flow, secrets, logger: logger.child({ component: 'poller' }), observer: pollerObserver(metrics), onTransition: countTransitions }, {
-        owner: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
-        fastIntervalMs: config.poller.fastIntervalMs,
-        steadyIntervalMs: config.poller.steadyIntervalMs,
-        batchSize: config.poller.batchSize,
-        leaseMs: config.poller.leaseMs,
-        goneConfirmMs: config.downstreamEvidence.goneConfirmMs,
-        secretGraceMs: config.orphanSweep.graceMs
-      })
-      : undefined
-    closers.push(async () => { await poller?.stop() })
+    const poller = new StatePoller({ db: database.db, flow, secrets, logger: logger.child({ component: 'poller' }), observer: pollerObserver(metrics), onTransition: countTransitions }, {
+      owner: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+      fastIntervalMs: config.poller.fastIntervalMs,
+      steadyIntervalMs: config.poller.steadyIntervalMs,
+      batchSize: config.poller.batchSize,
+      leaseMs: config.poller.leaseMs,
+      goneConfirmMs: config.downstreamEvidence.goneConfirmMs,
+      secretGraceMs: config.orphanSweep.graceMs,
+      ...(clock !== undefined ? { clock } : {})
+    })
+    closers.push(async () => { await poller.stop() })
 
     const settings = {
       createDeadlineMs: config.deadlines.createMs,
@@ -139,7 +144,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       duplicateWatchMs: config.downstreamEvidence.duplicateWatchMs,
       orphanGraceMs: config.orphanSweep.graceMs
     }
-    const reconciler = new Reconciler({ db: database.db, audit, secrets, flow, logger: logger.child({ component: 'reconciler' }), settings, onTransition: countTransitions }, {
+    const reconciler = new Reconciler({ db: database.db, audit, secrets, flow, logger: logger.child({ component: 'reconciler' }), settings, onTransition: countTransitions, ...(clock !== undefined ? { clock } : {}) }, {
       owner: `${os.hostname()}:${process.pid}:reconciler:${Math.random().toString(36).slice(2, 8)}`,
       intervalMs: config.reconciler.intervalMs,
       pendingGraceMs: config.reconciler.pendingGraceMs,
@@ -179,6 +184,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       logger,
       settings,
       onTransition: countTransitions,
+      ...(clock !== undefined ? { clock } : {}),
       metrics,
       readiness: dependencies
     }, { defaultSandboxName: config.defaultSandboxName, rateLimitPerMinute: config.apiRateLimitPerMinute, unauthRateLimitPerMinute: config.unauthRateLimitPerMinute, trustProxy: config.trustProxy, metricsRequireKey: config.metrics.requireKey, http: config.http })
@@ -188,7 +194,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
         try { await close() } catch (err) { logger.error({ err }, 'closing a resource failed') }
       }
     })
-    poller?.start()
+    if (config.poller.enabled) poller.start()
     if (config.reconciler.enabled) reconciler.start()
     // The orphan sweep runs with the reconciler: its first pass at boot too.
     if (config.reconciler.enabled) orphanSweep.start()
@@ -250,8 +256,8 @@ function reportBootstrap (outcome: BootstrapOutcome, what: string, logger: Logge
  * is metered (inside the budget: the metrics count calls that were sent). A call that would wait for the budget
  * longer than one call's timeout fails at once as retryable instead.
  */
-function guardFlowService (client: FlowServiceClient, config: Config, metrics: BrokerMetrics): FlowServiceClient {
-  const budget = new RequestBudget({ ratePerSecond: config.flowServiceRatePerSecond, maxWaitMs: config.flowService.timeoutMs })
+function guardFlowService (client: FlowServiceClient, config: Config, metrics: BrokerMetrics, clock: Clock | undefined): FlowServiceClient {
+  const budget = new RequestBudget({ ratePerSecond: config.flowServiceRatePerSecond, maxWaitMs: config.flowService.timeoutMs, ...(clock !== undefined ? { now: clock.now, sleep: clock.sleep } : {}) })
   return budgetFlowServiceClient(meterFlowServiceClient(client, metrics), budget, {
     defaultRetryAfterMs: 5000,
     onWait: (ms) => { metrics.flowServiceBudgetWait.observe(ms / 1000) },

@@ -3,7 +3,7 @@
 // drift apart, and backing off exponentially while passes fail. Passes never overlap: the next one is scheduled
 // only once the last has ended. stop() ends a pause at once and waits for a pass in flight.
 import type { Logger } from 'pino'
-import { systemClock, type Clock } from './clock.js'
+import { systemClock, type Clock } from '../shared/clock.js'
 
 /** What a pass may ask of the loop. */
 export interface PassOutcome {
@@ -83,7 +83,8 @@ export class PeriodicWorker {
       const pause = Math.max(jittered(nominalPause(failures, intervalMs, maxBackoffMs), random), notBefore - clock.now())
       // The work keeps its progress in the database: a failed pass (say, the database is down) is only retried.
       if (failures > 0) logger.error({ err: failed, failures, nextPassInMs: Math.round(pause) }, `${name} failed`)
-      await clock.sleep(pause, signal)
+      // A stop aborts the pause: the loop's condition then ends it (a clock may reject on abort or resolve).
+      await clock.sleep(pause, signal).catch(() => {})
     }
   }
 }

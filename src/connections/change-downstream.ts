@@ -1,12 +1,12 @@
 // Runs one etag-guarded change (PATCH or DELETE) on a downstream connection within a time budget: waits out
 // `initializing` (1417-400), re-reads the etag once after a 412, backs off on retryable failures honouring
 // Retry-After, and after an ambiguous PATCH reads the connection back to learn whether it landed.
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { ConnectionRow } from '../db/schema.js'
 import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
 import { FlowServiceError, type FlowServiceOperation } from '../flow-service/flow-service-error.js'
 import type { FlowConnection } from '../flow-service/types.js'
+import { systemClock, type Clock } from '../shared/clock.js'
 
 /** Flow Service kept the connection initializing for the whole budget. */
 export class ConnectionStillInitializing extends Error {
@@ -39,21 +39,22 @@ const INITIALIZING_RETRY_AFTER_SECONDS = 5
 const BASE_DELAY_MS = 200
 const MAX_DELAY_MS = 2000
 
-export async function changeDownstream<T> (deps: { flow: FlowServiceClient, logger: Logger }, row: ConnectionRow, change: DownstreamChange<T>, deadlineMs: number): Promise<T> {
+export async function changeDownstream<T> (deps: { flow: FlowServiceClient, logger: Logger, clock?: Clock }, row: ConnectionRow, change: DownstreamChange<T>, deadlineMs: number): Promise<T> {
   const { flow } = deps
+  const clock = deps.clock ?? systemClock
   const flowId = row.flow_connection_id
   if (flowId === null) throw new Error(`connection ${row.id} has no Flow Service id`)
   const sandbox = row.sandbox_name
-  const deadline = Date.now() + deadlineMs
+  const deadline = clock.now() + deadlineMs
   let failures = 0
 
   /** Waits before another attempt, or rethrows `error` when the wait would pass the deadline. */
   const pause = async (error: unknown, retryAfterMs?: number): Promise<void> => {
     failures++
     const delayMs = Math.max(Math.floor(Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (failures - 1))), retryAfterMs ?? 0)
-    if (Date.now() + delayMs > deadline) throw error
+    if (clock.now() + delayMs > deadline) throw error
     deps.logger.warn({ err: error, connectionId: row.id, delayMs, operation: change.operation }, 'Flow Service change failed; retrying')
-    await sleep(delayMs)
+    await clock.sleep(delayMs)
   }
 
   /** GET, retrying what is retryable within the budget. null: Flow Service has no such connection. */
@@ -75,8 +76,8 @@ export async function changeDownstream<T> (deps: { flow: FlowServiceClient, logg
       if (current === null) throw new FlowServiceError({ kind: 'not_found', operation: 'getConnection', status: 404 })
       if (current.state !== 'initializing' && current.etag !== undefined && current.etag !== '') return current
       const waitMs = Math.min(1000, 200 * 2 ** i)
-      if (Date.now() + waitMs > deadline) throw new ConnectionStillInitializing(INITIALIZING_RETRY_AFTER_SECONDS)
-      await sleep(waitMs)
+      if (clock.now() + waitMs > deadline) throw new ConnectionStillInitializing(INITIALIZING_RETRY_AFTER_SECONDS)
+      await clock.sleep(waitMs)
     }
   }
 

@@ -1,9 +1,9 @@
 // Serialises changes to one connection across requests, replicas and background jobs: a change holds the row's
 // work lease while it talks to Flow Service, and gives it back however it ends.
 import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { ConnectionRow } from '../db/schema.js'
 import { AppError } from '../errors/app-error.js'
+import { systemClock } from '../shared/clock.js'
 import type { ConnectionDeps } from './connection-deps.js'
 import { acquireLease, releaseLease } from './connection-repository.js'
 import { workLeaseMs } from './work-lease.js'
@@ -15,15 +15,17 @@ export async function withChangeLease<T> (deps: ConnectionDeps, id: string, requ
   // Request ids may come from callers and repeat: the owner must name this request only.
   const owner = `change:${requestId}:${randomUUID().slice(0, 8)}`
   const leaseMs = workLeaseMs(deps.settings.changeDeadlineMs, deps.settings.flowTimeoutMs)
-  const giveUpAt = Date.now() + Math.min(MAX_WAIT_MS, deps.settings.changeDeadlineMs)
+  const clock = deps.clock ?? systemClock
+  // The wait is on the injected clock; the lease itself expires in the database's real time, as the poller reads it.
+  const giveUpAt = clock.now() + Math.min(MAX_WAIT_MS, deps.settings.changeDeadlineMs)
   let row: ConnectionRow | undefined
   for (let waitMs = 50; ; waitMs = Math.min(waitMs * 2, 400)) {
     row = await acquireLease(deps.db, id, owner, new Date(Date.now() + leaseMs))
     if (row !== undefined) break
-    if (Date.now() + waitMs > giveUpAt) {
+    if (clock.now() + waitMs > giveUpAt) {
       throw new AppError('conflict', 'Another change to this connection is in progress. Retry after the time given in Retry-After.', { retryAfterSeconds: 2, extensions: { connectionId: id } })
     }
-    await sleep(waitMs)
+    await clock.sleep(waitMs)
   }
   try {
     return await work(row, owner)

@@ -7,6 +7,7 @@ import type { Caller } from '../auth/scopes.js'
 import type { Database } from '../db/schema.js'
 import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
 import type { SecretStore } from '../secrets/secret-store.js'
+import type { Clock } from '../shared/clock.js'
 import type { TransitionListener } from './transitions.js'
 
 export interface ConnectionDeps {
@@ -17,6 +18,11 @@ export interface ConnectionDeps {
   logger: Logger
   /** Told of every state transition once it has committed (metrics); absent: nobody counts them. */
   onTransition?: TransitionListener | undefined
+  /**
+   * What requests sleep on and measure their deadlines by (backoff, Retry-After, initializing waits); the system
+   * clock when absent. Timestamps written to the database stay in real time: the poller and reconciler read them so.
+   */
+  clock?: Clock
   settings: {
     /** How long a create may keep retrying Flow Service before answering 503. */
     createDeadlineMs: number

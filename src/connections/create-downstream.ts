@@ -7,6 +7,7 @@ import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
 import { FlowServiceError } from '../flow-service/flow-service-error.js'
 import { retryWithBackoff } from '../flow-service/retry.js'
 import type { CreateConnectionBody } from '../flow-service/types.js'
+import type { Clock } from '../shared/clock.js'
 import { deleteDuplicates } from './delete-duplicates.js'
 import { findMarkedConnections, type MarkedConnection, type MarkerSearch } from './downstream-marker.js'
 
@@ -59,7 +60,7 @@ class LookBeforePosting extends Error {
   }
 }
 
-type Deps = { flow: FlowServiceClient, logger: Logger }
+type Deps = { flow: FlowServiceClient, logger: Logger, clock?: Clock }
 
 export async function createDownstream (deps: Deps, request: DownstreamCreate): Promise<DownstreamCreated> {
   const { flow, logger } = deps
@@ -93,6 +94,7 @@ export async function createDownstream (deps: Deps, request: DownstreamCreate): 
       deadlineMs: request.deadlineMs,
       baseDelayMs: 200,
       maxDelayMs: 2000,
+      ...(deps.clock !== undefined ? { sleep: deps.clock.sleep, now: deps.clock.now } : {}),
       isRetryable: (err) => err instanceof LookBeforePosting || (err instanceof FlowServiceError && err.kind === 'retryable'),
       onRetry: ({ error, attempt, delayMs }) => {
         logger.warn({ err: error, attempt, delayMs, connectionId: search.brokerId, lookFirst: progress.mayExist }, 'Flow Service create failed; retrying')

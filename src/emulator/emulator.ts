@@ -39,7 +39,7 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Run
     clientSecret: options.clientSecret ?? EMULATOR_DEFAULTS.clientSecret,
     orgId: options.orgId ?? EMULATOR_DEFAULTS.orgId
   }
-  const clock = (): number => Date.now()
+  const clock = options.clock?.now ?? ((): number => Date.now())
   const registry = new SpecRegistry()
   const store = new ConnectionStore(clock, new EtagSource())
   const tokens = new TokenIssuer(clock, options.tokenTtlSeconds ?? EMULATOR_DEFAULTS.tokenTtlSeconds)
@@ -57,7 +57,7 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Run
     readyDelayMs: () => readyDelay.ms
   })
   const control = createControl({ store, faults, chaos, landings, log, tokens, registry, credentials, configuredReadyDelayMs: readyDelayMs, readyDelay })
-  const server = createServer(createRequestHandler({ credentials, tokens, routes, store, faults, chaos, landings, log, timers, control, logger: options.logger }))
+  const server = createServer(createRequestHandler({ clock, credentials, tokens, routes, store, faults, chaos, landings, log, timers, control, logger: options.logger }))
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -25,6 +25,8 @@ export const IMS_TOKEN_PATH = '/ims/token/v3'
 const MAX_BODY_BYTES = 1024 * 1024
 
 export interface DispatchDeps {
+  /** Milliseconds since the epoch, as the rest of the emulator reads them. */
+  clock: () => number
   credentials: EmulatorCredentials
   tokens: TokenIssuer
   routes: ConnectionRoutes
@@ -69,7 +71,7 @@ async function handle (deps: DispatchDeps, req: IncomingMessage, res: ServerResp
 
   const sandbox = singleHeader(req.headers['x-sandbox-name'])
   const entry = deps.log.record({
-    at: Date.now(),
+    at: deps.clock(),
     method,
     path,
     query: loggableQuery(queryString),

@@ -1,6 +1,7 @@
 // Public types of the Flow Service + IMS emulator: its options, the running handle and the control surface tests drive.
 import { Type, type Static } from 'typebox'
 import { ParamValue } from '../flow-service/types.js'
+import type { Clock } from '../shared/clock.js'
 
 /** The subset of a pino logger the emulator uses; a pino instance fits. */
 export interface EmulatorLogger {
@@ -26,6 +27,12 @@ export interface EmulatorOptions {
   /** How many recent requests the request log keeps. Default 1000. */
   requestLogSize?: number
   logger?: EmulatorLogger
+  /**
+   * What `initializing` ends by (readyDelayMs), etags, tokens, late landings' due times and the request log read;
+   * default the system clock. Held requests, delays and late landings still fire on real timers: they race the
+   * client's real socket timeouts, and a test lands late creates at once with control.landNow().
+   */
+  clock?: Clock
 }
 
 /** The operations faults and counters are keyed by. */

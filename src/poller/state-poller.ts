@@ -4,7 +4,7 @@
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Actor } from '../audit/audit-log.js'
-import { systemClock, type Clock } from '../background/clock.js'
+import { systemClock, type Clock } from '../shared/clock.js'
 import { PeriodicWorker } from '../background/periodic-worker.js'
 import { claimDueConnections, lockConnection, updateConnection } from '../connections/connection-repository.js'
 import { markedBrokerId } from '../connections/downstream-marker.js'

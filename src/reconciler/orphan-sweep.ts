@@ -3,7 +3,7 @@
 // connection id, never a value).
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
-import { systemClock, type Clock } from '../background/clock.js'
+import { systemClock, type Clock } from '../shared/clock.js'
 import { PeriodicWorker } from '../background/periodic-worker.js'
 import type { Database } from '../db/schema.js'
 import type { SecretStore } from '../secrets/secret-store.js'

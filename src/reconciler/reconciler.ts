@@ -4,7 +4,7 @@
 // connections that still hold one, and frees Idempotency-Keys older than 24 h. Claims rows with SKIP LOCKED and a
 // lease, so replicas share the work. (Store keys the table knows nothing of are the secret orphan sweep's.)
 import type { Actor } from '../audit/audit-log.js'
-import { systemClock, type Clock } from '../background/clock.js'
+import { systemClock, type Clock } from '../shared/clock.js'
 import { PeriodicWorker } from '../background/periodic-worker.js'
 import type { ConnectionDeps } from '../connections/connection-deps.js'
 import { claimStalePending, claimUnsettledRotations, claimWatchedConnections, forgetIdempotencyKeys, releaseLease } from '../connections/connection-repository.js'

@@ -2,7 +2,7 @@
 // jittered interval, exponential backoff while passes fail (capped, reset by a success), a pass's own "not before",
 // stop() that waits for the pass in flight and ends a pause at once, and passes that never overlap.
 import t from 'tap'
-import { systemClock } from '../../src/background/clock.js'
+import { systemClock } from '../../src/shared/clock.js'
 import { JITTER, nominalPause, PeriodicWorker, type Pass, type PeriodicWorkerOptions } from '../../src/background/periodic-worker.js'
 import { captureLogger } from '../support/captured-logger.js'
 import { FakeClock } from '../support/fake-clock.js'

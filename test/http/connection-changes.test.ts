@@ -2,12 +2,14 @@
 // `initializing` (1417-400), refusals, outages, lost answers; and a connection deleted behind the broker's back.
 import t from 'tap'
 import { auditOf, connectionRow, eventually, salesforceBody } from '../support/lifecycle-fixtures.js'
-import { startTestBroker } from '../support/test-broker.js'
+import { startTestApp } from '../support/test-broker.js'
 
 interface Resource { id: string, name: string, description: string | null, state: string, stateReason: string | null, flowConnectionId: string, etag: string }
 interface Problem { type: string, detail: string, errors?: Array<{ path: string }>, downstream?: { code: string | null } }
 
-const b = await startTestBroker(t, { poller: false, reconciler: false, readyDelayMs: 0, env: { FLOW_SERVICE_TIMEOUT_MS: '500', CHANGE_DEADLINE_MS: '3000', CREATE_DEADLINE_MS: '3000', PENDING_GRACE_MS: '4000' } })
+// Virtual time (startTestApp): backoff, Retry-After and initializing waits are instant. Held answers still wait for
+// the client's real timeout (undici checks it on a ~0.5 s tick, so a lower setting would not make them shorter).
+const b = await startTestApp(t, { readyDelayMs: 0, env: { FLOW_SERVICE_TIMEOUT_MS: '500', CHANGE_DEADLINE_MS: '3000', CREATE_DEADLINE_MS: '3000', PENDING_GRACE_MS: '4000' } })
 const control = b.emulator.control
 t.beforeEach(() => { control.clearFaults(); control.setReadyDelayMs(0) })
 
@@ -257,14 +259,16 @@ void t.test('another team cannot rename or delete: 404, exactly like a missing c
 })
 
 void t.test('deleted behind the broker\'s back: the poller suspects on a first 404, confirms with a second after the marker look; the secret is destroyed after its grace', async (t) => {
-  const pb = await startTestBroker(t, { readyDelayMs: 0, reconciler: false })
+  const pb = await startTestApp(t, { readyDelayMs: 0 })
   const db = pb.broker.database.db
   const created = (await pb.request({ method: 'POST', url: '/v1/connections', body: salesforceBody() })).json<Resource>()
   await pb.waitForState(created.id, 'enabled')
   t.ok((await pb.broker.secrets.listKeys()).includes(created.id))
   pb.emulator.control.deleteConnection(created.flowConnectionId)
   // First 404: only a suspicion. The reconciler is off, so the look for the marker has not happened and the row waits.
-  const suspected = await eventually(async () => { const row = await connectionRow(pb, created.id); return row.gone_suspected_at !== null ? row : undefined }, 10000, 'the first 404')
+  await pb.pollNow(created.id)
+  const suspected = await connectionRow(pb, created.id)
+  t.ok(suspected.gone_suspected_at !== null, 'the first 404')
   t.not(suspected.state, 'deleted', 'one 404 is a suspicion')
   t.ok(suspected.duplicate_watch_until !== null, 'the reconciler is asked to look for the marker first')
   t.ok((await pb.broker.secrets.listKeys()).includes(created.id), 'secret kept while suspected')
@@ -274,7 +278,9 @@ void t.test('deleted behind the broker\'s back: the poller suspects on a first 4
     await pb.broker.reconciler.sweep()
     return (await connectionRow(pb, created.id)).duplicate_watch_until === null ? true : undefined
   }, 10000, 'the marker look')
-  await db.updateTable('connections').set({ next_poll_at: new Date() }).where('id', '=', created.id).where('state', '!=', 'deleted').execute()
+  // The second 404 counts once GONE_CONFIRM_MS has passed since the first: the poller reads real time, so the
+  // suspicion is dated back rather than waited out.
+  await db.updateTable('connections').set({ next_poll_at: new Date(), gone_suspected_at: new Date(Date.now() - 60_000) }).where('id', '=', created.id).where('state', '!=', 'deleted').execute()
   const deleted = await pb.waitForState(created.id, 'deleted')
   t.equal(deleted.stateReason, 'deleted in Flow Service outside the broker (404 on GET)')
   const row = await connectionRow(pb, created.id)

@@ -1,10 +1,15 @@
 // POST /v1/connections with every seed body: 201, secrets as references, and the connection reaches enabled.
+// Virtual time (startTestApp): the emulator's ready delay passes as waitForState drives the poller. One broker for
+// the file, its emulator reset before each test (a broker boot costs more than most tests here).
 import t from 'tap'
 import { SEED_BODIES } from '../support/seed-bodies.js'
-import { startTestBroker } from '../support/test-broker.js'
+import { startTestApp } from '../support/test-broker.js'
+
+const shared = await startTestApp(t)
+t.beforeEach(() => { shared.emulator.control.reset({ keepTokens: true }) })
 
 void t.test('every seed body (repaired JSON) is created and reaches enabled', async (t) => {
-  const b = await startTestBroker(t)
+  const b = shared
   for (const [seed, body] of Object.entries(SEED_BODIES)) {
     const res = await b.request({ method: 'POST', url: '/v1/connections', body, headers: { 'x-sandbox-name': 'prod' } })
     t.equal(res.statusCode, 201, `${seed}: 201`)
@@ -21,7 +26,7 @@ void t.test('every seed body (repaired JSON) is created and reaches enabled', as
 })
 
 void t.test('secret params are shown as references to the secret store; others in clear', async (t) => {
-  const b = await startTestBroker(t)
+  const b = shared
   const res = await b.request({ method: 'POST', url: '/v1/connections', body: SEED_BODIES.salesforceOAuth })
   const created = res.json<{ id: string, auth: { params: Record<string, string> } }>()
   t.same(Object.keys(created.auth.params).sort(), ['apiVersion', 'clientId', 'clientSecret', 'environmentUrl'])
@@ -35,7 +40,7 @@ void t.test('secret params are shown as references to the secret store; others i
 })
 
 void t.test('the Service Cloud id typo from the docs is corrected, and the answer says so', async (t) => {
-  const b = await startTestBroker(t)
+  const b = shared
   const res = await b.request({ method: 'POST', url: '/v1/connections', body: SEED_BODIES.serviceCloudBasic })
   t.equal(res.statusCode, 201)
   const body = res.json<{ connectionSpec: { id: string, name: string }, notices: Array<{ path: string, message: string }> }>()
@@ -45,7 +50,7 @@ void t.test('the Service Cloud id typo from the docs is corrected, and the answe
 })
 
 void t.test('a Marketing Cloud host given as a bare subdomain or the auth URL becomes the REST host, reported', async (t) => {
-  const b = await startTestBroker(t)
+  const b = shared
   for (const host of ['acme-ab12c3d4e5fg6hijk7lmnop8qrst', 'https://acme-ab12c3d4e5fg6hijk7lmnop8qrst.auth.marketingcloudapis.com/']) {
     const body = { ...SEED_BODIES.marketingCloud, auth: { ...SEED_BODIES.marketingCloud.auth, params: { ...SEED_BODIES.marketingCloud.auth.params, host } } }
     const res = await b.request({ method: 'POST', url: '/v1/connections', body })
@@ -57,7 +62,7 @@ void t.test('a Marketing Cloud host given as a bare subdomain or the auth URL be
 })
 
 void t.test('x-sandbox-name chooses the sandbox; without it the configured default is used', async (t) => {
-  const b = await startTestBroker(t, { env: { DEFAULT_SANDBOX_NAME: 'dev-sandbox' } })
+  const b = await startTestApp(t, { env: { DEFAULT_SANDBOX_NAME: 'dev-sandbox' } })
   const a = (await b.request({ method: 'POST', url: '/v1/connections', body: SEED_BODIES.oracleServiceCloud })).json<{ sandboxName: string }>()
   t.equal(a.sandboxName, 'dev-sandbox')
   const c = (await b.request({ method: 'POST', url: '/v1/connections', body: SEED_BODIES.oracleServiceCloud, headers: { 'x-sandbox-name': 'prod' } })).json<{ sandboxName: string }>()
@@ -66,7 +71,7 @@ void t.test('x-sandbox-name chooses the sandbox; without it the configured defau
 })
 
 void t.test('events show each state change with who observed it', async (t) => {
-  const b = await startTestBroker(t)
+  const b = shared
   const created = (await b.request({ method: 'POST', url: '/v1/connections', body: SEED_BODIES.salesforceJwt })).json<{ id: string }>()
   await b.waitForState(created.id, 'enabled')
   const events = (await b.request({ method: 'GET', url: `/v1/connections/${created.id}/events` })).json<{ items: Array<{ from: string | null, to: string, observedBy: string }> }>()
@@ -77,8 +82,9 @@ void t.test('events show each state change with who observed it', async (t) => {
   ])
 })
 
-void t.test('a state changed downstream is recorded by the poller', async (t) => {
-  const b = await startTestBroker(t, { readyDelayMs: 0 })
+void t.test('a state changed downstream is recorded by the poller', async () => {
+  const b = shared
+  b.emulator.control.setReadyDelayMs(0)
   const created = (await b.request({ method: 'POST', url: '/v1/connections', body: SEED_BODIES.salesforceBasic })).json<{ id: string, flowConnectionId: string }>()
   await b.waitForState(created.id, 'enabled')
   b.emulator.control.forceState(created.flowConnectionId, 'disabled')

@@ -4,15 +4,14 @@
 import t from 'tap'
 import type { FaultSpec, Operation } from '../../src/emulator/types.js'
 import { connectionRow, downstreamOf, salesforceBody } from '../support/lifecycle-fixtures.js'
-import { startTestBroker } from '../support/test-broker.js'
+import { startTestApp } from '../support/test-broker.js'
 
 interface Created { id: string, state: string, flowConnectionId: string }
 interface Problem { type: string, status: number, detail: string, connectionId?: string, downstream?: { status: number | null, code: string | null, message: string | null } }
 
 // Short timeouts so held requests become ambiguous quickly; the grace fits the config rule (deadline + 2 × timeout).
-const b = await startTestBroker(t, {
-  reconciler: false,
-  poller: false,
+// Virtual time (startTestApp): backoff and Retry-After waits are instant; only held answers take real time.
+const b = await startTestApp(t, {
   env: { FLOW_SERVICE_TIMEOUT_MS: '500', CREATE_DEADLINE_MS: '3000', PENDING_GRACE_MS: '4000' }
 })
 const control = b.emulator.control
@@ -54,9 +53,9 @@ for (const [label, c] of Object.entries(RECOVERED)) {
   void t.test(`create after ${label}: 201, one downstream connection`, async (t) => {
     for (const [operation, fault, count] of c.faults) control.injectFault(operation, fault, count ?? 1)
     const body = salesforceBody()
-    const started = Date.now()
+    const started = b.clock.now()
     const res = await b.request({ method: 'POST', url: '/v1/connections', body })
-    const took = Date.now() - started
+    const took = b.clock.now() - started
     t.equal(res.statusCode, 201, res.body)
     const created = res.json<Created>()
     // Adopted by the marker, it carries whatever state Flow Service lists (it may have been enabled meanwhile).
@@ -70,7 +69,7 @@ for (const [label, c] of Object.entries(RECOVERED)) {
       t.match(look.query, 'orderby=-createdAt', 'newest first')
       t.notMatch(look.query, 'property=name', 'never by name')
     }
-    if (c.minMs !== undefined) t.ok(took >= c.minMs, `honoured Retry-After (${took} ms)`)
+    if (c.minMs !== undefined) t.ok(took >= c.minMs, `honoured Retry-After (${took} ms of the broker's virtual time)`)
     t.equal(control.storedConnection(created.flowConnectionId)?.auth.params.password, body.auth.params.password, 'Flow Service got the secret')
     t.equal(control.pendingFaults().length, 0, 'every injected fault was met')
   })
@@ -78,7 +77,7 @@ for (const [label, c] of Object.entries(RECOVERED)) {
 
 void t.test('429 with an empty body and no Retry-After: retried after a pause, then 201', async (t) => {
   // Its own broker: the pause holds every call of the replica, and the other cases must not wait it out.
-  const own = await startTestBroker(t, { reconciler: false, poller: false, env: { FLOW_SERVICE_TIMEOUT_MS: '500', CREATE_DEADLINE_MS: '8000', PENDING_GRACE_MS: '9000' } })
+  const own = await startTestApp(t, { env: { FLOW_SERVICE_TIMEOUT_MS: '500', CREATE_DEADLINE_MS: '8000', PENDING_GRACE_MS: '9000' } })
   own.emulator.control.injectFault('create', { kind: 'rate-limit', emptyBody: true })
   const res = await own.request({ method: 'POST', url: '/v1/connections', body: salesforceBody() })
   t.equal(res.statusCode, 201, res.body)

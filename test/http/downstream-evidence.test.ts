@@ -6,15 +6,14 @@ import { pino } from 'pino'
 import t from 'tap'
 import { StatePoller } from '../../src/poller/state-poller.js'
 import { auditOf, connectionRow, downstreamOf, eventually, salesforceBody } from '../support/lifecycle-fixtures.js'
-import { startTestBroker } from '../support/test-broker.js'
+import { startTestApp } from '../support/test-broker.js'
 
 interface Created { id: string, state: string, flowConnectionId: string, etag?: string }
 interface Problem { type: string, status: number, detail: string, connectionId?: string }
 
 // Short timeouts so held requests become ambiguous quickly; the grace fits the config rule (deadline + 2 × timeout).
-const b = await startTestBroker(t, {
-  reconciler: false,
-  poller: false,
+// Virtual time (startTestApp): backoff and deadlines take no real time; only held answers do.
+const b = await startTestApp(t, {
   readyDelayMs: 0,
   env: { FLOW_SERVICE_TIMEOUT_MS: '400', CREATE_DEADLINE_MS: '3000', CHANGE_DEADLINE_MS: '3000', PENDING_GRACE_MS: '3800', GONE_CONFIRM_MS: '300' }
 })
@@ -59,6 +58,8 @@ void t.test('a POST that lands late after the broker posted again: the duplicate
   t.equal(control.callCounts().create, 2, 'looked, found nothing, posted again')
   const row = await connectionRow(b, created.id)
   t.ok(row.duplicate_watch_until !== null, 'the row is watched for late landings')
+  // The first POST lands now rather than after its real delay: the broker has posted again and answered already.
+  control.landNow()
   await eventually(() => downstreamOf(b, created.id).length === 2 ? true : undefined, 5000, 'the first POST to land')
   const swept = await b.broker.reconciler.sweep()
   t.equal(swept.duplicatesDeleted, 1)

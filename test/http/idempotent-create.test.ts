@@ -1,17 +1,28 @@
 // Idempotency-Key on POST /v1/connections: the same team, key and body get the original answer without a second
 // downstream call; another body gets 422; a request still running gets 409; keys are remembered for 24 h.
+// Virtual time (startTestApp): retry backoff takes no real time; the delays a test needs to overlap requests are real.
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { auditOf, connectionRow, eventually, salesforceBody } from '../support/lifecycle-fixtures.js'
 import { SEED_BODIES } from '../support/seed-bodies.js'
-import { startTestBroker } from '../support/test-broker.js'
+import { startTestApp, type TestApp } from '../support/test-broker.js'
 
 interface Created { id: string, state: string, auth: { params: Record<string, string> } }
 interface Problem { type: string, status: number, detail: string, connectionId?: string, downstream?: { code: string | null, message: string | null } }
 
+// One broker for the file (keys differ from test to test), its emulator reset before each one.
+const shared = await startTestApp(t)
+t.beforeEach(() => { shared.emulator.control.reset({ keepTokens: true }) })
+
+/** Rows in the broker's database: tests compare counts, since earlier tests' rows stay. */
+async function rowCount (b: TestApp): Promise<number> {
+  return (await b.broker.database.db.selectFrom('connections').select('id').execute()).length
+}
+
 void t.test('same key and body: the original connection, 201, and no second downstream call', async (t) => {
-  const b = await startTestBroker(t, { reconciler: false })
+  const b = shared
   const body = salesforceBody()
+  const rowsBefore = await rowCount(b)
   const first = await b.request({ method: 'POST', url: '/v1/connections', body, headers: { 'idempotency-key': 'k-1' } })
   t.equal(first.statusCode, 201)
   t.notOk(first.headers['idempotent-replayed'], 'the first answer is not a replay')
@@ -22,11 +33,12 @@ void t.test('same key and body: the original connection, 201, and no second down
   t.equal(again.json<Created>().id, first.json<Created>().id, 'same connection')
   t.equal(b.emulator.control.callCounts().create, 1, 'one POST downstream')
   t.equal(b.emulator.control.storedConnections().length, 1)
-  t.equal((await b.broker.database.db.selectFrom('connections').select('id').execute()).length, 1, 'one row')
+  t.equal(await rowCount(b) - rowsBefore, 1, 'one row')
 })
 
 void t.test('a replay answers the connection as it is now, not as it was', async (t) => {
-  const b = await startTestBroker(t, { readyDelayMs: 0, reconciler: false })
+  const b = shared
+  b.emulator.control.setReadyDelayMs(0)
   const body = salesforceBody()
   const first = (await b.request({ method: 'POST', url: '/v1/connections', body, headers: { 'idempotency-key': 'k-now' } })).json<Created>()
   await b.waitForState(first.id, 'enabled')
@@ -36,7 +48,7 @@ void t.test('a replay answers the connection as it is now, not as it was', async
 })
 
 void t.test('bodies that normalise to the same request are the same request', async (t) => {
-  const b = await startTestBroker(t, { reconciler: false })
+  const b = shared
   const body = (host: string): Record<string, unknown> => ({ ...SEED_BODIES.marketingCloud, auth: { ...SEED_BODIES.marketingCloud.auth, params: { ...SEED_BODIES.marketingCloud.auth.params, host, clientSecret: 'mc-secret-1234' } } })
   const first = (await b.request({ method: 'POST', url: '/v1/connections', body: body('acme-ab12c3d4e5fg6hijk7lmnop8qrst'), headers: { 'idempotency-key': 'k-norm' } })).json<Created>()
   // The auth URL users paste becomes the same REST host: still the same request.
@@ -47,7 +59,7 @@ void t.test('bodies that normalise to the same request are the same request', as
 })
 
 void t.test('same key with another body: 422 idempotency_key_reused, nothing created', async (t) => {
-  const b = await startTestBroker(t, { reconciler: false })
+  const b = shared
   const body = salesforceBody()
   const first = (await b.request({ method: 'POST', url: '/v1/connections', body, headers: { 'idempotency-key': 'k-2' } })).json<Created>()
   const variants = {
@@ -71,7 +83,7 @@ void t.test('same key with another body: 422 idempotency_key_reused, nothing cre
 })
 
 void t.test('keys belong to a team: another team with the same key gets its own connection', async (t) => {
-  const b = await startTestBroker(t, { reconciler: false })
+  const b = shared
   const crm = await b.createKey('crm', ['connections:write', 'connections:read'])
   const web = await b.createKey('web', ['connections:write', 'connections:read'])
   const body = salesforceBody()
@@ -82,7 +94,7 @@ void t.test('keys belong to a team: another team with the same key gets its own 
 })
 
 void t.test('while the first request runs, a repeat gets 409 with Retry-After; afterwards the original answer', async (t) => {
-  const b = await startTestBroker(t, { reconciler: false })
+  const b = shared
   b.emulator.control.injectFault('create', { kind: 'delay', delayMs: 1000 })
   const body = salesforceBody()
   const firstPromise = b.request({ method: 'POST', url: '/v1/connections', body, headers: { 'idempotency-key': 'k-run' } })
@@ -101,19 +113,20 @@ void t.test('while the first request runs, a repeat gets 409 with Retry-After; a
 })
 
 void t.test('concurrent first requests with one key: one connection, the others 409 or its answer', async (t) => {
-  const b = await startTestBroker(t, { reconciler: false })
+  const b = shared
   b.emulator.control.injectFault('create', { kind: 'delay', delayMs: 300 })
   const body = salesforceBody()
+  const rowsBefore = await rowCount(b)
   const answers = await Promise.all([1, 2, 3, 4].map(async () => await b.request({ method: 'POST', url: '/v1/connections', body, headers: { 'idempotency-key': 'k-race' } })))
   const statuses = answers.map((a) => a.statusCode).sort()
   t.ok(statuses.every((s) => s === 201 || s === 409), `only 201 and 409: ${statuses.join(',')}`)
   t.equal(new Set(answers.filter((a) => a.statusCode === 201).map((a) => a.json<Created>().id)).size, 1, 'every 201 names the same connection')
   t.equal(b.emulator.control.storedConnections().length, 1, 'one downstream connection')
-  t.equal((await b.broker.database.db.selectFrom('connections').select('id').execute()).length, 1, 'one row')
+  t.equal(await rowCount(b) - rowsBefore, 1, 'one row')
 })
 
 void t.test('a create Flow Service rejected: the same 422 again, with its code, and no second POST', async (t) => {
-  const b = await startTestBroker(t, { reconciler: false })
+  const b = shared
   b.emulator.control.injectFault('create', { kind: 'reject', code: '1415-400', message: 'Invalid auth spec params' })
   const body = salesforceBody()
   const first = await b.request({ method: 'POST', url: '/v1/connections', body, headers: { 'idempotency-key': 'k-rej' } })
@@ -127,7 +140,7 @@ void t.test('a create Flow Service rejected: the same 422 again, with its code, 
 })
 
 void t.test('a create that failed for a transient reason frees its key: the retry creates anew', async (t) => {
-  const b = await startTestBroker(t, { reconciler: false })
+  const b = shared
   // The gateway refuses the broker's token twice (the client retries once with a fresh one): nothing is created.
   b.emulator.control.injectFault('create', { kind: 'status', status: 401 }, 2)
   const body = salesforceBody()
@@ -141,7 +154,7 @@ void t.test('a create that failed for a transient reason frees its key: the retr
 })
 
 void t.test('retries exhausted: 503 with Retry-After; a repeat while it is pending gets the same 503', async (t) => {
-  const b = await startTestBroker(t, { reconciler: false, env: { CREATE_DEADLINE_MS: '600', FLOW_SERVICE_TIMEOUT_MS: '2000', PENDING_GRACE_MS: '5000' } })
+  const b = await startTestApp(t, { env: { CREATE_DEADLINE_MS: '600', FLOW_SERVICE_TIMEOUT_MS: '2000', PENDING_GRACE_MS: '5000' } })
   b.emulator.control.injectFault('create', { kind: 'status', status: 503 }, 50)
   const body = salesforceBody()
   const first = await b.request({ method: 'POST', url: '/v1/connections', body, headers: { 'idempotency-key': 'k-503' } })
@@ -157,7 +170,7 @@ void t.test('retries exhausted: 503 with Retry-After; a repeat while it is pendi
 })
 
 void t.test('keys expire after 24 h: the reconciler forgets them, and an old key names a new request', async (t) => {
-  const b = await startTestBroker(t, { reconciler: false })
+  const b = shared
   const body = salesforceBody()
   const first = (await b.request({ method: 'POST', url: '/v1/connections', body, headers: { 'idempotency-key': 'k-old' } })).json<Created>()
   const dayAgo = new Date(Date.now() - 24 * 60 * 60 * 1000 - 60000)
@@ -178,7 +191,7 @@ void t.test('keys expire after 24 h: the reconciler forgets them, and an old key
 })
 
 void t.test('the stored fingerprint holds no secret, in clear or hashed', async (t) => {
-  const b = await startTestBroker(t, { reconciler: false })
+  const b = shared
   const body = salesforceBody()
   const created = (await b.request({ method: 'POST', url: '/v1/connections', body, headers: { 'idempotency-key': 'k-fp' } })).json<Created>()
   const row = await connectionRow(b, created.id)

@@ -3,13 +3,15 @@
 // secret store's row pointer and in Flow Service.
 import t from 'tap'
 import { connectionRow, eventually, salesforceBody, type SalesforceBody, auditOf } from '../support/lifecycle-fixtures.js'
-import { startTestBroker, type TestBroker } from '../support/test-broker.js'
+import { startTestApp, type TestBroker } from '../support/test-broker.js'
 import { startVaultEmulator } from '../support/vault-emulator.js'
 
 interface Resource { id: string, state: string, flowConnectionId: string, etag: string, auth: { params: Record<string, string> } }
 interface Problem { type: string, detail: string, errors?: Array<{ path: string, message: string }>, downstream?: { code: string | null } }
 
-const b = await startTestBroker(t, { poller: false, reconciler: false, readyDelayMs: 0, env: { FLOW_SERVICE_TIMEOUT_MS: '500', CHANGE_DEADLINE_MS: '3000', CREATE_DEADLINE_MS: '3000', PENDING_GRACE_MS: '4000' } })
+// Virtual time (startTestApp): backoff, Retry-After and initializing waits are instant. Held answers still wait for
+// the client's real timeout (undici checks it on a ~0.5 s tick, so a lower setting would not make them shorter).
+const b = await startTestApp(t, { readyDelayMs: 0, env: { FLOW_SERVICE_TIMEOUT_MS: '500', CHANGE_DEADLINE_MS: '3000', CREATE_DEADLINE_MS: '3000', PENDING_GRACE_MS: '4000' } })
 const control = b.emulator.control
 t.beforeEach(() => { control.clearFaults(); control.setReadyDelayMs(0) })
 
@@ -193,10 +195,10 @@ void t.test('Flow Service answers 404: 409 conflict; not recorded as deleted, se
 void t.test('429 with Retry-After on the PATCH: waited, then 200', async (t) => {
   const { created, body } = await enabledConnection()
   control.injectFault('update', { kind: 'rate-limit', retryAfterSeconds: 1 })
-  const started = Date.now()
+  const started = b.clock.now()
   const res = await rotate(created.id, newParams(body, 'after-429'))
   t.equal(res.statusCode, 200, res.body)
-  t.ok(Date.now() - started >= 1000)
+  t.ok(b.clock.now() - started >= 1000, 'waited at least the Retry-After, in the broker\'s (virtual) time')
 })
 
 void t.test('outcome unknown (answer lost, then Flow Service unreadable): 503, settled later by the reconciler', async (t) => {
@@ -277,7 +279,7 @@ void t.test('another team\'s connection is 404; a deleted one is 409', async (t)
 void t.test('with Vault: sealed during a rotation → 503, nothing sent; unsealed → rotated to v2', async (t) => {
   const vault = await startVaultEmulator()
   t.teardown(async () => { await vault.close() })
-  const vb = await startTestBroker(t, { poller: false, reconciler: false, readyDelayMs: 0, env: { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, VAULT_TIMEOUT_MS: '1000' } })
+  const vb = await startTestApp(t, { readyDelayMs: 0, env: { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, VAULT_TIMEOUT_MS: '1000' } })
   const { created, body } = await enabledConnection(vb)
   t.match(created.auth.params.password, /^vault:secret\/credential-broker\/connections\/.+#password@v1$/)
   vault.control.seal()

@@ -1,6 +1,7 @@
-// Fake time for the background loops: now() stands still until a test moves it, and a sleep ends only when the
-// test advances past it (or its signal aborts). Nothing waits in real time.
-import type { Clock } from '../../src/background/clock.js'
+// Manual fake time for the background loops: now() stands still until a test moves it, and a sleep ends only when
+// the test advances past it (or its signal aborts). Nothing waits in real time. (test-clock.ts is the other kind:
+// virtual time whose sleeps wake at once, for request tests that only need the arithmetic.)
+import type { Clock } from '../../src/shared/clock.js'
 
 interface Sleeper { until: number, wake: () => void }
 
@@ -17,20 +18,20 @@ export class FakeClock implements Clock {
 
   now = (): number => this.#now
 
-  sleep = async (ms: number, signal: AbortSignal): Promise<void> => {
+  sleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
     this.sleeps.push(ms)
-    if (signal.aborted) return
+    if (signal?.aborted === true) return
     await new Promise<void>((resolve) => {
       const sleeper: Sleeper = {
         until: this.#now + ms,
         wake: () => {
           this.#sleepers.delete(sleeper)
-          signal.removeEventListener('abort', sleeper.wake)
+          signal?.removeEventListener('abort', sleeper.wake)
           resolve()
         }
       }
       this.#sleepers.add(sleeper)
-      signal.addEventListener('abort', sleeper.wake)
+      signal?.addEventListener('abort', sleeper.wake)
       for (const notify of this.#onSleep.splice(0)) notify()
     })
   }

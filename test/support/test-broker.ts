@@ -1,5 +1,6 @@
 // Builds a whole broker for a test: its own database, the in-process emulator, the local secret store,
-// captured logs, and helpers to make keys, wait for states and dump every table.
+// captured logs, and helpers to make keys, wait for states and dump every table. startTestApp is the one request
+// tests use: loops off, virtual time, and the poller driven by the test itself.
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
@@ -14,6 +15,8 @@ import { loadConfig } from '../../src/config.js'
 import type { Database } from '../../src/db/schema.js'
 import type { RunningEmulator } from '../../src/emulator/emulator.js'
 import { createLogger } from '../../src/logging/logger.js'
+import type { Clock } from '../../src/shared/clock.js'
+import { TestClock } from './test-clock.js'
 import { createTestDatabase } from './test-database.js'
 
 export interface TestBrokerOptions {
@@ -25,6 +28,8 @@ export interface TestBrokerOptions {
   reconciler?: boolean
   /** PostgreSQL only: the URL the broker connects with, from the test database's (e.g. through a proxy). */
   databaseUrl?: (url: string) => string
+  /** What the broker and its emulator read the time from and sleep on; default the system clock. */
+  clock?: Clock
 }
 
 export interface TestBroker {
@@ -38,7 +43,18 @@ export interface TestBroker {
   dumpDatabase: () => Promise<string>
   createKey: (team: string, scopes: Scope[]) => Promise<string>
   request: (options: { method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, key?: string | null, body?: unknown, headers?: Record<string, string> }) => Promise<LightMyRequestResponse>
+  /**
+   * Until the connection shows `state`. With the poller loop on, reads it every 50 ms; with it off, makes the
+   * connection's next poll due, sweeps, and moves a test clock on by one fast poll interval, round after round
+   * (`timeoutMs` is then in the clock's time).
+   */
   waitForState: (id: string, state: string, timeoutMs?: number) => Promise<Record<string, unknown>>
+  /** Makes the connection's scheduled poll due now (the poller's loop would get there in time) and runs one sweep. */
+  pollNow: (id: string) => Promise<void>
+}
+
+export interface TestApp extends TestBroker {
+  clock: TestClock
 }
 
 /** Every row of every table of the public schema, as text, to search for secret values. */
@@ -77,7 +93,7 @@ export async function startTestBroker (t: Teardown, options: TestBrokerOptions =
   const databaseConfig = database.config.kind === 'postgres' && options.databaseUrl !== undefined
     ? { ...database.config, url: options.databaseUrl(database.config.url) }
     : database.config
-  const broker = await createBroker(config, logger, { database: databaseConfig, devKeyDir: null })
+  const broker = await createBroker(config, logger, { database: databaseConfig, devKeyDir: null, ...(options.clock !== undefined ? { clock: options.clock } : {}) })
   t.teardown(async () => {
     await broker.app.close()
     await database.drop()
@@ -98,6 +114,40 @@ export async function startTestBroker (t: Teardown, options: TestBrokerOptions =
     ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {})
   })
 
+  const pollNow: TestBroker['pollNow'] = async (id) => {
+    // Only a scheduled poll is brought forward: a connection the poller has let go of (next_poll_at null) stays so.
+    const now = new Date()
+    await broker.database.db.updateTable('connections').set({ next_poll_at: now }).where('id', '=', id).where('next_poll_at', '>', now).execute()
+    await broker.poller.sweep()
+  }
+
+  const stateOf = async (id: string): Promise<Record<string, unknown>> => (await request({ method: 'GET', url: `/v1/connections/${id}` })).json<Record<string, unknown>>()
+
+  const waitForState: TestBroker['waitForState'] = options.poller !== false
+    ? async (id, state, timeoutMs = 10000) => {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const body = await stateOf(id)
+        if (body.state === state) return body
+        if (Date.now() > deadline) throw new Error(`connection ${id} is ${String(body.state)}, not ${state}, after ${timeoutMs} ms`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+    : async (id, state, timeoutMs = 10000) => {
+      const clock = options.clock
+      const now = clock?.now ?? Date.now
+      const startedAt = now()
+      for (;;) {
+        const body = await stateOf(id)
+        if (body.state === state) return body
+        if (now() - startedAt > timeoutMs) throw new Error(`connection ${id} is ${String(body.state)}, not ${state}, after ${timeoutMs} ms of polls`)
+        // Time passes as it would between two polls: the emulator's ready delay runs on the same clock.
+        if (clock instanceof TestClock) clock.advance(config.poller.fastIntervalMs)
+        else await new Promise((resolve) => setTimeout(resolve, config.poller.fastIntervalMs))
+        await pollNow(id)
+      }
+    }
+
   return {
     app,
     broker,
@@ -107,15 +157,17 @@ export async function startTestBroker (t: Teardown, options: TestBrokerOptions =
     dumpDatabase: async () => await dumpTables(broker.database.db),
     createKey: async (team, scopes) => (await insertApiKey(broker.database.db, { team, name: `${team} test key`, scopes })).key,
     request,
-    waitForState: async (id, state, timeoutMs = 10000) => {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        const res = await request({ method: 'GET', url: `/v1/connections/${id}` })
-        const body = res.json<Record<string, unknown>>()
-        if (body.state === state) return body
-        if (Date.now() > deadline) throw new Error(`connection ${id} is ${String(body.state)}, not ${state}, after ${timeoutMs} ms`)
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
-    }
+    waitForState,
+    pollNow
   }
+}
+
+/**
+ * A broker for request tests: the poller and reconciler loops off (tests call broker.poller.sweep(),
+ * broker.reconciler.sweep(), pollNow or waitForState) and a TestClock, so waits on Flow Service take no real time.
+ */
+export async function startTestApp (t: Teardown, options: Omit<TestBrokerOptions, 'clock' | 'poller' | 'reconciler'> & { clock?: TestClock } = {}): Promise<TestApp> {
+  const clock = options.clock ?? new TestClock()
+  const b = await startTestBroker(t, { ...options, poller: false, reconciler: false, clock })
+  return { ...b, clock }
 }
