@@ -130,8 +130,7 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       batchSize: config.poller.batchSize,
       leaseMs: config.poller.leaseMs,
       goneConfirmMs: config.downstreamEvidence.goneConfirmMs,
-      secretGraceMs: config.orphanSweep.graceMs,
-      ...(clock !== undefined ? { clock } : {})
+      secretGraceMs: config.orphanSweep.graceMs
     })
     closers.push(async () => { await poller.stop() })
 
