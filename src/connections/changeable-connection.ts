@@ -3,6 +3,7 @@
 import type { ConnectionRow } from '../db/schema.js'
 import { AppError } from '../errors/app-error.js'
 import type { ConnectionDeps } from './connection-deps.js'
+import { TERMINAL_STATES } from '../domain/connection-states.js'
 
 /** Throws the problem that says why `row` cannot be changed now; returns its Flow Service id otherwise. */
 export function assertChangeable (row: ConnectionRow, what: string): string {
@@ -32,5 +33,5 @@ export async function suspectGoneDownstream (deps: ConnectionDeps, id: string): 
       duplicate_watch_until: eb.fn.coalesce('duplicate_watch_until', eb.val(new Date(now + deps.settings.goneConfirmMs))),
       next_poll_at: new Date(now + deps.settings.goneConfirmMs)
     }))
-    .where('id', '=', id).where('state', 'not in', ['deleted', 'failed']).execute()
+    .where('id', '=', id).where('state', 'not in', TERMINAL_STATES).execute()
 }

@@ -1,6 +1,7 @@
 // All SQL about connections and their state history. Functions take the executor (db or transaction) first.
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely'
 import type { ConnectionEventRow, ConnectionRow, ConnectionUpdate, Database, NewConnectionRow } from '../db/schema.js'
+import { TERMINAL_STATES, type BrokerState } from '../domain/connection-states.js'
 
 export interface ConnectionFilters {
   /** Undefined: every team (admin keys). */
@@ -8,7 +9,7 @@ export interface ConnectionFilters {
   flowConnectionId?: string
   name?: string
   connectionSpecId?: string
-  state?: string
+  state?: BrokerState
   sandboxName?: string
   /** A key's limits: only connections in these sandboxes / of these specs. Undefined: no limit. */
   sandboxes?: readonly string[]
@@ -62,8 +63,8 @@ export async function updateConnection (db: Kysely<Database>, id: string, patch:
 
 export interface NewConnectionEvent {
   connectionId: string
-  fromState: string | null
-  toState: string
+  fromState: BrokerState | null
+  toState: BrokerState
   reason: string | null
   downstreamState: string | null
   observedBy: 'request' | 'poller' | 'reconciler'
@@ -180,7 +181,7 @@ export async function claimWatchedConnections (db: Kysely<Database>, owner: stri
  */
 export async function findDeadSecretHolders (db: Kysely<Database>, limit: number, now = new Date()): Promise<Array<{ id: string }>> {
   return await db.selectFrom('connections').select('id')
-    .where('secret_version', 'is not', null).where('state', 'in', ['failed', 'deleted'])
+    .where('secret_version', 'is not', null).where('state', 'in', TERMINAL_STATES)
     .where((eb) => eb.or([eb('secret_destroy_after', 'is', null), eb('secret_destroy_after', '<=', now)]))
     .orderBy('id').limit(limit).execute()
 }

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely'
 import { appendAuditIn, type Actor } from '../audit/audit-log.js'
 import type { ConnectionRow, ConnectionUpdate, Database } from '../db/schema.js'
 import { insertConnectionEvent, updateConnection, type NewConnectionEvent } from './connection-repository.js'
-import { isTerminal, nextState, type BrokerState, type Observation } from './states.js'
+import { isTerminal, nextState, type Observation } from './states.js'
 import type { TransitionListener } from './transitions.js'
 
 export interface ObservationContext {
@@ -24,7 +24,7 @@ export interface ObservationContext {
  * Service invented, or its disappearance). Returns the row as stored afterwards.
  */
 export async function recordObservation (tx: Kysely<Database>, row: ConnectionRow, observation: Observation, ctx: ObservationContext): Promise<ConnectionRow> {
-  const from = row.state as BrokerState
+  const from = row.state
   const downstreamState = observation.kind === 'downstream_state' ? observation.state : row.downstream_state
   let transition = nextState(from, observation)
   if (transition === null && !isTerminal(from) && observation.kind === 'downstream_state' && downstreamState !== row.downstream_state && row.state_reason !== null) {

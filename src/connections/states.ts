@@ -1,7 +1,8 @@
 // The broker's connection states and the one function that decides every transition.
 
-export const BROKER_STATES = ['pending', 'initializing', 'enabled', 'disabled', 'deleted', 'failed'] as const
-export type BrokerState = typeof BROKER_STATES[number]
+import { isTerminal, type BrokerState } from '../domain/connection-states.js'
+
+export { BROKER_STATES, isTerminal, TERMINAL_STATES, type BrokerState, type TerminalState } from '../domain/connection-states.js'
 
 /** Something the broker learned about a connection. */
 export type Observation =
@@ -28,15 +29,13 @@ const DOWNSTREAM_STATES = new Map<string, BrokerState>([
   ['disabled', 'disabled']
 ])
 
-const TERMINAL = new Set<BrokerState>(['deleted', 'failed'])
-
 /**
  * What a connection in `from` becomes after `observation`, or null when nothing changes.
  * Terminal states never move. Unknown downstream states keep the broker state and carry the verbatim
  * string in the reason, so the poller records them without crashing or guessing.
  */
 export function nextState (from: BrokerState, observation: Observation): Transition | null {
-  if (TERMINAL.has(from)) return null
+  if (isTerminal(from)) return null
   switch (observation.kind) {
     case 'downstream_state': {
       const known = DOWNSTREAM_STATES.get(observation.state)
@@ -57,5 +56,3 @@ export function nextState (from: BrokerState, observation: Observation): Transit
       return { to: 'deleted', reason: 'deleted through the broker' }
   }
 }
-
-export const isTerminal = (state: string): boolean => TERMINAL.has(state as BrokerState)

@@ -1,5 +1,6 @@
 // Kysely table types: one interface per table, composed into the Database the repositories use.
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { BrokerState } from '../domain/connection-states.js'
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 type Json<T> = ColumnType<T, string, string>
@@ -21,7 +22,7 @@ export interface ConnectionsTable {
   secret_version: number | null
   flow_connection_id: string | null
   etag: string | null
-  state: string
+  state: BrokerState
   state_reason: string | null
   /** The state string exactly as Flow Service last reported it. */
   downstream_state: string | null
@@ -65,8 +66,8 @@ export interface PendingRotation {
 export interface ConnectionEventsTable {
   id: Generated<string>
   connection_id: string
-  from_state: string | null
-  to_state: string
+  from_state: BrokerState | null
+  to_state: BrokerState
   reason: string | null
   downstream_state: string | null
   observed_at: Timestamp

@@ -10,7 +10,7 @@ import { claimDueConnections, lockConnection, updateConnection } from '../connec
 import { markedBrokerId } from '../connections/downstream-marker.js'
 import { recordObservation } from '../connections/record-observation.js'
 import { afterCommit, type TransitionListener } from '../connections/transitions.js'
-import { nextState, type BrokerState, type Observation } from '../connections/states.js'
+import { isTerminal, nextState, type Observation } from '../connections/states.js'
 import type { ConnectionRow, ConnectionUpdate, Database } from '../db/schema.js'
 import { transaction } from '../db/transaction.js'
 import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
@@ -266,7 +266,7 @@ export class StatePoller {
       if (row === undefined || row.lease_owner !== this.options.owner) return false
       const before = row.state
       let updated = await recordObservation(tx, row, observation, { observedBy: 'poller', actor: POLLER, requestId: null, onTransition: afterCommit(onCommit, this.deps.onTransition) })
-      const delay = nextPollDelay(updated.state, updated.state_reason !== null && !['deleted', 'failed'].includes(updated.state), this.options, Math.random, this.#clock.now() - updated.updated_at.getTime())
+      const delay = nextPollDelay(updated.state, updated.state_reason !== null && !isTerminal(updated.state), this.options, Math.random, this.#clock.now() - updated.updated_at.getTime())
       updated = await updateConnection(tx, row.id, {
         next_poll_at: delay === null ? null : new Date(this.#clock.now() + delay),
         poll_failures: 0,
@@ -281,7 +281,7 @@ export class StatePoller {
   }
 
   #unchangedPoll (row: ConnectionRow, listed: FlowConnection): UnchangedPoll {
-    const hasUnknownState = row.state_reason !== null && !['deleted', 'failed'].includes(row.state)
+    const hasUnknownState = row.state_reason !== null && !isTerminal(row.state)
     const delay = nextPollDelay(row.state, hasUnknownState, this.options, Math.random, this.#clock.now() - row.updated_at.getTime())
     return {
       id: row.id,
@@ -337,6 +337,6 @@ function isOurs (row: ConnectionRow, item: FlowConnection): boolean {
  */
 function isUnchanged (row: ConnectionRow, downstreamState: string): boolean {
   if (downstreamState !== row.downstream_state) return false
-  const transition = nextState(row.state as BrokerState, { kind: 'downstream_state', state: downstreamState })
+  const transition = nextState(row.state, { kind: 'downstream_state', state: downstreamState })
   return transition === null || (transition.to === row.state && transition.reason === row.state_reason)
 }

@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../shared/clock.js'
 import { PeriodicWorker } from '../background/periodic-worker.js'
 import type { Database } from '../db/schema.js'
 import type { SecretStore } from '../secrets/secret-store.js'
+import { TERMINAL_STATES } from '../domain/connection-states.js'
 
 export interface OrphanSweepOptions {
   intervalMs: number
@@ -20,8 +21,6 @@ export interface OrphanSweepResult {
   removed: string[]
   waiting: number
 }
-
-const TERMINAL = ['deleted', 'failed']
 
 export class SecretOrphanSweep {
   /** When each currently-orphaned key was first seen orphaned. Losing it on restart only delays removal. */
@@ -88,7 +87,7 @@ export class SecretOrphanSweep {
     if (ids.length === 0) return new Set()
     const rows = await this.deps.db.selectFrom('connections').select('id')
       .where('id', 'in', ids)
-      .where((eb) => eb.or([eb('state', 'not in', TERMINAL), eb('secret_destroy_after', '>', new Date(now))]))
+      .where((eb) => eb.or([eb('state', 'not in', TERMINAL_STATES), eb('secret_destroy_after', '>', new Date(now))]))
       .execute()
     return new Set(rows.map((r) => r.id))
   }

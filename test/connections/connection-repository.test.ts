@@ -9,6 +9,7 @@ import { oldestScheduledPoll, rescheduleUnchanged } from '../../src/poller/poll-
 import { testConnectionValues } from '../support/connection-rows.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
 import { indexesUsed, planOf, scansTable } from '../support/query-plan.js'
+import { BROKER_STATES } from '../../src/domain/connection-states.js'
 
 /** Records every query a Kysely instance sends. */
 class CapturedQueries implements KyselyPlugin {
@@ -37,7 +38,7 @@ async function firstQuery (db: Kysely<Database>, work: (db: Kysely<Database>) =>
 void t.test('connection lookups use an index', async (t) => {
   const { db } = await openMigratedDatabase(t)
   const teams = ['crm', 'marketing', 'support']
-  const states = ['pending', 'initializing', 'enabled', 'disabled', 'deleted', 'failed']
+  const states = BROKER_STATES
   await db.insertInto('connections').values(Array.from({ length: 60 }, (_, i) => testConnectionValues({
     team: teams[i % 3],
     name: `connection ${i % 20}`,

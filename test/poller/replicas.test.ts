@@ -12,6 +12,7 @@ import { StatePoller } from '../../src/poller/state-poller.js'
 import { FakeClock } from '../support/fake-clock.js'
 import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.js'
 import { POLLER_DEFAULTS, startPollerScene, waitFor, type PollerScene, type Tracked } from '../support/poller-scene.js'
+import type { BrokerState } from '../../src/domain/connection-states.js'
 
 interface Teardown { teardown: (fn: () => Promise<void> | void) => void }
 
@@ -121,7 +122,7 @@ void t.test('replicas sharing one database', async (t) => {
     scene.emulator.control.injectFault('list', { kind: 'delay', delayMs: 10 }, 1000)
     for (const r of replicas) r.start()
 
-    const recordedAs = async (state: string): Promise<boolean> => {
+    const recordedAs = async (state: BrokerState): Promise<boolean> => {
       const { n } = await db.selectFrom('connections').select((eb) => eb.fn.countAll<string>().as('n'))
         .where('id', 'in', connections.map((c) => c.id)).where('state', '=', state).executeTakeFirstOrThrow()
       return Number(n) === connections.length

@@ -12,6 +12,7 @@ import { LocalSecretStore } from '../../src/secrets/local/local-secret-store.js'
 import { captureLogger, type CapturedLogger } from './captured-logger.js'
 import { gate, type Gate } from './gate.js'
 import { testConnectionValues } from './connection-rows.js'
+import type { BrokerState } from '../../src/domain/connection-states.js'
 
 export const FAST_MS = 100
 export const STEADY_MS = 1000
@@ -39,7 +40,7 @@ export interface TrackOptions {
   /** The state Flow Service holds: 'initializing' follows the emulator's readyDelayMs, anything else is forced. */
   downstream?: string
   /** The broker's row. Default initializing. */
-  state?: string
+  state?: BrokerState
   /** Writes a secret (version 1) for each connection. */
   withSecret?: boolean
 }
