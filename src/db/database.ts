@@ -19,6 +19,12 @@ export type DatabaseConfig =
    * snapshot: a dumped data dir to start from (skips initdb; tests).
    */
   | { kind: 'pglite', dataDir: string | null, snapshot?: Blob }
+  /**
+   * An in-memory PGlite its owner opened (openMemoryPGlite) and keeps: tests reuse one for many databases, and an
+   * embedding program may share its own. close() waits for the queries in flight and leaves it open. One database
+   * at a time may use it: PGlite is a single session, and two would run inside each other's transactions.
+   */
+  | { kind: 'pglite', dataDir: null, instance: PGlite }
 
 export interface BrokerDatabase {
   readonly kind: DatabaseConfig['kind']
@@ -31,6 +37,24 @@ export interface BrokerDatabase {
 }
 
 const INT8_OID = 20
+/** int8 ids stay strings: they may exceed 2^53 and are only ever compared and echoed. */
+const PGLITE_PARSERS = { [INT8_OID]: (value: string) => value }
+
+/** An in-memory PGlite parsing values as the broker expects, e.g. to pass as `{ kind: 'pglite', instance }`. */
+export async function openMemoryPGlite (snapshot?: Blob): Promise<PGlite> {
+  // Options as the only argument: PGlite ignores a second argument when the first (dataDir) is undefined,
+  // which would drop the int8 parser.
+  const pglite = new PGlite({ ...(snapshot !== undefined ? { loadDataDir: snapshot } : {}), parsers: PGLITE_PARSERS })
+  await pglite.waitReady
+  return pglite
+}
+
+/** Instances given as `{ kind: 'pglite', instance }` that a database opened and has not closed yet. */
+const instancesInUse = new WeakSet<PGlite>()
+
+export class PGliteInUseError extends Error {
+  override readonly name = 'PGliteInUseError'
+}
 
 export interface DatabaseOptions {
   /** Called after every statement with its duration (metrics). */
@@ -67,6 +91,7 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger, opti
       close: async () => { await db.destroy() }
     }
   }
+  if ('instance' in config) return useInstance(config.instance, log)
   let dataDir: string | undefined
   let lock: DataDirLock | undefined
   if (config.dataDir !== null) {
@@ -86,7 +111,7 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger, opti
     const pglite = new PGlite({
       ...(dataDir !== undefined ? { fs: new PrivateNodeFS(dataDir) } : {}),
       ...(config.snapshot !== undefined ? { loadDataDir: config.snapshot } : {}),
-      parsers: { [INT8_OID]: (value: string) => value }
+      parsers: PGLITE_PARSERS
     })
     await pglite.waitReady
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(log !== undefined ? { log } : {}) })
@@ -108,5 +133,28 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger, opti
   } catch (err) {
     await lock?.release()
     throw err
+  }
+}
+
+function useInstance (pglite: PGlite, log: ((event: LogEvent) => void) | undefined): BrokerDatabase {
+  if (pglite.closed) throw new Error('the given PGlite is closed')
+  if (instancesInUse.has(pglite)) throw new PGliteInUseError('the given PGlite is in use by another database: close that one first')
+  instancesInUse.add(pglite)
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite, { closeOnDestroy: false }), ...(log !== undefined ? { log } : {}) })
+  let closed: Promise<void> | undefined
+  return {
+    kind: 'pglite',
+    db,
+    ping: async () => { await sql`select 1`.execute(db) },
+    poolUsage: () => ({ total: 1 }),
+    close: async () => {
+      await (closed ??= (async () => {
+        try {
+          await db.destroy()
+        } finally {
+          instancesInUse.delete(pglite)
+        }
+      })())
+    }
   }
 }

@@ -18,10 +18,15 @@ import {
   type TransactionSettings
 } from 'kysely'
 
+export interface PGliteDialectOptions {
+  /** Close the PGlite when Kysely is destroyed (default); false: its owner closes it (a shared instance). */
+  closeOnDestroy?: boolean
+}
+
 export class PGliteDialect implements Dialect {
-  constructor (private readonly pglite: PGlite) {}
+  constructor (private readonly pglite: PGlite, private readonly options: PGliteDialectOptions = {}) {}
   createAdapter (): DialectAdapter { return new PostgresAdapter() }
-  createDriver (): Driver { return new PGliteDriver(this.pglite) }
+  createDriver (): Driver { return new PGliteDriver(this.pglite, this.options.closeOnDestroy ?? true) }
   createIntrospector (db: Kysely<unknown>): DatabaseIntrospector { return new PostgresIntrospector(db) }
   createQueryCompiler (): QueryCompiler { return new PostgresQueryCompiler() }
 }
@@ -49,7 +54,7 @@ class PGliteDriver implements Driver {
   #tail: Promise<void> = Promise.resolve()
   #release: (() => void) | undefined
 
-  constructor (private readonly pglite: PGlite) {
+  constructor (private readonly pglite: PGlite, private readonly closeOnDestroy: boolean) {
     this.#connection = new PGliteConnection(pglite)
   }
 
@@ -85,6 +90,6 @@ class PGliteDriver implements Driver {
 
   async destroy (): Promise<void> {
     await this.#tail
-    if (!this.pglite.closed) await this.pglite.close()
+    if (this.closeOnDestroy && !this.pglite.closed) await this.pglite.close()
   }
 }
