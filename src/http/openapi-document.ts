@@ -13,6 +13,7 @@ import { buildApp } from '../app.js'
 import type { Database } from '../db/schema.js'
 import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
 import type { SecretStore } from '../secrets/secret-store.js'
+import { AuditLog } from '../audit/audit-log.js'
 
 class NotUsedError extends Error {
   override readonly name = 'NotUsedError'
@@ -53,8 +54,10 @@ function databaseNotUsed (): Kysely<Database> {
 }
 
 export async function buildOpenApiDocument (): Promise<unknown> {
+  const db = databaseNotUsed()
   const app = await buildApp({
-    db: databaseNotUsed(),
+    db,
+    audit: new AuditLog(db),
     secrets: unavailable<SecretStore>('the secret store'),
     flow: unavailable<FlowServiceClient>('Flow Service'),
     logger: pino({ level: 'silent' }),
