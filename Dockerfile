@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The credential broker image: compiled with dev dependencies, run with production ones only, as a non-root user.
-# The same image runs the Flow Service emulator (node dist/src/emulator/main.js) and the migrations
-# (node dist/src/db/migrate-cli.js; the broker also applies them at boot).
+# The same image runs the Flow Service emulator (node dist/src/bin/emulator.js) and the migrations
+# (node dist/src/bin/migrate.js; the broker also applies them at boot).
 
 ARG NODE_IMAGE=node:24-slim
 
@@ -13,7 +13,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
-# tsc -p tsconfig.build.json: dist/src (entry dist/src/server.js) and dist/migrations.
+# tsc -p tsconfig.build.json: dist/src (entry dist/src/bin/server.js) and dist/migrations.
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
@@ -40,4 +40,4 @@ EXPOSE 8080
 # Slim images have no curl: node's own fetch asks the liveness route.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/src/server.js"]
+CMD ["node", "dist/src/bin/server.js"]

@@ -131,7 +131,7 @@ export async function pollerBench (): Promise<void> {
         },
         targets,
         notes: [
-          'The broker (compiled, `node dist/src/server.js` with the image\'s NODE_OPTIONS) and the emulator each run in a child process; RSS is the broker process alone.',
+          'The broker (compiled, `node dist/src/bin/server.js` with the image\'s NODE_OPTIONS) and the emulator each run in a child process; RSS is the broker process alone.',
           prepared.env.DATABASE_URL === undefined ? 'On PGlite the broker process holds the embedded database too: its RSS is not the broker alone.' : 'PostgreSQL runs outside the broker process.',
           `FLOW_SERVICE_MAX_RPS at its default (50/s): a sweep of ${N} connections needs at least ${Math.ceil(N / 100 / 50)} s of budget.`
         ]

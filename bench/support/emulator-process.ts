@@ -12,7 +12,7 @@ export interface EmulatorProcess {
   stop: () => Promise<void>
 }
 
-const MAIN = fileURLToPath(new URL('../../src/emulator/main.ts', import.meta.url))
+const MAIN = fileURLToPath(new URL('../../src/bin/emulator.ts', import.meta.url))
 
 export async function startEmulatorProcess (readyDelayMs = 0): Promise<EmulatorProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {

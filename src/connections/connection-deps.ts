@@ -8,7 +8,7 @@ import type { Database } from '../db/schema.js'
 import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
 import type { SecretStore } from '../secrets/secret-store.js'
 import type { Clock } from '../shared/clock.js'
-import type { TransitionListener } from './transitions.js'
+import type { TransitionListener } from './state/transitions.js'
 
 export interface ConnectionDeps {
   db: Kysely<Database>

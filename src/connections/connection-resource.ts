@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox'
 import { catalog } from '../catalog/catalog.js'
 import type { ConnectionRow } from '../db/schema.js'
 import type { SecretStore } from '../secrets/secret-store.js'
-import { BROKER_STATES } from './states.js'
+import { BROKER_STATES } from './state/states.js'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
 

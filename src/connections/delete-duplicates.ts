@@ -5,7 +5,7 @@
 import type { Logger } from 'pino'
 import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
 import { FlowServiceError } from '../flow-service/flow-service-error.js'
-import type { MarkedConnection } from './downstream-marker.js'
+import type { MarkedConnection } from './create/downstream-marker.js'
 
 export interface DuplicateCleanup {
   deleted: string[]

@@ -6,9 +6,9 @@ import type { ConnectionRow } from '../db/schema.js'
 import type { ConnectionDeps } from './connection-deps.js'
 import { updateConnection } from './connection-repository.js'
 import { deleteDuplicates } from './delete-duplicates.js'
-import { findMarkedConnections, markedBrokerId, type MarkedConnection } from './downstream-marker.js'
+import { findMarkedConnections, markedBrokerId, type MarkedConnection } from './create/downstream-marker.js'
 import { isDownstreamIdClash } from './unique-violation.js'
-import { isTerminal } from './states.js'
+import { isTerminal } from './state/states.js'
 
 export interface WatchOutcome {
   deleted: number

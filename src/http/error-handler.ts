@@ -6,7 +6,7 @@ import type { Socket } from 'node:net'
 import { AppError, problemType, type FieldProblem } from '../errors/app-error.js'
 import { FlowServiceError } from '../flow-service/flow-service-error.js'
 import { SecretStoreError } from '../secrets/secret-store.js'
-import type { Problem } from './problem-schema.js'
+import type { Problem } from './schemas/problem.js'
 import { ClientGoneError, tooLarge } from './read-body.js'
 import { errorCode } from '../shared/error-code.js'
 

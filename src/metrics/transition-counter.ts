@@ -1,5 +1,5 @@
 // Counts written state transitions into the broker's metrics.
-import type { TransitionListener } from '../connections/transitions.js'
+import type { TransitionListener } from '../connections/state/transitions.js'
 import type { BrokerMetrics } from './broker-metrics.js'
 
 export function transitionCounter (metrics: Pick<BrokerMetrics, 'transitions'>): TransitionListener {

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { v7 as uuidv7 } from 'uuid'
 import { AuditLog } from '../../src/audit/audit-log.js'
-import { runAuditCommand } from '../../src/audit/audit-command.js'
+import { runAuditCommand } from '../../src/cli/audit-command.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
 
 function capture (): { out: string[], err: string[], io: Parameters<typeof runAuditCommand>[2] } {

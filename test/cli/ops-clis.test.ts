@@ -61,8 +61,8 @@ async function bundled (entry: EntryPoint): Promise<string[]> {
 }
 
 void t.test('package.json runs them as `npm run keys` and `npm run audit`', async (t) => {
-  t.equal(pkg.scripts.keys, 'tsx src/auth/keys-cli.ts')
-  t.equal(pkg.scripts.audit, 'tsx src/audit/audit-cli.ts')
+  t.equal(pkg.scripts.keys, 'tsx src/bin/keys.ts')
+  t.equal(pkg.scripts.audit, 'tsx src/bin/audit.ts')
 })
 
 void t.test('bootstrap: issue a key, then read the trail', async (t) => {

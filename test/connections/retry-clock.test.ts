@@ -2,8 +2,8 @@
 // waits move a TestClock, not real time. Each waits an hour of virtual time; a real sleep would time the test out.
 import { pino } from 'pino'
 import t from 'tap'
-import { changeDownstream, ConnectionStillInitializing } from '../../src/connections/change-downstream.js'
-import { createDownstream } from '../../src/connections/create-downstream.js'
+import { changeDownstream, ConnectionStillInitializing } from '../../src/connections/change/change-downstream.js'
+import { createDownstream } from '../../src/connections/create/create-downstream.js'
 import type { ConnectionRow } from '../../src/db/schema.js'
 import type { FlowServiceClient } from '../../src/flow-service/flow-service-client.js'
 import { FlowServiceError } from '../../src/flow-service/flow-service-error.js'

@@ -1,7 +1,7 @@
 // nextState, the one function that decides every broker state transition, checked cell by cell:
 // every broker state against every kind of observation, including downstream states the broker does not know.
 import t from 'tap'
-import { BROKER_STATES, isTerminal, nextState, type BrokerState, type Observation, type Transition } from '../../src/connections/states.js'
+import { BROKER_STATES, isTerminal, nextState, type BrokerState, type Observation, type Transition } from '../../src/connections/state/states.js'
 
 /** The columns of the table: one observation per kind, and each downstream state Flow Service may report. */
 const OBSERVATIONS = {

@@ -1,4 +1,4 @@
-// `npm run emulator`: the standalone process (src/emulator/main.ts, bundled: see test/support/bundle.ts) prints what
+// `npm run emulator`: the standalone process (src/bin/emulator.ts, bundled: see test/support/bundle.ts) prints what
 // a broker needs, serves, and stops cleanly on SIGTERM.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'

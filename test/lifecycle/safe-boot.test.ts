@@ -1,4 +1,4 @@
-// The real server (src/server.ts, bundled: see test/support/bundle.ts) refuses to boot on dev defaults outside dev
+// The real server (src/bin/server.ts, bundled: see test/support/bundle.ts) refuses to boot on dev defaults outside dev
 // mode: exit 78 (EX_CONFIG) with the variable to fix, before anything embedded is created and without printing an
 // admin key.
 import { execFile } from 'node:child_process'

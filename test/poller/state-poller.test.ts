@@ -2,7 +2,7 @@
 // how it survives downstream faults, and how replicas share the work through leases.
 import t, { type Test } from 'tap'
 import { AuditLog } from '../../src/audit/audit-log.js'
-import { createConnection } from '../../src/connections/create-connection.js'
+import { createConnection } from '../../src/connections/create/create-connection.js'
 import { SecretStoreError } from '../../src/secrets/secret-store.js'
 import type { FaultSpec } from '../../src/emulator/types.js'
 import { auditRows, connectionEvents, insertTestConnection } from '../support/connection-rows.js'

@@ -4,7 +4,7 @@
 import { pino } from 'pino'
 import t from 'tap'
 import { Reconciler } from '../../src/reconciler/reconciler.js'
-import { downstreamMarker } from '../../src/connections/downstream-marker.js'
+import { downstreamMarker } from '../../src/connections/create/downstream-marker.js'
 import type { FlowServiceClient } from '../../src/flow-service/flow-service-client.js'
 import { auditRows, connectionEvents, insertTestConnection } from '../support/connection-rows.js'
 import { connectionRow } from '../support/lifecycle-fixtures.js'

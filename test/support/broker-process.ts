@@ -1,4 +1,4 @@
-// The real server (src/server.ts, bundled: see bundle.ts) as a child process, for tests that kill it: started with
+// The real server (src/bin/server.ts, bundled: see bundle.ts) as a child process, for tests that kill it: started with
 // a given environment, waited for until it answers, stopped gracefully or with SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
@@ -20,7 +20,7 @@ export async function freePort (): Promise<number> {
   return port
 }
 
-/** Starts `node <bundle of src/server.ts>` and resolves once /health/live answers (or rejects with its output). */
+/** Starts `node <bundle of src/bin/server.ts>` and resolves once /health/live answers (or rejects with its output). */
 export async function startBrokerProcess (env: Record<string, string>, timeoutMs = 60000): Promise<BrokerProcess> {
   const port = env.PORT ?? String(await freePort())
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => ['PATH', 'HOME', 'TMPDIR', 'NODE_OPTIONS'].includes(k))) as Record<string, string>

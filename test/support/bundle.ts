@@ -12,11 +12,11 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 /** The entry points package.json scripts run with tsx. */
 export const ENTRY_POINTS = {
-  server: 'src/server.ts',
-  keys: 'src/auth/keys-cli.ts',
-  audit: 'src/audit/audit-cli.ts',
-  migrate: 'src/db/migrate-cli.ts',
-  emulator: 'src/emulator/main.ts'
+  server: 'src/bin/server.ts',
+  keys: 'src/bin/keys.ts',
+  audit: 'src/bin/audit.ts',
+  migrate: 'src/bin/migrate.ts',
+  emulator: 'src/bin/emulator.ts'
 } as const
 
 export type EntryPoint = keyof typeof ENTRY_POINTS

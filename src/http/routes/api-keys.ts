@@ -3,9 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { issueApiKey, listApiKeyPage, revokeApiKey, type ApiKeyDeps } from '../../auth/api-key-admin.js'
 import type { CallerCache } from '../../auth/caller-cache.js'
-import { ApiKeyId, ApiKeyPage, CreateApiKeyRequest, CreatedApiKey, ListApiKeysQuery } from '../api-key-schemas.js'
+import { ApiKeyId, ApiKeyPage, CreateApiKeyRequest, CreatedApiKey, ListApiKeysQuery } from '../schemas/api-keys.js'
 import { auditContextOf } from '../authenticate.js'
-import { commonProblems, problemResponse } from '../problem-schema.js'
+import { commonProblems, problemResponse } from '../schemas/problem.js'
 
 export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: ApiKeyDeps, callers: CallerCache }> = async (app, { deps, callers }) => {
   app.post('/v1/api-keys', {

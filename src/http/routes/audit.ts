@@ -10,9 +10,9 @@ import { verifyAuditLog } from '../../audit/verify-audit-log.js'
 import { isAdmin, type Caller } from '../../auth/scopes.js'
 import { isTeamConnection } from '../../connections/visible-connections.js'
 import type { Database } from '../../db/schema.js'
-import { AuditPage, AuditQuery, AuditVerdict, AuditVerifyQuery } from '../audit-schemas.js'
+import { AuditPage, AuditQuery, AuditVerdict, AuditVerifyQuery } from '../schemas/audit.js'
 import { auditContextOf, callerOf } from '../authenticate.js'
-import { commonProblems, problemResponse } from '../problem-schema.js'
+import { commonProblems, problemResponse } from '../schemas/problem.js'
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>, audit: AuditLog }> = async (app, { db, audit }) => {
   app.get('/v1/audit', {

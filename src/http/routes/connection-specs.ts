@@ -1,7 +1,7 @@
 // /v1/connection-specs: the catalogue, so callers can see what each source takes and what is secret.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ConnectionSpecList, describeCatalog } from '../../catalog/describe-catalog.js'
-import { commonProblems } from '../problem-schema.js'
+import { commonProblems } from '../schemas/problem.js'
 
 export const connectionSpecRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const body = describeCatalog()

@@ -2,11 +2,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ConnectionDeps } from '../../connections/connection-deps.js'
 import { toConnectionResource } from '../../connections/connection-resource.js'
-import { createConnection } from '../../connections/create-connection.js'
+import { createConnection } from '../../connections/create/create-connection.js'
 import { getConnection, getConnectionEvents, listConnectionPage } from '../../connections/read-connections.js'
 import { requestContextOf } from '../authenticate.js'
-import { commonProblems, problemResponse } from '../problem-schema.js'
-import { ConnectionEvents, ConnectionId, ConnectionPage, CreateConnectionHeaders, CreateConnectionRequest, CreatedConnection, ListConnectionsQuery } from '../schemas.js'
+import { commonProblems, problemResponse } from '../schemas/problem.js'
+import { ConnectionEvents, ConnectionId, ConnectionPage, CreateConnectionHeaders, CreateConnectionRequest, CreatedConnection, ListConnectionsQuery } from '../schemas/connections.js'
 import { ConnectionResource } from '../../connections/connection-resource.js'
 
 export interface ConnectionRoutesOptions {

@@ -1,17 +1,17 @@
 // Settles a create that never finished (crash, outage, retries exhausted, an answer not trusted): completed when
 // Flow Service has a connection carrying the broker's marker, rolled back only when it has none. Either way the row
 // is then watched for a while, since a POST of it may still land late. Called by the reconciler on a claimed row.
-import type { Actor } from '../audit/audit-log.js'
-import type { ConnectionRow } from '../db/schema.js'
-import { transaction } from '../db/transaction.js'
-import type { ConnectionDeps } from './connection-deps.js'
-import { forgetIdempotencyKey, lockConnection } from './connection-repository.js'
-import { deleteDuplicates } from './delete-duplicates.js'
-import { destroyRecordedSecret } from './destroy-secret.js'
+import type { Actor } from '../../audit/audit-log.js'
+import type { ConnectionRow } from '../../db/schema.js'
+import { transaction } from '../../db/transaction.js'
+import type { ConnectionDeps } from '../connection-deps.js'
+import { forgetIdempotencyKey, lockConnection } from '../connection-repository.js'
+import { deleteDuplicates } from '../delete-duplicates.js'
+import { destroyRecordedSecret } from '../destroy-secret.js'
 import { findMarkedConnections, type MarkedConnection } from './downstream-marker.js'
-import { recordObservation } from './record-observation.js'
-import { afterCommit } from './transitions.js'
-import { isDownstreamIdClash } from './unique-violation.js'
+import { recordObservation } from '../state/record-observation.js'
+import { afterCommit } from '../state/transitions.js'
+import { isDownstreamIdClash } from '../unique-violation.js'
 
 const RECONCILER: Actor = { kind: 'system', name: 'reconciler' }
 

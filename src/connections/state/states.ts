@@ -1,8 +1,8 @@
 // The broker's connection states and the one function that decides every transition.
 
-import { isTerminal, type BrokerState } from '../domain/connection-states.js'
+import { isTerminal, type BrokerState } from '../../domain/connection-states.js'
 
-export { BROKER_STATES, isTerminal, TERMINAL_STATES, type BrokerState, type TerminalState } from '../domain/connection-states.js'
+export { BROKER_STATES, isTerminal, TERMINAL_STATES, type BrokerState, type TerminalState } from '../../domain/connection-states.js'
 
 /** Something the broker learned about a connection. */
 export type Observation =

@@ -1,19 +1,19 @@
 // Delete: Flow Service first (a 404 there counts as done), then the secret, then the row becomes `deleted`; the row
 // and its history stay. Deleting a deleted (or failed) connection succeeds with nothing left to do.
-import { keyActor } from '../audit/audit-log.js'
-import type { ConnectionRow } from '../db/schema.js'
-import { transaction } from '../db/transaction.js'
-import { AppError } from '../errors/app-error.js'
-import { FlowServiceError } from '../flow-service/flow-service-error.js'
+import { keyActor } from '../../audit/audit-log.js'
+import type { ConnectionRow } from '../../db/schema.js'
+import { transaction } from '../../db/transaction.js'
+import { AppError } from '../../errors/app-error.js'
+import { FlowServiceError } from '../../flow-service/flow-service-error.js'
 import { changeDownstream } from './change-downstream.js'
 import { withChangeLease } from './change-lease.js'
 import { changeProblem } from './change-problem.js'
-import type { ConnectionDeps, RequestContext } from './connection-deps.js'
-import { lockConnection } from './connection-repository.js'
-import { destroyRecordedSecret } from './destroy-secret.js'
-import { recordObservation } from './record-observation.js'
-import { afterCommit } from './transitions.js'
-import { findVisibleConnection } from './visible-connections.js'
+import type { ConnectionDeps, RequestContext } from '../connection-deps.js'
+import { lockConnection } from '../connection-repository.js'
+import { destroyRecordedSecret } from '../destroy-secret.js'
+import { recordObservation } from '../state/record-observation.js'
+import { afterCommit } from '../state/transitions.js'
+import { findVisibleConnection } from '../visible-connections.js'
 
 export interface DeleteResult {
   row: ConnectionRow

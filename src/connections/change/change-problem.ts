@@ -1,7 +1,7 @@
 // Turns the ways a change to a downstream connection can fail into the problem the caller sees.
-import { AppError } from '../errors/app-error.js'
-import { FlowServiceError } from '../flow-service/flow-service-error.js'
-import { SecretStoreError } from '../secrets/secret-store.js'
+import { AppError } from '../../errors/app-error.js'
+import { FlowServiceError } from '../../flow-service/flow-service-error.js'
+import { SecretStoreError } from '../../secrets/secret-store.js'
 import { ChangeOutcomeUnknown, ConnectionStillInitializing } from './change-downstream.js'
 
 /** Flow Service's words arrive already scrubbed of the request's secrets (the client does it where errors are built). */

@@ -1,18 +1,18 @@
 // Rename: a new name and/or description, in Flow Service first (the broker's marker stays on the downstream
 // description, so the connection can always be found again), then in the row.
-import { keyActor } from '../audit/audit-log.js'
-import type { ConnectionRow } from '../db/schema.js'
-import { FlowServiceError } from '../flow-service/flow-service-error.js'
-import type { JsonPatchOp } from '../flow-service/types.js'
+import { keyActor } from '../../audit/audit-log.js'
+import type { ConnectionRow } from '../../db/schema.js'
+import { FlowServiceError } from '../../flow-service/flow-service-error.js'
+import type { JsonPatchOp } from '../../flow-service/types.js'
 import { ChangeOutcomeUnknown, changeDownstream } from './change-downstream.js'
-import { AppError } from '../errors/app-error.js'
+import { AppError } from '../../errors/app-error.js'
 import { withChangeLease } from './change-lease.js'
 import { changeProblem } from './change-problem.js'
 import { assertChangeable, suspectGoneDownstream } from './changeable-connection.js'
-import type { ConnectionDeps, RequestContext } from './connection-deps.js'
-import { updateConnection } from './connection-repository.js'
-import { downstreamMarker } from './downstream-marker.js'
-import { findVisibleConnection } from './visible-connections.js'
+import type { ConnectionDeps, RequestContext } from '../connection-deps.js'
+import { updateConnection } from '../connection-repository.js'
+import { downstreamMarker } from '../create/downstream-marker.js'
+import { findVisibleConnection } from '../visible-connections.js'
 
 export interface RenameInput {
   id: string

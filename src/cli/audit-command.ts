@@ -2,11 +2,11 @@
 // at a shell. Reads every team's rows, like an admin key; reading from the CLI is not itself audited.
 import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
-import { formatTable } from '../cli/format-table.js'
+import { formatTable } from './format-table.js'
 import type { Database } from '../db/schema.js'
 import { AppError } from '../errors/app-error.js'
-import type { AuditEventResource } from './audit-event-resource.js'
-import { listAuditPage, type AuditQuery } from './audit-history.js'
+import type { AuditEventResource } from '../audit/audit-event-resource.js'
+import { listAuditPage, type AuditQuery } from '../audit/audit-history.js'
 
 export const AUDIT_USAGE = `Usage:
   npm run audit -- [--connection <id>] [--since <ISO date-time>] [--until <ISO date-time>]

@@ -1,9 +1,9 @@
 // The process: config, logger, listen, graceful shutdown. Everything else is built by createBroker.
 import closeWithGrace from 'close-with-grace'
-import { createBroker, type Broker } from './broker.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
-import { DataDirLockedError } from './db/data-dir-lock.js'
-import { createLogger } from './logging/logger.js'
+import { createBroker, type Broker } from '../broker.js'
+import { ConfigError, loadConfig, type Config } from '../config.js'
+import { DataDirLockedError } from '../db/data-dir-lock.js'
+import { createLogger } from '../logging/logger.js'
 
 let config: Config
 try {

@@ -1,12 +1,12 @@
 // Serialises changes to one connection across requests, replicas and background jobs: a change holds the row's
 // work lease while it talks to Flow Service, and gives it back however it ends.
 import { randomUUID } from 'node:crypto'
-import type { ConnectionRow } from '../db/schema.js'
-import { AppError } from '../errors/app-error.js'
-import { systemClock } from '../shared/clock.js'
-import type { ConnectionDeps } from './connection-deps.js'
-import { acquireLease, releaseLease } from './connection-repository.js'
-import { workLeaseMs } from './work-lease.js'
+import type { ConnectionRow } from '../../db/schema.js'
+import { AppError } from '../../errors/app-error.js'
+import { systemClock } from '../../shared/clock.js'
+import type { ConnectionDeps } from '../connection-deps.js'
+import { acquireLease, releaseLease } from '../connection-repository.js'
+import { workLeaseMs } from '../work-lease.js'
 
 /** How long a change waits for another holder (usually a poll batch, which is short) before answering 409. */
 const MAX_WAIT_MS = 2000

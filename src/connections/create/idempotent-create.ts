@@ -2,12 +2,12 @@
 // The stored fingerprint covers only non-secret parts (a bare hash of a weak password could be brute-forced);
 // secret values are compared by reading them back from the secret store, in constant time.
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { CredentialsCheck } from '../catalog/validate-credentials.js'
-import type { ConnectionRow } from '../db/schema.js'
-import { AppError } from '../errors/app-error.js'
-import { SecretStoreError, type SecretData } from '../secrets/secret-store.js'
-import type { ConnectionDeps } from './connection-deps.js'
-import { findByIdempotencyKey, forgetIdempotencyKey } from './connection-repository.js'
+import type { CredentialsCheck } from '../../catalog/validate-credentials.js'
+import type { ConnectionRow } from '../../db/schema.js'
+import { AppError } from '../../errors/app-error.js'
+import { SecretStoreError, type SecretData } from '../../secrets/secret-store.js'
+import type { ConnectionDeps } from '../connection-deps.js'
+import { findByIdempotencyKey, forgetIdempotencyKey } from '../connection-repository.js'
 
 /** How long a key names its request. The reconciler clears older keys; a lookup never honours one past it. */
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000

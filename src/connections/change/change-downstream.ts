@@ -2,11 +2,11 @@
 // `initializing` (1417-400), re-reads the etag once after a 412, backs off on retryable failures honouring
 // Retry-After, and after an ambiguous PATCH reads the connection back to learn whether it landed.
 import type { Logger } from 'pino'
-import type { ConnectionRow } from '../db/schema.js'
-import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
-import { FlowServiceError, type FlowServiceOperation } from '../flow-service/flow-service-error.js'
-import type { FlowConnection } from '../flow-service/types.js'
-import { systemClock, type Clock } from '../shared/clock.js'
+import type { ConnectionRow } from '../../db/schema.js'
+import type { FlowServiceClient } from '../../flow-service/flow-service-client.js'
+import { FlowServiceError, type FlowServiceOperation } from '../../flow-service/flow-service-error.js'
+import type { FlowConnection } from '../../flow-service/types.js'
+import { systemClock, type Clock } from '../../shared/clock.js'
 
 /** Flow Service kept the connection initializing for the whole budget. */
 export class ConnectionStillInitializing extends Error {

@@ -3,14 +3,14 @@
 // holds; a changed etag proves only that something changed it. The only evidence is a 200 to a PATCH that carried
 // the values: the new version is sent again (a PATCH that already landed changes nothing by landing twice), and if
 // Flow Service refuses it, the version the row names as live is sent again, so the row names what Flow Service holds.
-import type { Actor } from '../audit/audit-log.js'
-import type { ConnectionRow, PendingRotation } from '../db/schema.js'
-import { FlowServiceError } from '../flow-service/flow-service-error.js'
-import type { ParamValue } from '../flow-service/types.js'
+import type { Actor } from '../../audit/audit-log.js'
+import type { ConnectionRow, PendingRotation } from '../../db/schema.js'
+import { FlowServiceError } from '../../flow-service/flow-service-error.js'
+import type { ParamValue } from '../../flow-service/types.js'
 import { changeDownstream } from './change-downstream.js'
-import type { ConnectionDeps } from './connection-deps.js'
-import { lockConnection, updateConnection } from './connection-repository.js'
-import { isTerminal } from './states.js'
+import type { ConnectionDeps } from '../connection-deps.js'
+import { lockConnection, updateConnection } from '../connection-repository.js'
+import { isTerminal } from '../state/states.js'
 import { suspectGoneDownstream } from './changeable-connection.js'
 
 export type RotationOutcome = 'applied' | 'discarded' | 'skipped'

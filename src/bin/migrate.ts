@@ -1,8 +1,8 @@
 // `npm run migrate`: applies pending migrations to the configured database and exits non-zero on error.
 import pino from 'pino'
 import { loadConfig } from '../config.js'
-import { openDatabase } from './database.js'
-import { migrateToLatest } from './migrator.js'
+import { openDatabase } from '../db/database.js'
+import { migrateToLatest } from '../db/migrator.js'
 
 const logger = pino({ name: 'migrate' })
 try {

@@ -2,8 +2,8 @@
 // downstream connections by it. The look-up never filters on the name: Flow Service's filter syntax splits values
 // on ',' (after decoding), so a name such as "ACME, Inc." can never be matched exactly; it lists the connection
 // spec's connections newest first instead, back to shortly before the broker row was created.
-import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
-import type { FlowConnection } from '../flow-service/types.js'
+import type { FlowServiceClient } from '../../flow-service/flow-service-client.js'
+import type { FlowConnection } from '../../flow-service/types.js'
 
 const MARKER = /\[credential-broker:([0-9a-f-]{36})\]$/
 

@@ -1,6 +1,6 @@
 // State transitions as the broker's work writes them, told to whoever listens (the metrics) once the transaction
 // that wrote them has committed: a rolled-back change is never counted.
-import type { OnCommit } from '../db/transaction.js'
+import type { OnCommit } from '../../db/transaction.js'
 
 export interface WrittenTransition {
   from: string | null

@@ -1,7 +1,7 @@
 // Request and response schemas of /v1/api-keys.
 import { Type } from 'typebox'
-import { ApiKeyResource, TeamName } from '../auth/api-key-resource.js'
-export { CreateApiKeyRequest } from '../auth/api-key-resource.js'
+import { ApiKeyResource, TeamName } from '../../auth/api-key-resource.js'
+export { CreateApiKeyRequest } from '../../auth/api-key-resource.js'
 
 export const CreatedApiKey = Type.Intersect([
   ApiKeyResource,

@@ -3,12 +3,12 @@
 // again after the one that succeeded and deletes what an earlier POST left; the caller records a duplicate watch so
 // the reconciler deletes a POST that lands later still. At most one connection is left downstream.
 import type { Logger } from 'pino'
-import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
-import { FlowServiceError } from '../flow-service/flow-service-error.js'
-import { retryWithBackoff } from '../flow-service/retry.js'
-import type { CreateConnectionBody } from '../flow-service/types.js'
-import type { Clock } from '../shared/clock.js'
-import { deleteDuplicates } from './delete-duplicates.js'
+import type { FlowServiceClient } from '../../flow-service/flow-service-client.js'
+import { FlowServiceError } from '../../flow-service/flow-service-error.js'
+import { retryWithBackoff } from '../../flow-service/retry.js'
+import type { CreateConnectionBody } from '../../flow-service/types.js'
+import type { Clock } from '../../shared/clock.js'
+import { deleteDuplicates } from '../delete-duplicates.js'
 import { findMarkedConnections, type MarkedConnection, type MarkerSearch } from './downstream-marker.js'
 
 export interface DownstreamCreate {

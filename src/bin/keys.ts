@@ -4,7 +4,7 @@ import { AuditLog } from '../audit/audit-log.js'
 import { cliActor } from '../cli/cli-actor.js'
 import { openConfiguredDatabase } from '../cli/open-configured-database.js'
 import { describeCliFailure } from '../cli/describe-cli-failure.js'
-import { runKeysCommand } from './keys-command.js'
+import { runKeysCommand } from '../cli/keys-command.js'
 
 const out = (text: string): void => { process.stdout.write(text) }
 const err = (text: string): void => { process.stderr.write(text) }

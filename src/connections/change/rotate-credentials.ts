@@ -2,21 +2,21 @@
 // If-Match), and only then does the row name the new version as live. If Flow Service does not take them, the
 // previous version stays live: the new one is left in the store's history, never referenced.
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { keyActor } from '../audit/audit-log.js'
-import { validateCredentials, type CredentialsCheck } from '../catalog/validate-credentials.js'
-import type { ConnectionRow, PendingRotation } from '../db/schema.js'
-import { AppError } from '../errors/app-error.js'
-import { FlowServiceError } from '../flow-service/flow-service-error.js'
-import { SecretStoreError, type SecretData } from '../secrets/secret-store.js'
+import { keyActor } from '../../audit/audit-log.js'
+import { validateCredentials, type CredentialsCheck } from '../../catalog/validate-credentials.js'
+import type { ConnectionRow, PendingRotation } from '../../db/schema.js'
+import { AppError } from '../../errors/app-error.js'
+import { FlowServiceError } from '../../flow-service/flow-service-error.js'
+import { SecretStoreError, type SecretData } from '../../secrets/secret-store.js'
 import { ChangeOutcomeUnknown, changeDownstream } from './change-downstream.js'
 import { withChangeLease } from './change-lease.js'
 import { changeProblem } from './change-problem.js'
 import { assertChangeable, suspectGoneDownstream } from './changeable-connection.js'
-import type { ConnectionDeps, RequestContext } from './connection-deps.js'
-import { updateConnection } from './connection-repository.js'
-import { credentialsProblem } from './credentials-problem.js'
+import type { ConnectionDeps, RequestContext } from '../connection-deps.js'
+import { updateConnection } from '../connection-repository.js'
+import { credentialsProblem } from '../credentials-problem.js'
 import { settlePendingRotation } from './settle-pending-rotation.js'
-import { findVisibleConnection } from './visible-connections.js'
+import { findVisibleConnection } from '../visible-connections.js'
 
 export interface RotateInput {
   id: string

@@ -1,9 +1,9 @@
 // What every change (rename, rotation) needs first: a connection that exists downstream and is not terminal; and
 // what a change does when Flow Service answers that it has lost the connection.
-import type { ConnectionRow } from '../db/schema.js'
-import { AppError } from '../errors/app-error.js'
-import type { ConnectionDeps } from './connection-deps.js'
-import { TERMINAL_STATES } from '../domain/connection-states.js'
+import type { ConnectionRow } from '../../db/schema.js'
+import { AppError } from '../../errors/app-error.js'
+import type { ConnectionDeps } from '../connection-deps.js'
+import { TERMINAL_STATES } from '../../domain/connection-states.js'
 
 /** Throws the problem that says why `row` cannot be changed now; returns its Flow Service id otherwise. */
 export function assertChangeable (row: ConnectionRow, what: string): string {

@@ -1,8 +1,8 @@
 // Applies an observation to a connection inside the caller's transaction: state, history row and audit row together.
 import type { Kysely } from 'kysely'
-import { appendAuditIn, type Actor } from '../audit/audit-log.js'
-import type { ConnectionRow, ConnectionUpdate, Database } from '../db/schema.js'
-import { insertConnectionEvent, updateConnection, type NewConnectionEvent } from './connection-repository.js'
+import { appendAuditIn, type Actor } from '../../audit/audit-log.js'
+import type { ConnectionRow, ConnectionUpdate, Database } from '../../db/schema.js'
+import { insertConnectionEvent, updateConnection, type NewConnectionEvent } from '../connection-repository.js'
 import { isTerminal, nextState, type Observation } from './states.js'
 import type { TransitionListener } from './transitions.js'
 

@@ -1,6 +1,6 @@
 // Request and response schemas of /v1/audit.
 import { Type } from 'typebox'
-import { AuditEventResource, AuditOutcome } from '../audit/audit-event-resource.js'
+import { AuditEventResource, AuditOutcome } from '../../audit/audit-event-resource.js'
 
 export const AuditQuery = Type.Object({
   connectionId: Type.Optional(Type.String({ format: 'uuid' })),

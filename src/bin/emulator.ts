@@ -1,7 +1,7 @@
 // `npm run emulator`: the emulator as its own process (docker-compose, manual curl sessions, tests in another
 // process), configured by EMULATOR_* variables; prints the settings a broker needs to talk to it.
 import { pino } from 'pino'
-import { EMULATOR_DEFAULTS, startEmulator } from './emulator.js'
+import { EMULATOR_DEFAULTS, startEmulator } from '../emulator/emulator.js'
 
 function intFromEnv (name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name]

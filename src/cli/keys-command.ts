@@ -3,11 +3,11 @@
 import { parseArgs } from 'node:util'
 import { Value } from 'typebox/value'
 import type { Actor } from '../audit/audit-log.js'
-import { formatTable } from '../cli/format-table.js'
+import { formatTable } from './format-table.js'
 import { AppError } from '../errors/app-error.js'
-import { issueApiKey, listApiKeyPage, revokeApiKey, type ApiKeyDeps } from './api-key-admin.js'
-import { CreateApiKeyRequest, type ApiKeyResource } from './api-key-resource.js'
-import { SCOPES } from './scopes.js'
+import { issueApiKey, listApiKeyPage, revokeApiKey, type ApiKeyDeps } from '../auth/api-key-admin.js'
+import { CreateApiKeyRequest, type ApiKeyResource } from '../auth/api-key-resource.js'
+import { SCOPES } from '../auth/scopes.js'
 
 export const KEYS_USAGE = `Usage:
   npm run keys -- create --team <team> --name <name> --scopes <scope,scope> [--sandbox <name>]... [--spec <id>]...

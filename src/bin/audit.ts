@@ -1,7 +1,7 @@
 // `npm run audit -- …`: the audit history command as a process (see audit-command.ts).
 import { describeCliFailure } from '../cli/describe-cli-failure.js'
 import { openConfiguredDatabase } from '../cli/open-configured-database.js'
-import { runAuditCommand } from './audit-command.js'
+import { runAuditCommand } from '../cli/audit-command.js'
 
 const out = (text: string): void => { process.stdout.write(text) }
 const err = (text: string): void => { process.stderr.write(text) }

@@ -1,7 +1,7 @@
 // The one error schema: every error the API answers is this RFC 9457 problem (plus our `errors` list), and each
 // route that can fail documents its errors with it (the health and metrics routes answer no problems of their own).
 import { Type, type Static } from 'typebox'
-import { FieldError } from '../shared/field-error.js'
+import { FieldError } from '../../shared/field-error.js'
 
 export const Problem = Type.Object({
   type: Type.String({ description: 'URI identifying the kind of problem.' }),

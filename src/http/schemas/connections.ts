@@ -1,7 +1,7 @@
 // Request and response schemas of the API (types flow from these; never written twice).
 import { Type } from 'typebox'
-import { ConnectionResource, ConnectionState, Notice } from '../connections/connection-resource.js'
-export { CreateConnectionRequest } from '../connections/create-connection-request.js'
+import { ConnectionResource, ConnectionState, Notice } from '../../connections/connection-resource.js'
+export { CreateConnectionRequest } from '../../connections/create/create-connection-request.js'
 
 export const ConnectionId = Type.Object({
   id: Type.String({ format: 'uuid', description: 'Broker connection id.' })
