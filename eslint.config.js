@@ -2,6 +2,30 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
+// The layering, checked on every import of src/ (tests may import anything). Lower layers never import higher
+// ones: leaves (shared/, domain/) → stores and clients (db/, errors/, catalog/, flow-service/, secrets/, emulator/,
+// logging/, health/) → use cases (connections/, audit/, auth/) → background work (background/, poller/,
+// reconciler/) → http/ → the composition root (app.ts, broker.ts, openapi-document.ts) → entry points (bin/, cli/).
+const area = (...names) => `(^|/)(${names.join('|')})/`
+const root = (...names) => `(^|/)(${names.join('|')})\\.js$`
+const ENTRY = area('bin', 'cli')
+const COMPOSITION = root('app', 'broker', 'openapi-document', 'server')
+const layer = (files, regexes, why) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { patterns: regexes.map((regex) => ({ regex, message: why })) }] }
+})
+const layering = [
+  layer(['src/shared/**', 'src/domain/**'], ['^\\.\\./'], 'shared/ and domain/ are leaves: they import nothing else of the app.'),
+  layer(['src/db/**', 'src/errors/**'], [area('connections', 'audit', 'auth', 'catalog', 'flow-service', 'secrets', 'emulator', 'http', 'poller', 'reconciler', 'background', 'metrics', 'health'), ENTRY, COMPOSITION], 'db/ and errors/ sit below everything but the leaves.'),
+  layer(['src/catalog/**', 'src/flow-service/**', 'src/secrets/**', 'src/emulator/**', 'src/logging/**', 'src/health/**'], [area('connections', 'audit', 'auth', 'http', 'poller', 'reconciler', 'background', 'metrics'), ENTRY, COMPOSITION], 'Stores and clients never import use cases, background work, HTTP or the composition root.'),
+  layer(['src/connections/**', 'src/auth/**'], [area('http', 'poller', 'reconciler', 'background', 'metrics'), ENTRY, COMPOSITION], 'Use cases never import HTTP, the background loops, metrics or the composition root: data flows http → use cases → stores/clients.'),
+  // One object per folder: a later object's no-restricted-imports replaces an earlier one's for the same files.
+  layer(['src/audit/**'], [area('connections', 'auth', 'http', 'poller', 'reconciler', 'background', 'metrics'), ENTRY, COMPOSITION], 'audit/ is below connections/ and auth/ (they write audit rows, it knows nothing of them) and never imports HTTP, the loops or the composition root.'),
+  layer(['src/background/**', 'src/poller/**', 'src/reconciler/**', 'src/metrics/**'], [area('http'), ENTRY, COMPOSITION], 'Background work and metrics never import HTTP or the composition root.'),
+  layer(['src/http/**'], [ENTRY, COMPOSITION], 'http/ is wired by app.ts; it never imports the composition root or entry points.'),
+  layer(['src/*.ts'], [ENTRY], 'Only entry points import entry points.')
+]
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**', '.tap/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -33,5 +57,6 @@ export default tseslint.config(
   {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked
-  }
+  },
+  ...layering
 )

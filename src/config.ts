@@ -6,6 +6,7 @@ import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { imsTokenEndpoint } from './flow-service/ims-token-source.js'
 import { findUnknownSettings } from './unknown-settings.js'
+import { ConfigError } from './errors/config-error.js'
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 })
 const Millis = Type.Integer({ minimum: 1 })
@@ -134,12 +135,7 @@ export type VaultAuth =
   | { method: 'approle', mount: string, roleId: string, secretId?: string, secretIdFile?: string }
   | { method: 'kubernetes', mount: string, role: string, tokenPath: string }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-  constructor (readonly variable: string, message: string) {
-    super(`${variable}: ${message}`)
-  }
-}
+export { ConfigError }
 
 const BOOLEAN_VARS = new Set(['POLLER_ENABLED', 'RECONCILER_ENABLED', 'METRICS_REQUIRE_KEY'])
 

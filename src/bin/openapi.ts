@@ -1,6 +1,6 @@
 // `npm run openapi`: writes openapi/openapi.json from the routes' schemas (a test fails when it drifts).
 import { writeFile } from 'node:fs/promises'
-import { buildOpenApiDocument, serializeOpenApi } from '../http/openapi-document.js'
+import { buildOpenApiDocument, serializeOpenApi } from '../openapi-document.js'
 
 const target = new URL('../../openapi/openapi.json', import.meta.url)
 await writeFile(target, serializeOpenApi(await buildOpenApiDocument()))

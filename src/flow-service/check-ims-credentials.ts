@@ -2,7 +2,7 @@
 // stops the boot naming the variable, instead of every create answering 503 later. IMS not answering is not fatal:
 // the broker starts, and readiness reports Flow Service (with IMS) as down.
 import type { Logger } from 'pino'
-import { ConfigError } from '../config.js'
+import { ConfigError } from '../errors/config-error.js'
 import { FlowServiceError } from './flow-service-error.js'
 import { ImsTokenSource, type ImsTokenSourceOptions } from './ims-token-source.js'
 

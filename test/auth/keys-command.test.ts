@@ -108,9 +108,8 @@ void t.test('keys command', async (t) => {
 })
 
 void t.test('against a database nobody migrated, the failure says to run `npm run migrate` (the CLI never migrates)', async (t) => {
-  const test = await createTestDatabase()
-  // The test template is migrated; an empty PGlite stands for a brand-new database.
-  const database = await openDatabase(test.config.kind === 'pglite' ? { kind: 'pglite', dataDir: null } : test.config, pino({ level: 'silent' }))
+  const test = await createTestDatabase({ empty: true })
+  const database = await openDatabase(test.config, pino({ level: 'silent' }))
   t.teardown(async () => {
     await database.close()
     await test.drop()

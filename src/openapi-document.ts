@@ -9,11 +9,11 @@ import {
   type Driver
 } from 'kysely'
 import pino from 'pino'
-import { buildApp } from '../app.js'
-import type { Database } from '../db/schema.js'
-import type { FlowServiceClient } from '../flow-service/flow-service-client.js'
-import type { SecretStore } from '../secrets/secret-store.js'
-import { AuditLog } from '../audit/audit-log.js'
+import { buildApp } from './app.js'
+import type { Database } from './db/schema.js'
+import type { FlowServiceClient } from './flow-service/flow-service-client.js'
+import type { SecretStore } from './secrets/secret-store.js'
+import { AuditLog } from './audit/audit-log.js'
 
 class NotUsedError extends Error {
   override readonly name = 'NotUsedError'
