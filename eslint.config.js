@@ -15,14 +15,60 @@ const layer = (files, regexes, why) => ({
   rules: { 'no-restricted-imports': ['error', { patterns: regexes.map((regex) => ({ regex, message: why })) }] }
 })
 const layering = [
-  layer(['src/shared/**', 'src/domain/**'], ['^\\.\\./'], 'shared/ and domain/ are leaves: they import nothing else of the app.'),
-  layer(['src/db/**', 'src/errors/**'], [area('connections', 'audit', 'auth', 'catalog', 'flow-service', 'secrets', 'emulator', 'http', 'poller', 'reconciler', 'background', 'metrics', 'health'), ENTRY, COMPOSITION], 'db/ and errors/ sit below everything but the leaves.'),
-  layer(['src/catalog/**', 'src/flow-service/**', 'src/secrets/**', 'src/emulator/**', 'src/logging/**', 'src/health/**'], [area('connections', 'audit', 'auth', 'http', 'poller', 'reconciler', 'background', 'metrics'), ENTRY, COMPOSITION], 'Stores and clients never import use cases, background work, HTTP or the composition root.'),
-  layer(['src/connections/**', 'src/auth/**'], [area('http', 'poller', 'reconciler', 'background', 'metrics'), ENTRY, COMPOSITION], 'Use cases never import HTTP, the background loops, metrics or the composition root: data flows http → use cases → stores/clients.'),
+  layer(
+    ['src/shared/**', 'src/domain/**'],
+    ['^\\.\\./'],
+    'shared/ and domain/ are leaves: they import nothing else of the app.'
+  ),
+  layer(
+    ['src/db/**', 'src/errors/**'],
+    [
+      area(
+        'connections',
+        'audit',
+        'auth',
+        'catalog',
+        'flow-service',
+        'secrets',
+        'emulator',
+        'http',
+        'poller',
+        'reconciler',
+        'background',
+        'metrics',
+        'health'
+      ),
+      ENTRY,
+      COMPOSITION
+    ],
+    'db/ and errors/ sit below everything but the leaves.'
+  ),
+  layer(
+    ['src/catalog/**', 'src/flow-service/**', 'src/secrets/**', 'src/emulator/**', 'src/logging/**', 'src/health/**'],
+    [area('connections', 'audit', 'auth', 'http', 'poller', 'reconciler', 'background', 'metrics'), ENTRY, COMPOSITION],
+    'Stores and clients never import use cases, background work, HTTP or the composition root.'
+  ),
+  layer(
+    ['src/connections/**', 'src/auth/**'],
+    [area('http', 'poller', 'reconciler', 'background', 'metrics'), ENTRY, COMPOSITION],
+    'Use cases never import HTTP, the background loops, metrics or the composition root: data flows http → use cases → stores/clients.'
+  ),
   // One object per folder: a later object's no-restricted-imports replaces an earlier one's for the same files.
-  layer(['src/audit/**'], [area('connections', 'auth', 'http', 'poller', 'reconciler', 'background', 'metrics'), ENTRY, COMPOSITION], 'audit/ is below connections/ and auth/ (they write audit rows, it knows nothing of them) and never imports HTTP, the loops or the composition root.'),
-  layer(['src/background/**', 'src/poller/**', 'src/reconciler/**', 'src/metrics/**'], [area('http'), ENTRY, COMPOSITION], 'Background work and metrics never import HTTP or the composition root.'),
-  layer(['src/http/**'], [ENTRY, COMPOSITION], 'http/ is wired by app.ts; it never imports the composition root or entry points.'),
+  layer(
+    ['src/audit/**'],
+    [area('connections', 'auth', 'http', 'poller', 'reconciler', 'background', 'metrics'), ENTRY, COMPOSITION],
+    'audit/ is below connections/ and auth/ (they write audit rows, it knows nothing of them) and never imports HTTP, the loops or the composition root.'
+  ),
+  layer(
+    ['src/background/**', 'src/poller/**', 'src/reconciler/**', 'src/metrics/**'],
+    [area('http'), ENTRY, COMPOSITION],
+    'Background work and metrics never import HTTP or the composition root.'
+  ),
+  layer(
+    ['src/http/**'],
+    [ENTRY, COMPOSITION],
+    'http/ is wired by app.ts; it never imports the composition root or entry points.'
+  ),
   layer(['src/*.ts'], [ENTRY], 'Only entry points import entry points.')
 ]
 
@@ -32,7 +78,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname }
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        tsconfigRootDir: import.meta.dirname
+      }
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

@@ -12,8 +12,10 @@ const CONNECTIONS_AUDITED = 1000
 const PAGE = 50
 const CONNECTIONS = 10
 
-export async function auditBench (): Promise<void> {
-  print(`\n## audit: GET /v1/audit?connectionId=…&limit=${PAGE} over ${EVENTS} events vs the bare indexed SQL — ${databaseLabel()}`)
+export async function auditBench(): Promise<void> {
+  print(
+    `\n## audit: GET /v1/audit?connectionId=…&limit=${PAGE} over ${EVENTS} events vs the bare indexed SQL — ${databaseLabel()}`
+  )
   const bench = await startBenchBroker({ POLLER_ENABLED: 'false', RECONCILER_ENABLED: 'false' })
   const bare = Fastify()
   try {
@@ -38,7 +40,10 @@ export async function auditBench (): Promise<void> {
     const connectionId = '00000000-0000-4000-8000-00000000002a'
 
     bare.get('/bare/audit', async () => {
-      const result = await sql`select * from audit_events where connection_id = ${connectionId} order by id desc limit ${PAGE + 1}`.execute(db)
+      const result =
+        await sql`select * from audit_events where connection_id = ${connectionId} order by id desc limit ${PAGE + 1}`.execute(
+          db
+        )
       return { items: result.rows.slice(0, PAGE) }
     })
     const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 })
@@ -51,7 +56,10 @@ export async function auditBench (): Promise<void> {
       candidate: { url: brokerUrl, headers: auth, connections: CONNECTIONS, durationSeconds: BENCH_SECONDS }
     })
     const targets = [
-      checkTarget(`latency ≤ 2× the bare SQL (measured p50 ${round(c.p50Ratio)}×, p99 ${round(c.p99Ratio)}×)`, c.p50Ratio <= 2),
+      checkTarget(
+        `latency ≤ 2× the bare SQL (measured p50 ${round(c.p50Ratio)}×, p99 ${round(c.p99Ratio)}×)`,
+        c.p50Ratio <= 2
+      ),
       checkTarget(`throughput ≥ 0.5× the bare SQL (measured ${round(c.throughputRatio)}×)`, c.throughputRatio >= 0.5)
     ]
     await writeResult({
@@ -59,7 +67,9 @@ export async function auditBench (): Promise<void> {
       database: databaseLabel(),
       figures: { events: EVENTS, page: PAGE, connections: CONNECTIONS, ...comparisonFigures(c) },
       targets,
-      notes: [`Filter: one connection's events (about ${EVENTS / CONNECTIONS_AUDITED} of them), newest ${PAGE} first, admin key; each broker request also appends its own audit row.`]
+      notes: [
+        `Filter: one connection's events (about ${EVENTS / CONNECTIONS_AUDITED} of them), newest ${PAGE} first, admin key; each broker request also appends its own audit row.`
+      ]
     })
   } finally {
     await bare.close()

@@ -14,20 +14,33 @@ import { databaseLabel, startBenchBroker } from './support/bench-broker.js'
 
 const CONNECTIONS = 10
 
-export async function createBench (): Promise<void> {
+export async function createBench(): Promise<void> {
   print(`\n## create: POST /v1/connections vs a bare INSERT + one HTTP call — ${databaseLabel()}`)
   // Unpaced (FLOW_SERVICE_MAX_RPS=0): the budget would otherwise be the figure measured. No poller or reconciler:
   // only the request path is measured.
-  const bench = await startBenchBroker({ POLLER_ENABLED: 'false', RECONCILER_ENABLED: 'false', FLOW_SERVICE_MAX_RPS: '0' })
+  const bench = await startBenchBroker({
+    POLLER_ENABLED: 'false',
+    RECONCILER_ENABLED: 'false',
+    FLOW_SERVICE_MAX_RPS: '0'
+  })
   const emulator = bench.broker.emulator
   if (emulator === undefined) throw new Error('the create bench needs the in-process emulator')
-  const flow = createFlowServiceClient({ url: emulator.flowServiceUrl, imsUrl: emulator.imsUrl, ...emulator.credentials, scopes: 'openid,AdobeID', timeoutMs: 10000 })
+  const flow = createFlowServiceClient({
+    url: emulator.flowServiceUrl,
+    imsUrl: emulator.imsUrl,
+    ...emulator.credentials,
+    scopes: 'openid,AdobeID',
+    timeoutMs: 10000
+  })
   const bare = Fastify({ bodyLimit: 1024 * 1024 })
   try {
     const db = bench.broker.database.db
     bare.post<{ Body: CreateConnectionBody }>('/bare/connections', async (request, reply) => {
       const body = request.body
-      const row = await insertConnection(db, testConnectionValues({ team: 'dev', name: body.name, state: 'pending', downstream_state: null }))
+      const row = await insertConnection(
+        db,
+        testConnectionValues({ team: 'dev', name: body.name, state: 'pending', downstream_state: null })
+      )
       const created = await flow.createConnection('prod', body)
       return await reply.code(201).send({ id: row.id, flowConnectionId: created.id })
     })
@@ -37,10 +50,26 @@ export async function createBench (): Promise<void> {
 
     const c = await compare({
       broker: bench.broker,
-      baseline: { url: `${bareUrl}/bare/connections`, method: 'POST', headers: json, body, connections: CONNECTIONS, durationSeconds: BENCH_SECONDS },
-      candidate: { url: `${bench.url}/v1/connections`, method: 'POST', headers: { ...json, authorization: `Bearer ${bench.key}`, 'x-sandbox-name': 'prod' }, body, connections: CONNECTIONS, durationSeconds: BENCH_SECONDS }
+      baseline: {
+        url: `${bareUrl}/bare/connections`,
+        method: 'POST',
+        headers: json,
+        body,
+        connections: CONNECTIONS,
+        durationSeconds: BENCH_SECONDS
+      },
+      candidate: {
+        url: `${bench.url}/v1/connections`,
+        method: 'POST',
+        headers: { ...json, authorization: `Bearer ${bench.key}`, 'x-sandbox-name': 'prod' },
+        body,
+        connections: CONNECTIONS,
+        durationSeconds: BENCH_SECONDS
+      }
     })
-    const targets = [checkTarget(`throughput ≥ 0.5× the bare route (measured ${round(c.throughputRatio)}×)`, c.throughputRatio >= 0.5)]
+    const targets = [
+      checkTarget(`throughput ≥ 0.5× the bare route (measured ${round(c.throughputRatio)}×)`, c.throughputRatio >= 0.5)
+    ]
     await writeResult({
       name: 'create',
       database: databaseLabel(),

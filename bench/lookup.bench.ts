@@ -11,14 +11,20 @@ import { databaseLabel, startBenchBroker } from './support/bench-broker.js'
 const ROWS = 10_000
 const CONNECTIONS = 10
 
-export async function lookupBench (): Promise<void> {
+export async function lookupBench(): Promise<void> {
   print(`\n## lookup: GET /v1/connections/{id} vs a bare route with the same query — ${databaseLabel()}`)
   const bench = await startBenchBroker({ POLLER_ENABLED: 'false', RECONCILER_ENABLED: 'false' })
   const bare = Fastify()
   try {
     const db = bench.broker.database.db
-    const rows = Array.from({ length: ROWS }, (_, i) => testConnectionValues({ team: 'dev', flow_connection_id: `flow-${i}` }))
-    for (let i = 0; i < rows.length; i += 1000) await db.insertInto('connections').values(rows.slice(i, i + 1000)).execute()
+    const rows = Array.from({ length: ROWS }, (_, i) =>
+      testConnectionValues({ team: 'dev', flow_connection_id: `flow-${i}` })
+    )
+    for (let i = 0; i < rows.length; i += 1000)
+      await db
+        .insertInto('connections')
+        .values(rows.slice(i, i + 1000))
+        .execute()
     const id = rows[ROWS / 2]?.id ?? ''
 
     bare.get<{ Params: { id: string } }>('/bare/connections/:id', async (request, reply) => {
@@ -31,7 +37,12 @@ export async function lookupBench (): Promise<void> {
     const c = await compare({
       broker: bench.broker,
       baseline: { url: `${bareUrl}/bare/connections/${id}`, connections: CONNECTIONS, durationSeconds: BENCH_SECONDS },
-      candidate: { url: `${bench.url}/v1/connections/${id}`, headers: { authorization: `Bearer ${bench.key}` }, connections: CONNECTIONS, durationSeconds: BENCH_SECONDS }
+      candidate: {
+        url: `${bench.url}/v1/connections/${id}`,
+        headers: { authorization: `Bearer ${bench.key}` },
+        connections: CONNECTIONS,
+        durationSeconds: BENCH_SECONDS
+      }
     })
     const targets = [
       checkTarget(`throughput ≥ 0.8× the bare route (measured ${round(c.throughputRatio)}×)`, c.throughputRatio >= 0.8),

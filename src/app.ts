@@ -84,7 +84,7 @@ export const DEFAULT_HTTP_SETTINGS: HttpServerSettings = {
 export const BODY_LIMIT_BYTES = 1024 * 1024
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
-export async function buildApp (deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
+export async function buildApp(deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
   const loggerInstance: FastifyBaseLogger = deps.logger
   const limits = options.http ?? DEFAULT_HTTP_SETTINGS
   const callers = deps.callers ?? new CallerCache(deps.db, { ttlMs: 0 })
@@ -135,14 +135,19 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
       info: {
         title: 'Credential broker',
         version: '1.0.0',
-        description: 'Keeps third-party source credentials for Adobe Experience Platform Flow Service: validates them against a catalogue, keeps secret params in a secret store, creates base connections and follows their state. Errors are application/problem+json (RFC 9457).'
+        description:
+          'Keeps third-party source credentials for Adobe Experience Platform Flow Service: validates them against a catalogue, keeps secret params in a secret store, creates base connections and follows their state. Errors are application/problem+json (RFC 9457).'
       },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' } } },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' }
+        }
+      },
       security: [{ apiKey: [] }],
       tags: [
         { name: 'connections', description: 'Base connections and their state history' },
         { name: 'audit', description: 'Who did what to which connection, and whether the history is intact' },
-        { name: 'api-keys', description: 'Callers\' API keys (admin)' },
+        { name: 'api-keys', description: "Callers' API keys (admin)" },
         { name: 'catalogue', description: 'Connection specs the broker accepts' },
         { name: 'health', description: 'Liveness and readiness' }
       ]
@@ -154,10 +159,18 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
   const perMinute = options.rateLimitPerMinute ?? 0
   const denials = deps.denials ?? ownDenialTally(base, deps)
   base.decorate('denialTally', denials)
-  await registerAuthentication(base, deps.audit, { callers, denials, unauthPerMinute: options.unauthRateLimitPerMinute ?? 0, ...(perMinute > 0 ? { rateLimiter: new RateLimiter({ perMinute }) } : {}) })
+  await registerAuthentication(base, deps.audit, {
+    callers,
+    denials,
+    unauthPerMinute: options.unauthRateLimitPerMinute ?? 0,
+    ...(perMinute > 0 ? { rateLimiter: new RateLimiter({ perMinute }) } : {})
+  })
   if (deps.metrics !== undefined) {
     registerHttpMetrics(base, deps.metrics)
-    await app.register(metricsRoutes, { registry: deps.metrics.registry, requireKey: options.metricsRequireKey ?? false })
+    await app.register(metricsRoutes, {
+      registry: deps.metrics.registry,
+      requireKey: options.metricsRequireKey ?? false
+    })
   }
   await app.register(healthRoutes, { checks: deps.readiness })
   await app.register(connectionSpecRoutes)
@@ -169,9 +182,13 @@ export async function buildApp (deps: AppDeps, options: AppOptions): Promise<Fas
 }
 
 /** A tally living as long as the app, for callers that keep the database open past app.close(). */
-function ownDenialTally (app: FastifyInstance, deps: AppDeps): DenialTally {
+function ownDenialTally(app: FastifyInstance, deps: AppDeps): DenialTally {
   const denials = new DenialTally({ audit: deps.audit, logger: deps.logger.child({ component: 'denial-tally' }) })
-  app.addHook('onReady', async () => { denials.start() })
-  app.addHook('onClose', async () => { await denials.stop() })
+  app.addHook('onReady', async () => {
+    denials.start()
+  })
+  app.addHook('onClose', async () => {
+    await denials.stop()
+  })
   return denials
 }

@@ -15,22 +15,30 @@ export interface BootSummary {
 }
 
 /** `database`: the one actually opened (tests pass their own); `emulatorUrl`: where the dev emulator listens. */
-export function bootSummary (config: Config, database: DatabaseConfig, emulatorUrl?: string): { fields: BootSummary, message: string } {
+export function bootSummary(
+  config: Config,
+  database: DatabaseConfig,
+  emulatorUrl?: string
+): { fields: BootSummary; message: string } {
   const fields: BootSummary = {
     mode: config.mode,
     modeReason: config.modeReason,
     database: describeDatabase(database),
     secretStore: describeSecretStore(config),
-    flowService: config.flowService.kind === 'remote'
-      ? `${safeUrl(config.flowService.url)} (IMS ${safeUrl(imsTokenEndpoint(config.flowService.imsUrl).href)}, org ${config.flowService.orgId})`
-      : `in-process emulator${emulatorUrl !== undefined ? ` at ${emulatorUrl}` : ''}, not Adobe`
+    flowService:
+      config.flowService.kind === 'remote'
+        ? `${safeUrl(config.flowService.url)} (IMS ${safeUrl(imsTokenEndpoint(config.flowService.imsUrl).href)}, org ${config.flowService.orgId})`
+        : `in-process emulator${emulatorUrl !== undefined ? ` at ${emulatorUrl}` : ''}, not Adobe`
   }
   const message = `credential broker in ${fields.mode.toUpperCase()} mode (${fields.modeReason}): database ${fields.database}; secret store ${fields.secretStore}; Flow Service ${fields.flowService}`
   return { fields, message }
 }
 
-function describeDatabase (database: DatabaseConfig): string {
-  if (database.kind === 'pglite') return database.dataDir === null ? 'embedded PGlite in memory' : `embedded PGlite in ${path.resolve(database.dataDir, 'pglite')}`
+function describeDatabase(database: DatabaseConfig): string {
+  if (database.kind === 'pglite')
+    return database.dataDir === null
+      ? 'embedded PGlite in memory'
+      : `embedded PGlite in ${path.resolve(database.dataDir, 'pglite')}`
   try {
     const url = new URL(database.url)
     const name = decodeURIComponent(url.pathname.replace(/^\//, ''))
@@ -40,16 +48,18 @@ function describeDatabase (database: DatabaseConfig): string {
   }
 }
 
-function describeSecretStore (config: Config): string {
+function describeSecretStore(config: Config): string {
   const store = config.secretStore
   if (store.kind === 'vault') {
     return `vault ${safeUrl(store.addr)} (mount ${store.mount}, prefix ${store.prefix}${store.namespace !== undefined ? `, namespace ${store.namespace}` : ''}, ${store.auth.method} auth)`
   }
-  return store.key !== undefined ? 'local (key from BROKER_SECRET_KEY)' : `local (key file ${path.resolve(config.dataDir, KEY_FILE_NAME)})`
+  return store.key !== undefined
+    ? 'local (key from BROKER_SECRET_KEY)'
+    : `local (key file ${path.resolve(config.dataDir, KEY_FILE_NAME)})`
 }
 
 /** Origin and path only: a URL may carry a user, a password or a token in its query. */
-function safeUrl (value: string): string {
+function safeUrl(value: string): string {
   try {
     const url = new URL(value)
     return `${url.origin}${url.pathname === '/' ? '' : url.pathname}`

@@ -71,68 +71,152 @@ export interface BrokerOverrides {
  * Throws ConfigError (the process exits 78) when IMS refuses the configured credentials, and DataDirLockedError
  * when another process has the embedded database open.
  */
-export async function createBroker (config: Config, logger: Logger, overrides: BrokerOverrides = {}): Promise<Broker> {
+export async function createBroker(config: Config, logger: Logger, overrides: BrokerOverrides = {}): Promise<Broker> {
   for (const warning of config.warnings) logger.warn(warning)
   if (config.flowService.kind === 'remote') {
     const f = config.flowService
-    await checkImsCredentials({ imsUrl: f.imsUrl, clientId: f.clientId, clientSecret: f.clientSecret, scopes: f.scopes, timeoutMs: f.timeoutMs }, logger.child({ component: 'ims-check' }))
+    await checkImsCredentials(
+      {
+        imsUrl: f.imsUrl,
+        clientId: f.clientId,
+        clientSecret: f.clientSecret,
+        scopes: f.scopes,
+        timeoutMs: f.timeoutMs
+      },
+      logger.child({ component: 'ims-check' })
+    )
   }
   const closers: Array<() => Promise<void>> = []
   const clock = overrides.clock
   try {
     // Statements are counted from the first one; the metrics, which read the database, come after it.
     const queries: { observe?: (durationMs: number, failed: boolean) => void } = {}
-    const databaseConfig: DatabaseConfig = overrides.database ?? (config.database.kind === 'pglite' ? { kind: 'pglite', dataDir: config.database.dataDir } : config.database)
+    const databaseConfig: DatabaseConfig =
+      overrides.database ??
+      (config.database.kind === 'pglite' ? { kind: 'pglite', dataDir: config.database.dataDir } : config.database)
     const database = await openDatabase(databaseConfig, logger, {
-      onQuery: (durationMs, failed) => { queries.observe?.(durationMs, failed) }
+      onQuery: (durationMs, failed) => {
+        queries.observe?.(durationMs, failed)
+      }
     })
-    closers.push(async () => { await database.close() })
+    closers.push(async () => {
+      await database.close()
+    })
     await migrateToLatest(database.db)
     // One per database: its standalone rows (reads, denials) share statements across every request.
     const audit = new AuditLog(database.db)
-    const metrics = createBrokerMetrics({ pollerLagSeconds: async () => await pollerLagSeconds(database.db), poolUsage: () => database.poolUsage() })
-    queries.observe = (durationMs, failed) => { metrics.dbQueryDuration.observe({ outcome: failed ? 'error' : 'ok' }, durationMs / 1000) }
+    const metrics = createBrokerMetrics({
+      pollerLagSeconds: async () => await pollerLagSeconds(database.db),
+      poolUsage: () => database.poolUsage()
+    })
+    queries.observe = (durationMs, failed) => {
+      metrics.dbQueryDuration.observe({ outcome: failed ? 'error' : 'ok' }, durationMs / 1000)
+    }
 
     // A key file is made only in dev mode (production requires BROKER_SECRET_KEY), in the private data dir.
-    if (config.secretStore.kind === 'local' && config.secretStore.key === undefined) await ensurePrivateDir(config.dataDir)
-    const secrets: SecretStore = meterSecretStore(config.secretStore.kind === 'vault'
-      ? createVaultSecretStore(config.secretStore, logger.child({ component: 'vault' }))
-      : new LocalSecretStore(database.db, await loadLocalKey({ ...(config.secretStore.key !== undefined ? { key: config.secretStore.key } : {}), dataDir: config.dataDir }, logger)), metrics.secretStoreDuration)
-    closers.push(async () => { await secrets.close() })
+    if (config.secretStore.kind === 'local' && config.secretStore.key === undefined)
+      await ensurePrivateDir(config.dataDir)
+    const secrets: SecretStore = meterSecretStore(
+      config.secretStore.kind === 'vault'
+        ? createVaultSecretStore(config.secretStore, logger.child({ component: 'vault' }))
+        : new LocalSecretStore(
+            database.db,
+            await loadLocalKey(
+              {
+                ...(config.secretStore.key !== undefined ? { key: config.secretStore.key } : {}),
+                dataDir: config.dataDir
+              },
+              logger
+            )
+          ),
+      metrics.secretStoreDuration
+    )
+    closers.push(async () => {
+      await secrets.close()
+    })
 
     let emulator: RunningEmulator | undefined
     let flowConfig: Parameters<typeof createFlowServiceClient>[0]
     if (config.flowService.kind === 'emulator') {
-      emulator = await startEmulator({ readyDelayMs: config.flowService.readyDelayMs, logger: logger.child({ component: 'emulator' }), ...(clock !== undefined ? { clock } : {}) })
-      closers.push(async () => { await emulator?.close() })
-      flowConfig = { url: emulator.flowServiceUrl, imsUrl: emulator.imsUrl, ...emulator.credentials, scopes: 'openid,AdobeID', timeoutMs: config.flowService.timeoutMs }
-      logger.warn({ flowServiceUrl: emulator.flowServiceUrl }, '*** DEV MODE: Flow Service is the in-process EMULATOR, not Adobe. Set FLOW_SERVICE_URL and IMS_* for the real service. ***')
+      emulator = await startEmulator({
+        readyDelayMs: config.flowService.readyDelayMs,
+        logger: logger.child({ component: 'emulator' }),
+        ...(clock !== undefined ? { clock } : {})
+      })
+      closers.push(async () => {
+        await emulator?.close()
+      })
+      flowConfig = {
+        url: emulator.flowServiceUrl,
+        imsUrl: emulator.imsUrl,
+        ...emulator.credentials,
+        scopes: 'openid,AdobeID',
+        timeoutMs: config.flowService.timeoutMs
+      }
+      logger.warn(
+        { flowServiceUrl: emulator.flowServiceUrl },
+        '*** DEV MODE: Flow Service is the in-process EMULATOR, not Adobe. Set FLOW_SERVICE_URL and IMS_* for the real service. ***'
+      )
     } else {
       const f = config.flowService
-      flowConfig = { url: f.url, imsUrl: f.imsUrl, clientId: f.clientId, clientSecret: f.clientSecret, scopes: f.scopes, orgId: f.orgId, timeoutMs: f.timeoutMs }
+      flowConfig = {
+        url: f.url,
+        imsUrl: f.imsUrl,
+        clientId: f.clientId,
+        clientSecret: f.clientSecret,
+        scopes: f.scopes,
+        orgId: f.orgId,
+        timeoutMs: f.timeoutMs
+      }
     }
-    const flow = guardFlowService(createFlowServiceClient({
-      ...flowConfig,
-      pingSandbox: config.defaultSandboxName,
-      logger: logger.child({ component: 'flow-service' }),
-      onUnexpectedAnswer: (operation, reason) => { metrics.flowServiceUnexpectedAnswers.inc({ operation, reason }) },
-      ...(clock !== undefined ? { now: clock.now } : {})
-    }), config, metrics, clock)
-    closers.push(async () => { await flow.close() })
+    const flow = guardFlowService(
+      createFlowServiceClient({
+        ...flowConfig,
+        pingSandbox: config.defaultSandboxName,
+        logger: logger.child({ component: 'flow-service' }),
+        onUnexpectedAnswer: (operation, reason) => {
+          metrics.flowServiceUnexpectedAnswers.inc({ operation, reason })
+        },
+        ...(clock !== undefined ? { now: clock.now } : {})
+      }),
+      config,
+      metrics,
+      clock
+    )
+    closers.push(async () => {
+      await flow.close()
+    })
 
-    const devAdminKey = await bootstrapKeys(database, config, logger, overrides.devKeyDir === undefined ? config.dataDir : overrides.devKeyDir)
+    const devAdminKey = await bootstrapKeys(
+      database,
+      config,
+      logger,
+      overrides.devKeyDir === undefined ? config.dataDir : overrides.devKeyDir
+    )
 
     const countTransitions = transitionCounter(metrics)
-    const poller = new StatePoller({ db: database.db, flow, secrets, logger: logger.child({ component: 'poller' }), observer: pollerObserver(metrics), onTransition: countTransitions }, {
-      owner: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
-      fastIntervalMs: config.poller.fastIntervalMs,
-      steadyIntervalMs: config.poller.steadyIntervalMs,
-      batchSize: config.poller.batchSize,
-      leaseMs: config.poller.leaseMs,
-      goneConfirmMs: config.downstreamEvidence.goneConfirmMs,
-      secretGraceMs: config.orphanSweep.graceMs
+    const poller = new StatePoller(
+      {
+        db: database.db,
+        flow,
+        secrets,
+        logger: logger.child({ component: 'poller' }),
+        observer: pollerObserver(metrics),
+        onTransition: countTransitions
+      },
+      {
+        owner: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+        fastIntervalMs: config.poller.fastIntervalMs,
+        steadyIntervalMs: config.poller.steadyIntervalMs,
+        batchSize: config.poller.batchSize,
+        leaseMs: config.poller.leaseMs,
+        goneConfirmMs: config.downstreamEvidence.goneConfirmMs,
+        secretGraceMs: config.orphanSweep.graceMs
+      }
+    )
+    closers.push(async () => {
+      await poller.stop()
     })
-    closers.push(async () => { await poller.stop() })
 
     const settings = {
       createDeadlineMs: config.deadlines.createMs,
@@ -143,54 +227,110 @@ export async function createBroker (config: Config, logger: Logger, overrides: B
       duplicateWatchMs: config.downstreamEvidence.duplicateWatchMs,
       orphanGraceMs: config.orphanSweep.graceMs
     }
-    const reconciler = new Reconciler({ db: database.db, audit, secrets, flow, logger: logger.child({ component: 'reconciler' }), settings, onTransition: countTransitions, ...(clock !== undefined ? { clock } : {}) }, {
-      owner: `${os.hostname()}:${process.pid}:reconciler:${Math.random().toString(36).slice(2, 8)}`,
-      intervalMs: config.reconciler.intervalMs,
-      pendingGraceMs: config.reconciler.pendingGraceMs,
-      flowTimeoutMs: config.flowService.timeoutMs
+    const reconciler = new Reconciler(
+      {
+        db: database.db,
+        audit,
+        secrets,
+        flow,
+        logger: logger.child({ component: 'reconciler' }),
+        settings,
+        onTransition: countTransitions,
+        ...(clock !== undefined ? { clock } : {})
+      },
+      {
+        owner: `${os.hostname()}:${process.pid}:reconciler:${Math.random().toString(36).slice(2, 8)}`,
+        intervalMs: config.reconciler.intervalMs,
+        pendingGraceMs: config.reconciler.pendingGraceMs,
+        flowTimeoutMs: config.flowService.timeoutMs
+      }
+    )
+    closers.push(async () => {
+      await reconciler.stop()
     })
-    closers.push(async () => { await reconciler.stop() })
-    const orphanSweep = new SecretOrphanSweep({ db: database.db, secrets, logger: logger.child({ component: 'orphan-sweep' }) }, config.orphanSweep)
-    closers.push(async () => { await orphanSweep.stop() })
+    const orphanSweep = new SecretOrphanSweep(
+      { db: database.db, secrets, logger: logger.child({ component: 'orphan-sweep' }) },
+      config.orphanSweep
+    )
+    closers.push(async () => {
+      await orphanSweep.stop()
+    })
 
     const callers = new CallerCache(database.db, { ttlMs: config.apiKeyCacheTtlMs })
     if (databaseConfig.kind === 'postgres' && config.apiKeyCacheTtlMs > 0) {
       // Other processes (replicas, the keys CLI) revoke keys too: the cache stays off until their notices can be heard.
-      const revocations = new RevocationListener({ url: databaseConfig.url, cache: callers, logger: logger.child({ component: 'key-revocations' }) })
+      const revocations = new RevocationListener({
+        url: databaseConfig.url,
+        cache: callers,
+        logger: logger.child({ component: 'key-revocations' })
+      })
       await revocations.start()
-      closers.push(async () => { await revocations.stop() })
+      closers.push(async () => {
+        await revocations.stop()
+      })
     }
 
     const dependencies: DependencyChecks = {
-      database: { required: true, check: async () => { await database.ping() } },
-      secretStore: { required: true, check: async () => { await secrets.ping() } },
-      flowService: { required: false, check: async () => { await flow.ping() } }
+      database: {
+        required: true,
+        check: async () => {
+          await database.ping()
+        }
+      },
+      secretStore: {
+        required: true,
+        check: async () => {
+          await secrets.ping()
+        }
+      },
+      flowService: {
+        required: false,
+        check: async () => {
+          await flow.ping()
+        }
+      }
     }
     registerDependencyGauge(metrics.registry, dependencies)
     // Refusals of keyless requests are counted in memory and written as they age; the last ones on close, before
     // the database goes.
     const denials = new DenialTally({ audit, logger: logger.child({ component: 'denial-tally' }) })
     denials.start()
-    closers.push(async () => { await denials.stop() })
+    closers.push(async () => {
+      await denials.stop()
+    })
 
-    const app = await buildApp({
-      callers,
-      denials,
-      db: database.db,
-      audit,
-      secrets,
-      flow,
-      logger,
-      settings,
-      onTransition: countTransitions,
-      ...(clock !== undefined ? { clock } : {}),
-      metrics,
-      readiness: dependencies
-    }, { defaultSandboxName: config.defaultSandboxName, rateLimitPerMinute: config.apiRateLimitPerMinute, unauthRateLimitPerMinute: config.unauthRateLimitPerMinute, trustProxy: config.trustProxy, metricsRequireKey: config.metrics.requireKey, http: config.http })
+    const app = await buildApp(
+      {
+        callers,
+        denials,
+        db: database.db,
+        audit,
+        secrets,
+        flow,
+        logger,
+        settings,
+        onTransition: countTransitions,
+        ...(clock !== undefined ? { clock } : {}),
+        metrics,
+        readiness: dependencies
+      },
+      {
+        defaultSandboxName: config.defaultSandboxName,
+        rateLimitPerMinute: config.apiRateLimitPerMinute,
+        unauthRateLimitPerMinute: config.unauthRateLimitPerMinute,
+        trustProxy: config.trustProxy,
+        metricsRequireKey: config.metrics.requireKey,
+        http: config.http
+      }
+    )
     // Fastify runs onClose hooks in registration order; closers were pushed in creation order.
     app.addHook('onClose', async () => {
       for (const close of closers.reverse()) {
-        try { await close() } catch (err) { logger.error({ err }, 'closing a resource failed') }
+        try {
+          await close()
+        } catch (err) {
+          logger.error({ err }, 'closing a resource failed')
+        }
       }
     })
     if (config.poller.enabled) poller.start()
@@ -212,9 +352,18 @@ const DEV_KEY_FILE = 'dev-admin.key'
  * BROKER_ADMIN_KEY is made valid at boot, unless it was revoked (a revocation is final); a new value revokes the key
  * the previous one made. Dev mode without it gets a key of its own, kept in the data dir (a new one if revoked).
  */
-async function bootstrapKeys (database: BrokerDatabase, config: Config, logger: Logger, devKeyDir: string | null): Promise<string | undefined> {
+async function bootstrapKeys(
+  database: BrokerDatabase,
+  config: Config,
+  logger: Logger,
+  devKeyDir: string | null
+): Promise<string | undefined> {
   if (config.adminKey !== undefined) {
-    reportBootstrap(await bootstrapAdminKey(database.db, config.adminKey, 'BROKER_ADMIN_KEY', 'BROKER_ADMIN_KEY'), 'BROKER_ADMIN_KEY', logger)
+    reportBootstrap(
+      await bootstrapAdminKey(database.db, config.adminKey, 'BROKER_ADMIN_KEY', 'BROKER_ADMIN_KEY'),
+      'BROKER_ADMIN_KEY',
+      logger
+    )
     return undefined
   }
   if (config.flowService.kind !== 'emulator') {
@@ -223,7 +372,13 @@ async function bootstrapKeys (database: BrokerDatabase, config: Config, logger: 
   }
   const file = devKeyDir === null ? undefined : path.resolve(devKeyDir, DEV_KEY_FILE)
   if (devKeyDir !== null) await ensurePrivateDir(devKeyDir)
-  let key = file === undefined ? undefined : await readFile(file, 'utf8').then((k) => k.trim(), () => undefined)
+  let key =
+    file === undefined
+      ? undefined
+      : await readFile(file, 'utf8').then(
+          (k) => k.trim(),
+          () => undefined
+        )
   for (;;) {
     if (key === undefined) {
       key = generateApiKey()
@@ -236,14 +391,21 @@ async function bootstrapKeys (database: BrokerDatabase, config: Config, logger: 
   }
 }
 
-function reportBootstrap (outcome: BootstrapOutcome, what: string, logger: Logger): void {
+function reportBootstrap(outcome: BootstrapOutcome, what: string, logger: Logger): void {
   switch (outcome.kind) {
     case 'created':
     case 'kept':
-      if (outcome.revoked.length > 0) logger.warn({ apiKeyId: outcome.row.id, revokedApiKeyIds: outcome.revoked }, `${what} changed: the keys earlier values made are revoked`)
+      if (outcome.revoked.length > 0)
+        logger.warn(
+          { apiKeyId: outcome.row.id, revokedApiKeyIds: outcome.revoked },
+          `${what} changed: the keys earlier values made are revoked`
+        )
       return
     case 'revoked':
-      logger.error({ apiKeyId: outcome.row.id }, `${what} was revoked and stays revoked: set a new value to have a boot admin key`)
+      logger.error(
+        { apiKeyId: outcome.row.id },
+        `${what} was revoked and stays revoked: set a new value to have a boot admin key`
+      )
       return
     case 'foreign':
       logger.warn({ apiKeyId: outcome.row.id }, `${what} is a key issued otherwise (API or CLI); left as it is`)
@@ -255,11 +417,24 @@ function reportBootstrap (outcome: BootstrapOutcome, what: string, logger: Logge
  * is metered (inside the budget: the metrics count calls that were sent). A call that would wait for the budget
  * longer than one call's timeout fails at once as retryable instead.
  */
-function guardFlowService (client: FlowServiceClient, config: Config, metrics: BrokerMetrics, clock: Clock | undefined): FlowServiceClient {
-  const budget = new RequestBudget({ ratePerSecond: config.flowServiceRatePerSecond, maxWaitMs: config.flowService.timeoutMs, ...(clock !== undefined ? { now: clock.now, sleep: clock.sleep } : {}) })
+function guardFlowService(
+  client: FlowServiceClient,
+  config: Config,
+  metrics: BrokerMetrics,
+  clock: Clock | undefined
+): FlowServiceClient {
+  const budget = new RequestBudget({
+    ratePerSecond: config.flowServiceRatePerSecond,
+    maxWaitMs: config.flowService.timeoutMs,
+    ...(clock !== undefined ? { now: clock.now, sleep: clock.sleep } : {})
+  })
   return budgetFlowServiceClient(meterFlowServiceClient(client, metrics), budget, {
     defaultRetryAfterMs: 5000,
-    onWait: (ms) => { metrics.flowServiceBudgetWait.observe(ms / 1000) },
-    onRefused: () => { metrics.flowServiceBudgetRefusals.inc() }
+    onWait: (ms) => {
+      metrics.flowServiceBudgetWait.observe(ms / 1000)
+    },
+    onRefused: () => {
+      metrics.flowServiceBudgetRefusals.inc()
+    }
   })
 }

@@ -19,27 +19,41 @@ class NotUsedError extends Error {
   override readonly name = 'NotUsedError'
 }
 
-const notUsed = (what: string): NotUsedError => new NotUsedError(`${what} is not available while building the OpenAPI document`)
+const notUsed = (what: string): NotUsedError =>
+  new NotUsedError(`${what} is not available while building the OpenAPI document`)
 
 /** A client whose every method fails: building the document must not call it. */
-function unavailable<T extends object> (what: string): T {
-  return new Proxy({}, {
-    get: (_target, property) => {
-      // Not a promise: `await` and promise helpers probe `then`.
-      if (property === 'then') return undefined
-      return () => { throw notUsed(`${what}.${String(property)}`) }
+function unavailable<T extends object>(what: string): T {
+  return new Proxy(
+    {},
+    {
+      get: (_target, property) => {
+        // Not a promise: `await` and promise helpers probe `then`.
+        if (property === 'then') return undefined
+        return () => {
+          throw notUsed(`${what}.${String(property)}`)
+        }
+      }
     }
-  }) as T
+  ) as T
 }
 
 /** Kysely that compiles PostgreSQL but fails on the first connection it asks for. */
-function databaseNotUsed (): Kysely<Database> {
+function databaseNotUsed(): Kysely<Database> {
   const driver: Driver = {
     init: async () => {},
-    acquireConnection: async (): Promise<DatabaseConnection> => { throw notUsed('the database') },
-    beginTransaction: async () => { throw notUsed('the database') },
-    commitTransaction: async () => { throw notUsed('the database') },
-    rollbackTransaction: async () => { throw notUsed('the database') },
+    acquireConnection: async (): Promise<DatabaseConnection> => {
+      throw notUsed('the database')
+    },
+    beginTransaction: async () => {
+      throw notUsed('the database')
+    },
+    commitTransaction: async () => {
+      throw notUsed('the database')
+    },
+    rollbackTransaction: async () => {
+      throw notUsed('the database')
+    },
     releaseConnection: async () => {},
     destroy: async () => {}
   }
@@ -53,26 +67,29 @@ function databaseNotUsed (): Kysely<Database> {
   })
 }
 
-export async function buildOpenApiDocument (): Promise<unknown> {
+export async function buildOpenApiDocument(): Promise<unknown> {
   const db = databaseNotUsed()
-  const app = await buildApp({
-    db,
-    audit: new AuditLog(db),
-    secrets: unavailable<SecretStore>('the secret store'),
-    flow: unavailable<FlowServiceClient>('Flow Service'),
-    logger: pino({ level: 'silent' }),
-    // Read by handlers only, never by the schemas.
-    settings: {
-      createDeadlineMs: 0,
-      fastPollIntervalMs: 0,
-      changeDeadlineMs: 0,
-      flowTimeoutMs: 0,
-      goneConfirmMs: 0,
-      duplicateWatchMs: 0,
-      orphanGraceMs: 0
+  const app = await buildApp(
+    {
+      db,
+      audit: new AuditLog(db),
+      secrets: unavailable<SecretStore>('the secret store'),
+      flow: unavailable<FlowServiceClient>('Flow Service'),
+      logger: pino({ level: 'silent' }),
+      // Read by handlers only, never by the schemas.
+      settings: {
+        createDeadlineMs: 0,
+        fastPollIntervalMs: 0,
+        changeDeadlineMs: 0,
+        flowTimeoutMs: 0,
+        goneConfirmMs: 0,
+        duplicateWatchMs: 0,
+        orphanGraceMs: 0
+      },
+      readiness: {}
     },
-    readiness: {}
-  }, { defaultSandboxName: 'prod' })
+    { defaultSandboxName: 'prod' }
+  )
   try {
     await app.ready()
     return app.swagger()

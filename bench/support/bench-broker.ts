@@ -19,12 +19,18 @@ export interface BenchBroker {
   close: () => Promise<void>
 }
 
-export const databaseLabel = (): string => process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '' ? 'PostgreSQL (DATABASE_URL)' : 'PGlite (embedded, in memory)'
+export const databaseLabel = (): string =>
+  process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== ''
+    ? 'PostgreSQL (DATABASE_URL)'
+    : 'PGlite (embedded, in memory)'
 
 /** `database`: one the benchmark prepared itself (seeded before the broker starts); default a fresh one. */
-export async function startBenchBroker (env: Record<string, string> = {}, prepared?: { config: DatabaseConfig, drop: () => Promise<void> }): Promise<BenchBroker> {
+export async function startBenchBroker(
+  env: Record<string, string> = {},
+  prepared?: { config: DatabaseConfig; drop: () => Promise<void> }
+): Promise<BenchBroker> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'broker-bench-'))
-  const database = prepared ?? await createTestDatabase()
+  const database = prepared ?? (await createTestDatabase())
   const config = loadConfig({
     BROKER_MODE: 'dev',
     BROKER_DATA_DIR: dataDir,

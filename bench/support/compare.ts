@@ -32,7 +32,7 @@ export interface CompareOptions {
 export const BENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
 export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 
-export async function compare (options: CompareOptions): Promise<Comparison> {
+export async function compare(options: CompareOptions): Promise<Comparison> {
   const rounds = options.rounds ?? BENCH_ROUNDS
   const warmup = options.warmupSeconds ?? 2
   // Warm both (JIT, pools, caches) before measuring.
@@ -58,20 +58,24 @@ export async function compare (options: CompareOptions): Promise<Comparison> {
     p50Ratio: c.latencyP50Ms / Math.max(b.latencyP50Ms, 1),
     p99Ratio: c.latencyP99Ms / Math.max(b.latencyP99Ms, 1)
   }
-  print(`  ratios (broker / baseline, median of ${rounds} alternating rounds): throughput ${round(comparison.throughputRatio)}×, p50 ${round(comparison.p50Ratio)}×, p99 ${round(comparison.p99Ratio)}×`)
+  print(
+    `  ratios (broker / baseline, median of ${rounds} alternating rounds): throughput ${round(comparison.throughputRatio)}×, p50 ${round(comparison.p50Ratio)}×, p99 ${round(comparison.p99Ratio)}×`
+  )
   return comparison
 }
 
-async function measured (broker: Broker, load: LoadOptions): Promise<LoadResult & { statements: number }> {
+async function measured(broker: Broker, load: LoadOptions): Promise<LoadResult & { statements: number }> {
   const before = await statementCount(broker)
   const result = await runLoad(load)
-  return { ...result, statements: await statementCount(broker) - before }
+  return { ...result, statements: (await statementCount(broker)) - before }
 }
 
 /** Statements the broker's database handle has run so far. */
-async function statementCount (broker: Broker): Promise<number> {
+async function statementCount(broker: Broker): Promise<number> {
   const metric = await broker.metrics.dbQueryDuration.get()
-  return metric.values.filter((v) => v.metricName === 'broker_db_query_duration_seconds_count').reduce((n, v) => n + v.value, 0)
+  return metric.values
+    .filter((v) => v.metricName === 'broker_db_query_duration_seconds_count')
+    .reduce((n, v) => n + v.value, 0)
 }
 
 const median = (values: number[]): number => {
@@ -79,7 +83,7 @@ const median = (values: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }
 
-function summarise (runs: Array<LoadResult & { statements: number }>): Side {
+function summarise(runs: Array<LoadResult & { statements: number }>): Side {
   return {
     requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
     latencyP50Ms: median(runs.map((r) => r.latencyP50Ms)),
@@ -91,12 +95,14 @@ function summarise (runs: Array<LoadResult & { statements: number }>): Side {
   }
 }
 
-function printSide (label: string, s: Side): void {
-  print(`  ${label.padEnd(9)} ${round(s.requestsPerSecond, 0)} req/s   p50 ${s.latencyP50Ms} ms   p99 ${s.latencyP99Ms} ms   ${round(s.statementsPerRequest, 2)} statements/request   (${s.requests} requests)`)
+function printSide(label: string, s: Side): void {
+  print(
+    `  ${label.padEnd(9)} ${round(s.requestsPerSecond, 0)} req/s   p50 ${s.latencyP50Ms} ms   p99 ${s.latencyP99Ms} ms   ${round(s.statementsPerRequest, 2)} statements/request   (${s.requests} requests)`
+  )
 }
 
 /** The figures of a comparison, flat, for bench/results/<name>.json. */
-export function comparisonFigures (c: Comparison): Record<string, number> {
+export function comparisonFigures(c: Comparison): Record<string, number> {
   return {
     rounds: c.rounds,
     secondsPerRound: BENCH_SECONDS,

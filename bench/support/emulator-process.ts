@@ -14,18 +14,23 @@ export interface EmulatorProcess {
 
 const MAIN = fileURLToPath(new URL('../../src/bin/emulator.ts', import.meta.url))
 
-export async function startEmulatorProcess (readyDelayMs = 0): Promise<EmulatorProcess> {
+export async function startEmulatorProcess(readyDelayMs = 0): Promise<EmulatorProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     env: { ...process.env, EMULATOR_PORT: '0', EMULATOR_READY_DELAY_MS: String(readyDelayMs), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const env = await new Promise<Record<string, string>>((resolve, reject) => {
     let text = ''
-    child.once('exit', (code) => { reject(new Error(`the emulator exited with ${code ?? 'a signal'}`)) })
+    child.once('exit', (code) => {
+      reject(new Error(`the emulator exited with ${code ?? 'a signal'}`))
+    })
     child.stdout?.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8')
       if (!text.includes('# control API')) return
-      const pairs = text.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])
+      const pairs = text
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])
       resolve(Object.fromEntries(pairs) as Record<string, string>)
     })
   })
@@ -35,7 +40,8 @@ export async function startEmulatorProcess (readyDelayMs = 0): Promise<EmulatorP
     env,
     control: `${origin}/_emulator`,
     assertAlive: () => {
-      if (!stopping && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`the emulator process died (${child.signalCode ?? `exit ${child.exitCode ?? '?'}`})`)
+      if (!stopping && (child.exitCode !== null || child.signalCode !== null))
+        throw new Error(`the emulator process died (${child.signalCode ?? `exit ${child.exitCode ?? '?'}`})`)
     },
     stop: async () => {
       stopping = true
@@ -44,20 +50,27 @@ export async function startEmulatorProcess (readyDelayMs = 0): Promise<EmulatorP
   }
 }
 
-async function stop (child: ChildProcess): Promise<void> {
+async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return
   await new Promise<void>((resolve) => {
-    child.once('exit', () => { resolve() })
+    child.once('exit', () => {
+      resolve()
+    })
     child.kill('SIGTERM')
   })
 }
 
 /** One call to the control API, its JSON answer parsed. */
-export async function control<T> (emulator: EmulatorProcess, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
+export async function control<T>(
+  emulator: EmulatorProcess,
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  body?: unknown
+): Promise<T> {
   const res = await fetch(`${emulator.control}${path}`, {
     method,
     ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {})
   })
   if (!res.ok) throw new Error(`emulator control ${method} ${path}: ${res.status} ${await res.text()}`)
-  return res.status === 204 ? undefined as T : await res.json() as T
+  return res.status === 204 ? (undefined as T) : ((await res.json()) as T)
 }

@@ -27,8 +27,18 @@ export interface LoadResult {
 
 const autocannonCli = createRequire(import.meta.url).resolve('autocannon/autocannon.js')
 
-export async function runLoad (options: LoadOptions): Promise<LoadResult> {
-  const args = [autocannonCli, '--json', '--no-progress', '-c', String(options.connections), '-d', String(options.durationSeconds), '-m', options.method ?? 'GET']
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const args = [
+    autocannonCli,
+    '--json',
+    '--no-progress',
+    '-c',
+    String(options.connections),
+    '-d',
+    String(options.durationSeconds),
+    '-m',
+    options.method ?? 'GET'
+  ]
   if (options.amount !== undefined) args.push('-a', String(options.amount))
   if (options.overallRate !== undefined) args.push('-R', String(options.overallRate))
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}=${value}`)
@@ -49,9 +59,10 @@ export async function runLoad (options: LoadOptions): Promise<LoadResult> {
   return parseResult(JSON.parse(output))
 }
 
-function parseResult (json: unknown): LoadResult {
-  const record = (value: unknown): Record<string, unknown> => typeof value === 'object' && value !== null ? value as Record<string, unknown> : {}
-  const num = (value: unknown): number => typeof value === 'number' ? value : Number.NaN
+function parseResult(json: unknown): LoadResult {
+  const record = (value: unknown): Record<string, unknown> =>
+    typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {}
+  const num = (value: unknown): number => (typeof value === 'number' ? value : Number.NaN)
   const root = record(json)
   return {
     requestsPerSecond: num(record(root.requests).average),

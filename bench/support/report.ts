@@ -17,7 +17,7 @@ export interface BenchResult {
   notes: string[]
 }
 
-export function machine (): Record<string, string | number> {
+export function machine(): Record<string, string | number> {
   return {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -27,18 +27,18 @@ export function machine (): Record<string, string | number> {
   }
 }
 
-export function print (line: string): void {
+export function print(line: string): void {
   process.stdout.write(line + '\n')
 }
 
 export const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits
 
-export function checkTarget (description: string, met: boolean): Target {
+export function checkTarget(description: string, met: boolean): Target {
   print(`  ${met ? 'MET   ' : 'MISSED'} ${description}`)
   return { description, met }
 }
 
-export async function writeResult (result: BenchResult): Promise<void> {
+export async function writeResult(result: BenchResult): Promise<void> {
   const dir = new URL('../results/', import.meta.url)
   await mkdir(dir, { recursive: true })
   const body = { ...result, machine: machine(), at: new Date().toISOString() }

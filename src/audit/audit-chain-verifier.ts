@@ -2,7 +2,11 @@
 // database — and incrementally: from the last row a previous run proved intact, unless a full walk is asked for.
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.js'
-import { releaseVerificationLease, takeVerificationLease, type VerifiedThrough } from './audit-verification-repository.js'
+import {
+  releaseVerificationLease,
+  takeVerificationLease,
+  type VerifiedThrough
+} from './audit-verification-repository.js'
 import { walkAuditChain, type ChainVerdict } from './verify-audit-chain.js'
 
 export interface AuditVerification extends ChainVerdict {
@@ -14,7 +18,7 @@ export interface AuditVerification extends ChainVerdict {
   verifiedThroughId: string | null
 }
 
-export type VerificationOutcome = { kind: 'verified', verification: AuditVerification } | { kind: 'busy' }
+export type VerificationOutcome = { kind: 'verified'; verification: AuditVerification } | { kind: 'busy' }
 
 export interface AuditChainVerifierOptions {
   /** How long a run may hold the lease; a run of a replica that died frees it after this long. */
@@ -27,13 +31,16 @@ export class AuditChainVerifier {
   readonly #pageSize: number
   #running = false
 
-  constructor (private readonly db: Kysely<Database>, options: AuditChainVerifierOptions = {}) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    options: AuditChainVerifierOptions = {}
+  ) {
     this.#leaseMs = options.leaseMs ?? 300_000
     this.#pageSize = options.pageSize ?? 500
   }
 
   /** Busy when a run is under way here or on another replica: callers are told to come back, not queued. */
-  async verify (options: { full: boolean }): Promise<VerificationOutcome> {
+  async verify(options: { full: boolean }): Promise<VerificationOutcome> {
     if (this.#running) return { kind: 'busy' }
     this.#running = true
     try {
@@ -44,7 +51,15 @@ export class AuditChainVerifier {
         const start = options.full ? null : lease.through
         const { through, ...verdict } = await walkAuditChain(this.db, start, this.#pageSize)
         if (verdict.valid) proven = through
-        return { kind: 'verified', verification: { ...verdict, full: options.full, startedAfterId: start?.id ?? null, verifiedThroughId: proven?.id ?? null } }
+        return {
+          kind: 'verified',
+          verification: {
+            ...verdict,
+            full: options.full,
+            startedAfterId: start?.id ?? null,
+            verifiedThroughId: proven?.id ?? null
+          }
+        }
       } finally {
         // A broken walk leaves the checkpoint where it was: what was proven before still holds.
         await releaseVerificationLease(this.db, proven)

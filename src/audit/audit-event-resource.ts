@@ -13,12 +13,16 @@ export const AuditEventResource = Type.Object({
   actor: Type.String({ description: 'key:<key id>, cli:<os user>, poller, reconciler, boot or anonymous.' }),
   actorTeam: Nullable(Type.String()),
   actorKeyId: Nullable(Type.String()),
-  action: Type.String({ description: 'e.g. connection.create, connection.read, connection.state_changed, api_key.revoke.' }),
+  action: Type.String({
+    description: 'e.g. connection.create, connection.read, connection.state_changed, api_key.revoke.'
+  }),
   connectionId: Nullable(Type.String({ format: 'uuid' })),
   requestId: Nullable(Type.String()),
   outcome: AuditOutcome,
   changedFields: Type.Array(Type.String(), { description: 'Names of the fields that changed, never their values.' }),
-  detail: Nullable(Type.Record(Type.String(), Type.Unknown(), { description: 'Non-secret facts: states, statuses, filters used.' }))
+  detail: Nullable(
+    Type.Record(Type.String(), Type.Unknown(), { description: 'Non-secret facts: states, statuses, filters used.' })
+  )
 })
 export type AuditEventResource = Static<typeof AuditEventResource>
 

@@ -16,27 +16,39 @@ export interface HashedAuditContent {
   detail: Record<string, unknown> | null
 }
 
-export function auditHash (prevHash: string, c: HashedAuditContent): string {
-  return createHash('sha256').update(`[${JSON.stringify(prevHash)},${auditHashRest(c)}`).digest('hex')
+export function auditHash(prevHash: string, c: HashedAuditContent): string {
+  return createHash('sha256')
+    .update(`[${JSON.stringify(prevHash)},${auditHashRest(c)}`)
+    .digest('hex')
 }
 
 /**
  * The hashed text after the predecessor's hash: canonical JSON of `[prevHash, ...content]` is `["<prevHash>",` +
  * this. The database's audit_append splices the tail hash it reads under the chain lock in front of it.
  */
-export function auditHashRest (c: HashedAuditContent): string {
+export function auditHashRest(c: HashedAuditContent): string {
   const content = [
-    c.occurredAt.toISOString(), c.actor, c.actorTeam, c.actorKeyId, c.action,
-    c.connectionId, c.requestId, c.outcome, c.changedFields, c.detail
+    c.occurredAt.toISOString(),
+    c.actor,
+    c.actorTeam,
+    c.actorKeyId,
+    c.action,
+    c.connectionId,
+    c.requestId,
+    c.outcome,
+    c.changedFields,
+    c.detail
   ]
   return canonicalJson(content).slice(1)
 }
 
 /** JSON with object keys sorted, so jsonb's own key order never changes a hash. */
-export function canonicalJson (value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
   }
   return JSON.stringify(value ?? null)

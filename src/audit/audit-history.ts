@@ -14,9 +14,9 @@ import { listAuditEvents, type AuditFilters } from './audit-repository.js'
  * another team's rows: those would tell it who else holds which key and probes what.
  */
 export type AuditReader =
-  | { kind: 'operator', team?: string }
+  | { kind: 'operator'; team?: string }
   /** `ownsConnection` says whether a connection is the team's (whoever holds the connections knows). */
-  | { kind: 'team', team: string, ownsConnection: (connectionId: string) => Promise<boolean> }
+  | { kind: 'team'; team: string; ownsConnection: (connectionId: string) => Promise<boolean> }
 
 export interface AuditQuery extends Omit<AuditFilters, 'actorTeam'> {
   limit: number
@@ -25,19 +25,33 @@ export interface AuditQuery extends Omit<AuditFilters, 'actorTeam'> {
 
 const AUDIT_ID = /^[1-9][0-9]{0,18}$/
 
-export async function listAuditPage (db: Kysely<Database>, reader: AuditReader, query: AuditQuery): Promise<Page<AuditEventResource>> {
+export async function listAuditPage(
+  db: Kysely<Database>,
+  reader: AuditReader,
+  query: AuditQuery
+): Promise<Page<AuditEventResource>> {
   const { limit, cursor, ...filters } = query
   if (filters.since !== undefined && filters.until !== undefined && filters.since >= filters.until) {
-    throw new AppError('validation_failed', 'since must be earlier than until.', { errors: [{ path: 'query.until', message: 'must be later than since' }] })
+    throw new AppError('validation_failed', 'since must be earlier than until.', {
+      errors: [{ path: 'query.until', message: 'must be later than since' }]
+    })
   }
   const beforeId = cursorPosition(cursor, AUDIT_ID)
-  const rows = await listAuditEvents(db, { ...filters, ...await teamFilter(reader, filters.connectionId) }, { limit: rowsForPage(limit), ...(beforeId !== undefined ? { beforeId } : {}) })
+  const rows = await listAuditEvents(
+    db,
+    { ...filters, ...(await teamFilter(reader, filters.connectionId)) },
+    { limit: rowsForPage(limit), ...(beforeId !== undefined ? { beforeId } : {}) }
+  )
   const page = pageOf(rows, limit, (row) => row.id)
   return { items: page.items.map(toAuditEventResource), nextCursor: page.nextCursor }
 }
 
-async function teamFilter (reader: AuditReader, connectionId: string | undefined): Promise<Pick<AuditFilters, 'actorTeam'>> {
-  if (reader.kind === 'operator') return reader.team === undefined ? {} : { actorTeam: { team: reader.team, orTeamless: false } }
-  const ownConnection = connectionId !== undefined && await reader.ownsConnection(connectionId)
+async function teamFilter(
+  reader: AuditReader,
+  connectionId: string | undefined
+): Promise<Pick<AuditFilters, 'actorTeam'>> {
+  if (reader.kind === 'operator')
+    return reader.team === undefined ? {} : { actorTeam: { team: reader.team, orTeamless: false } }
+  const ownConnection = connectionId !== undefined && (await reader.ownsConnection(connectionId))
   return { actorTeam: { team: reader.team, orTeamless: ownConnection } }
 }

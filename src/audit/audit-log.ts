@@ -7,10 +7,10 @@ import { auditHashRest } from './audit-hash.js'
 
 /** Who acted: a caller's API key, or one of the broker's own background jobs. */
 export type Actor =
-  | { kind: 'key', team: string, keyId: string }
-  | { kind: 'system', name: 'poller' | 'reconciler' | 'boot' }
+  | { kind: 'key'; team: string; keyId: string }
+  | { kind: 'system'; name: 'poller' | 'reconciler' | 'boot' }
   /** An operator at a shell (`npm run keys`), named by their OS user. */
-  | { kind: 'cli', user: string }
+  | { kind: 'cli'; user: string }
   | { kind: 'anonymous' }
 
 export type AuditOutcome = 'success' | 'failure' | 'denied'
@@ -27,17 +27,25 @@ export interface AuditEntry {
   detail?: Record<string, unknown> | null
 }
 
-export function actorLabel (actor: Actor): string {
+export function actorLabel(actor: Actor): string {
   switch (actor.kind) {
-    case 'key': return `key:${actor.keyId}`
-    case 'system': return actor.name
-    case 'cli': return `cli:${actor.user}`
-    case 'anonymous': return 'anonymous'
+    case 'key':
+      return `key:${actor.keyId}`
+    case 'system':
+      return actor.name
+    case 'cli':
+      return `cli:${actor.user}`
+    case 'anonymous':
+      return 'anonymous'
   }
 }
 
 /** The actor of an authenticated request. */
-export const keyActor = (caller: { team: string, keyId: string }): Actor => ({ kind: 'key', team: caller.team, keyId: caller.keyId })
+export const keyActor = (caller: { team: string; keyId: string }): Actor => ({
+  kind: 'key',
+  team: caller.team,
+  keyId: caller.keyId
+})
 
 /** Who acts and in which request: what every use case records in its audit rows. */
 export interface AuditContext {
@@ -54,17 +62,19 @@ export interface AuditContext {
 export class AuditLog {
   readonly #standalone: GroupCommit<AuditEntry>
 
-  constructor (db: Kysely<Database>) {
-    this.#standalone = new GroupCommit(async (entries) => { await appendAuditEntries(db, entries) })
+  constructor(db: Kysely<Database>) {
+    this.#standalone = new GroupCommit(async (entries) => {
+      await appendAuditEntries(db, entries)
+    })
   }
 
   /** Appends one row on its own; resolves once it has committed. */
-  async append (entry: AuditEntry): Promise<void> {
+  async append(entry: AuditEntry): Promise<void> {
     await this.#standalone.add(entry)
   }
 
   /** Appends one row in the caller's transaction: it commits, or not, with the change. */
-  async appendIn (tx: Kysely<Database>, entry: AuditEntry): Promise<void> {
+  async appendIn(tx: Kysely<Database>, entry: AuditEntry): Promise<void> {
     await appendAuditIn(tx, entry)
   }
 }
@@ -73,7 +83,7 @@ export class AuditLog {
  * Appends one row in the caller's transaction, for work that writes its rows with its change and has no AuditLog
  * at hand (recordObservation, the boot key): a row in a transaction needs nothing shared.
  */
-export async function appendAuditIn (tx: Kysely<Database>, entry: AuditEntry): Promise<void> {
+export async function appendAuditIn(tx: Kysely<Database>, entry: AuditEntry): Promise<void> {
   if (!tx.isTransaction) throw new Error('appendAuditIn needs a transaction; use AuditLog.append for a row on its own')
   await appendAuditEntries(tx, [entry])
 }
@@ -83,7 +93,7 @@ export async function appendAuditIn (tx: Kysely<Database>, entry: AuditEntry): P
  * its migration) takes the chain lock that serialises appenders on every replica, reads the tail and inserts. In a
  * transaction the lock is held until it ends; outside one the statement is its own transaction.
  */
-async function appendAuditEntries (executor: Kysely<Database>, entries: AuditEntry[]): Promise<void> {
+async function appendAuditEntries(executor: Kysely<Database>, entries: AuditEntry[]): Promise<void> {
   const rows = entries.map((entry) => {
     const content = {
       // Millisecond precision survives the round trip through timestamptz, so verify recomputes the same hash.
@@ -98,7 +108,7 @@ async function appendAuditEntries (executor: Kysely<Database>, entries: AuditEnt
       requestId: entry.requestId ?? null,
       outcome: entry.outcome,
       changedFields: entry.changedFields ?? [],
-      detail: entry.detail == null ? null : JSON.parse(JSON.stringify(entry.detail)) as Record<string, unknown>
+      detail: entry.detail == null ? null : (JSON.parse(JSON.stringify(entry.detail)) as Record<string, unknown>)
     }
     return {
       occurred_at: content.occurredAt.toISOString(),

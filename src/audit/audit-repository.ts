@@ -12,11 +12,15 @@ export interface AuditFilters {
   /** Exclusive. */
   until?: Date
   /** Rows acted by this team; with `orTeamless`, also rows of actors without a team (poller, reconciler, anonymous). */
-  actorTeam?: { team: string, orTeamless: boolean }
+  actorTeam?: { team: string; orTeamless: boolean }
 }
 
 /** One page newest first: ids are assigned under the chain lock, so rows below a cursor never change. */
-export async function listAuditEvents (db: Kysely<Database>, filters: AuditFilters, page: { limit: number, beforeId?: string }): Promise<AuditEventRow[]> {
+export async function listAuditEvents(
+  db: Kysely<Database>,
+  filters: AuditFilters,
+  page: { limit: number; beforeId?: string }
+): Promise<AuditEventRow[]> {
   let query = db.selectFrom('audit_events').selectAll()
   if (filters.connectionId !== undefined) query = query.where('connection_id', '=', filters.connectionId)
   if (filters.actor !== undefined) query = query.where('actor', '=', filters.actor)
@@ -35,14 +39,18 @@ export async function listAuditEvents (db: Kysely<Database>, filters: AuditFilte
 }
 
 /** Rows in chain order, strictly after `afterId` and up to `throughId`: the pages verify walks. */
-export async function auditEventsInChainOrder (db: Kysely<Database>, range: { afterId: string | null, throughId: string }, limit: number): Promise<AuditEventRow[]> {
+export async function auditEventsInChainOrder(
+  db: Kysely<Database>,
+  range: { afterId: string | null; throughId: string },
+  limit: number
+): Promise<AuditEventRow[]> {
   let query = db.selectFrom('audit_events').selectAll().where('id', '<=', range.throughId)
   if (range.afterId !== null) query = query.where('id', '>', range.afterId)
   return await query.orderBy('id').limit(limit).execute()
 }
 
 /** The newest row's id, or null for an empty log. */
-export async function lastAuditEventId (db: Kysely<Database>): Promise<string | null> {
+export async function lastAuditEventId(db: Kysely<Database>): Promise<string | null> {
   const row = await db.selectFrom('audit_events').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst()
   return row?.id ?? null
 }

@@ -60,7 +60,7 @@ export class DenialTally {
   #timer: NodeJS.Timeout | undefined
   #flushing: Promise<void> | undefined
 
-  constructor (options: DenialTallyOptions) {
+  constructor(options: DenialTallyOptions) {
     this.#audit = options.audit
     this.#logger = options.logger
     this.#flushIntervalMs = options.flushIntervalMs ?? 15_000
@@ -70,7 +70,7 @@ export class DenialTally {
   }
 
   /** Counts one refusal; no database work. Logs once per new bucket, at debug per request. */
-  record (denial: Denial): void {
+  record(denial: Denial): void {
     const minute = Math.floor(this.#now() / MINUTE_MS)
     let source = denial.source
     let key = `${minute}\n${source}\n${denial.reason}`
@@ -81,43 +81,62 @@ export class DenialTally {
       bucket = this.#buckets.get(key)
     }
     if (bucket === undefined) {
-      bucket = { minute, source, reason: denial.reason, status: denial.status, count: 0, routes: new Map(), firstRequestId: denial.requestId, lastRequestId: denial.requestId }
+      bucket = {
+        minute,
+        source,
+        reason: denial.reason,
+        status: denial.status,
+        count: 0,
+        routes: new Map(),
+        firstRequestId: denial.requestId,
+        lastRequestId: denial.requestId
+      }
       this.#buckets.set(key, bucket)
-      this.#logger.warn({ source, reason: denial.reason, status: denial.status, route: denial.route, reqId: denial.requestId }, 'refusing requests without a valid API key from this source; counted into one audit row per minute')
+      this.#logger.warn(
+        { source, reason: denial.reason, status: denial.status, route: denial.route, reqId: denial.requestId },
+        'refusing requests without a valid API key from this source; counted into one audit row per minute'
+      )
     }
     bucket.count += 1
     bucket.lastRequestId = denial.requestId
-    if (bucket.routes.has(denial.route) || bucket.routes.size < MAX_ROUTES_PER_ROW) bucket.routes.set(denial.route, (bucket.routes.get(denial.route) ?? 0) + 1)
+    if (bucket.routes.has(denial.route) || bucket.routes.size < MAX_ROUTES_PER_ROW)
+      bucket.routes.set(denial.route, (bucket.routes.get(denial.route) ?? 0) + 1)
   }
 
   /** Buckets not yet written (finished minutes and the current one). */
-  get pending (): number {
+  get pending(): number {
     return this.#buckets.size
   }
 
   /** Writes the finished minutes' buckets (every bucket with `all`, as on close); one flush at a time. */
-  async flush (options: { all?: boolean } = {}): Promise<void> {
+  async flush(options: { all?: boolean } = {}): Promise<void> {
     while (this.#flushing !== undefined) await this.#flushing
     this.#flushing = this.#write(options.all === true)
-    try { await this.#flushing } finally { this.#flushing = undefined }
+    try {
+      await this.#flushing
+    } finally {
+      this.#flushing = undefined
+    }
   }
 
-  start (): void {
+  start(): void {
     if (this.#timer !== undefined) return
     this.#timer = setInterval(() => {
-      this.flush().catch((err: unknown) => { this.#logger.error({ err }, 'writing the denial tally failed; kept for the next flush') })
+      this.flush().catch((err: unknown) => {
+        this.#logger.error({ err }, 'writing the denial tally failed; kept for the next flush')
+      })
     }, this.#flushIntervalMs)
     this.#timer.unref()
   }
 
   /** Stops the timer and writes everything counted so far. */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     clearInterval(this.#timer)
     this.#timer = undefined
     await this.flush({ all: true })
   }
 
-  async #write (all: boolean): Promise<void> {
+  async #write(all: boolean): Promise<void> {
     const currentMinute = Math.floor(this.#now() / MINUTE_MS)
     const due: Array<[string, Bucket]> = []
     for (const entry of this.#buckets) {
@@ -131,7 +150,11 @@ export class DenialTally {
     if (rest.length > 0) entries.push(overflowRowOf(rest))
     try {
       // Concurrent appends share one group-committed statement.
-      await Promise.all(entries.map(async (entry) => { await this.#audit.append(entry) }))
+      await Promise.all(
+        entries.map(async (entry) => {
+          await this.#audit.append(entry)
+        })
+      )
     } catch (err) {
       // Put them back (merged with anything counted meanwhile) rather than lose them; the next flush retries.
       // A partly written batch cannot happen: the group commit writes a batch in one statement.
@@ -149,7 +172,7 @@ export class DenialTally {
   }
 }
 
-function rowOf (bucket: Bucket): AuditEntry {
+function rowOf(bucket: Bucket): AuditEntry {
   return {
     actor: { kind: 'anonymous' },
     action: DENIAL_TALLY_ACTION,
@@ -168,7 +191,7 @@ function rowOf (bucket: Bucket): AuditEntry {
   }
 }
 
-function overflowRowOf (buckets: Bucket[]): AuditEntry {
+function overflowRowOf(buckets: Bucket[]): AuditEntry {
   const reasons: Record<string, number> = {}
   for (const b of buckets) reasons[b.reason] = (reasons[b.reason] ?? 0) + b.count
   return {

@@ -14,7 +14,12 @@ export interface AuditHistoryQuery extends Omit<AuditQuery, 'since' | 'until'> {
   team?: string
 }
 
-export async function readAuditHistory (deps: { db: Kysely<Database>, audit: AuditLog }, ctx: AuditContext, reader: AuditReader, query: AuditHistoryQuery): Promise<Page<AuditEventResource>> {
+export async function readAuditHistory(
+  deps: { db: Kysely<Database>; audit: AuditLog },
+  ctx: AuditContext,
+  reader: AuditReader,
+  query: AuditHistoryQuery
+): Promise<Page<AuditEventResource>> {
   const { since, until, team: _team, ...rest } = query
   const page = await listAuditPage(deps.db, reader, {
     ...rest,
@@ -22,6 +27,12 @@ export async function readAuditHistory (deps: { db: Kysely<Database>, audit: Aud
     ...(until !== undefined ? { until: new Date(until) } : {})
   })
   // After the read, so a page never holds the row of its own reading.
-  await deps.audit.append({ ...ctx, action: 'audit.list', connectionId: query.connectionId ?? null, outcome: 'success', detail: { filters: listFilters(query), returned: page.items.length } })
+  await deps.audit.append({
+    ...ctx,
+    action: 'audit.list',
+    connectionId: query.connectionId ?? null,
+    outcome: 'success',
+    detail: { filters: listFilters(query), returned: page.items.length }
+  })
   return page
 }

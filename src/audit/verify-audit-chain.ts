@@ -19,21 +19,22 @@ export interface ChainWalk extends ChainVerdict {
 }
 
 /** A row's hash from its stored content and its stored predecessor hash. */
-export const recomputeAuditHash = (row: AuditEventRow): string => auditHash(row.prev_hash, {
-  occurredAt: row.occurred_at,
-  actor: row.actor,
-  actorTeam: row.actor_team,
-  actorKeyId: row.actor_key_id,
-  action: row.action,
-  connectionId: row.connection_id,
-  requestId: row.request_id,
-  outcome: row.outcome,
-  changedFields: row.changed_fields,
-  detail: row.detail
-})
+export const recomputeAuditHash = (row: AuditEventRow): string =>
+  auditHash(row.prev_hash, {
+    occurredAt: row.occurred_at,
+    actor: row.actor,
+    actorTeam: row.actor_team,
+    actorKeyId: row.actor_key_id,
+    action: row.action,
+    connectionId: row.connection_id,
+    requestId: row.request_id,
+    outcome: row.outcome,
+    changedFields: row.changed_fields,
+    detail: row.detail
+  })
 
 /** Every row from the genesis hash on. */
-export async function verifyAuditChain (db: Kysely<Database>, pageSize = 500): Promise<ChainVerdict> {
+export async function verifyAuditChain(db: Kysely<Database>, pageSize = 500): Promise<ChainVerdict> {
   const { through: _through, ...verdict } = await walkAuditChain(db, null, pageSize)
   return verdict
 }
@@ -45,9 +46,14 @@ export async function verifyAuditChain (db: Kysely<Database>, pageSize = 500): P
  * link to the remembered hash, so re-chaining everything after the checkpoint shows too). Rows up to `after` are
  * not looked at again: that is what a full walk is for. Truncating the newest rows cannot be seen from inside the chain.
  */
-export async function walkAuditChain (db: Kysely<Database>, after: VerifiedThrough | null, pageSize = 500): Promise<ChainWalk> {
+export async function walkAuditChain(
+  db: Kysely<Database>,
+  after: VerifiedThrough | null,
+  pageSize = 500
+): Promise<ChainWalk> {
   const throughId = await lastAuditEventId(db)
-  if (throughId === null || (after !== null && BigInt(throughId) <= BigInt(after.id))) return { valid: true, checked: 0, through: after }
+  if (throughId === null || (after !== null && BigInt(throughId) <= BigInt(after.id)))
+    return { valid: true, checked: 0, through: after }
   let prevHash = after?.hash ?? GENESIS_HASH
   let afterId: string | null = after?.id ?? null
   let proven = after
@@ -56,7 +62,8 @@ export async function walkAuditChain (db: Kysely<Database>, after: VerifiedThrou
     const rows = await auditEventsInChainOrder(db, { afterId, throughId }, pageSize)
     for (const row of rows) {
       checked += 1
-      if (row.prev_hash !== prevHash || recomputeAuditHash(row) !== row.hash) return { valid: false, checked, firstBrokenId: row.id, through: null }
+      if (row.prev_hash !== prevHash || recomputeAuditHash(row) !== row.hash)
+        return { valid: false, checked, firstBrokenId: row.id, through: null }
       prevHash = row.hash
       proven = { id: row.id, hash: row.hash }
     }

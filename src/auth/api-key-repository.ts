@@ -22,9 +22,12 @@ export interface NewApiKey {
   /** Which boot setting made it (see bootstrap-keys). */
   bootstrap?: string | null
 }
-export interface IssuedApiKey { row: ApiKeyRow, key: string }
+export interface IssuedApiKey {
+  row: ApiKeyRow
+  key: string
+}
 
-const jsonOrNull = (list: string[] | null | undefined): string | null => list == null ? null : JSON.stringify(list)
+const jsonOrNull = (list: string[] | null | undefined): string | null => (list == null ? null : JSON.stringify(list))
 
 const newRow = (input: NewApiKey, key: string): Insertable<ApiKeysTable> => ({
   id: uuidv7(),
@@ -38,67 +41,119 @@ const newRow = (input: NewApiKey, key: string): Insertable<ApiKeysTable> => ({
   bootstrap: input.bootstrap ?? null
 })
 
-export async function insertApiKey (db: Kysely<Database>, input: NewApiKey, key = generateApiKey()): Promise<IssuedApiKey> {
+export async function insertApiKey(
+  db: Kysely<Database>,
+  input: NewApiKey,
+  key = generateApiKey()
+): Promise<IssuedApiKey> {
   const row = await db.insertInto('api_keys').values(newRow(input, key)).returningAll().executeTakeFirstOrThrow()
   return { row, key }
 }
 
 /** Inserts unless a key with this value exists (another replica booting at the same time); undefined then. */
-export async function insertApiKeyIfAbsent (db: Kysely<Database>, input: NewApiKey, key: string): Promise<ApiKeyRow | undefined> {
-  return await db.insertInto('api_keys').values(newRow(input, key))
-    .onConflict((oc) => oc.column('key_hash').doNothing()).returningAll().executeTakeFirst()
+export async function insertApiKeyIfAbsent(
+  db: Kysely<Database>,
+  input: NewApiKey,
+  key: string
+): Promise<ApiKeyRow | undefined> {
+  return await db
+    .insertInto('api_keys')
+    .values(newRow(input, key))
+    .onConflict((oc) => oc.column('key_hash').doNothing())
+    .returningAll()
+    .executeTakeFirst()
 }
 
 /** The caller a presented key stands for, or undefined for unknown and revoked keys. */
-export async function findCallerByKey (db: Kysely<Database>, key: string): Promise<Caller | undefined> {
+export async function findCallerByKey(db: Kysely<Database>, key: string): Promise<Caller | undefined> {
   return await findCallerByHash(db, hashApiKey(key))
 }
 
-export async function findCallerByHash (db: Kysely<Database>, keyHash: string): Promise<Caller | undefined> {
-  const row = await db.selectFrom('api_keys').select(['id', 'team', 'scopes', 'revoked_at', 'sandboxes', 'connection_specs'])
-    .where('key_hash', '=', keyHash).executeTakeFirst()
+export async function findCallerByHash(db: Kysely<Database>, keyHash: string): Promise<Caller | undefined> {
+  const row = await db
+    .selectFrom('api_keys')
+    .select(['id', 'team', 'scopes', 'revoked_at', 'sandboxes', 'connection_specs'])
+    .where('key_hash', '=', keyHash)
+    .executeTakeFirst()
   if (row === undefined || row.revoked_at !== null) return undefined
-  return { keyId: row.id, team: row.team, scopes: row.scopes as Scope[], sandboxes: row.sandboxes, connectionSpecs: row.connection_specs }
+  return {
+    keyId: row.id,
+    team: row.team,
+    scopes: row.scopes as Scope[],
+    sandboxes: row.sandboxes,
+    connectionSpecs: row.connection_specs
+  }
 }
 
-export async function findApiKeyByValue (db: Kysely<Database>, key: string): Promise<ApiKeyRow | undefined> {
+export async function findApiKeyByValue(db: Kysely<Database>, key: string): Promise<ApiKeyRow | undefined> {
   return await db.selectFrom('api_keys').selectAll().where('key_hash', '=', hashApiKey(key)).executeTakeFirst()
 }
 
 /** Unrevoked keys made at boot from `bootstrap` other than `keepId`. */
-export async function findLiveBootstrapKeys (db: Kysely<Database>, bootstrap: string, keepId: string): Promise<ApiKeyRow[]> {
-  return await db.selectFrom('api_keys').selectAll()
-    .where('bootstrap', '=', bootstrap).where('revoked_at', 'is', null).where('id', '!=', keepId).orderBy('id').execute()
+export async function findLiveBootstrapKeys(
+  db: Kysely<Database>,
+  bootstrap: string,
+  keepId: string
+): Promise<ApiKeyRow[]> {
+  return await db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('bootstrap', '=', bootstrap)
+    .where('revoked_at', 'is', null)
+    .where('id', '!=', keepId)
+    .orderBy('id')
+    .execute()
 }
 
 /**
  * How a team name collides with what exists: `former admin team` when admin keys used to belong to it (its old
  * audit rows are theirs), or the spelling of an existing team it differs from only in case.
  */
-export async function findTeamCollision (db: Kysely<Database>, team: string): Promise<{ kind: 'former_admin_team' } | { kind: 'case_variant', existing: string } | undefined> {
+export async function findTeamCollision(
+  db: Kysely<Database>,
+  team: string
+): Promise<{ kind: 'former_admin_team' } | { kind: 'case_variant'; existing: string } | undefined> {
   const lower = team.toLowerCase()
-  const former = await db.selectFrom('api_keys').select('id')
-    .where(sql<string>`lower(former_team)`, '=', lower).limit(1).executeTakeFirst()
+  const former = await db
+    .selectFrom('api_keys')
+    .select('id')
+    .where(sql<string>`lower(former_team)`, '=', lower)
+    .limit(1)
+    .executeTakeFirst()
   if (former !== undefined) return { kind: 'former_admin_team' }
-  const variant = await db.selectFrom('api_keys').select('team')
-    .where(sql<string>`lower(team)`, '=', lower).where('team', '!=', team).limit(1).executeTakeFirst()
+  const variant = await db
+    .selectFrom('api_keys')
+    .select('team')
+    .where(sql<string>`lower(team)`, '=', lower)
+    .where('team', '!=', team)
+    .limit(1)
+    .executeTakeFirst()
   return variant === undefined ? undefined : { kind: 'case_variant', existing: variant.team }
 }
 
 /** A page of keys in id order (uuid v7: creation order), strictly after `afterId`; revoked ones included. */
-export async function listApiKeys (db: Kysely<Database>, filters: { team?: string }, page: { limit: number, afterId?: string }): Promise<ApiKeyRow[]> {
+export async function listApiKeys(
+  db: Kysely<Database>,
+  filters: { team?: string },
+  page: { limit: number; afterId?: string }
+): Promise<ApiKeyRow[]> {
   let query = db.selectFrom('api_keys').selectAll()
   if (filters.team !== undefined) query = query.where('team', '=', filters.team)
   if (page.afterId !== undefined) query = query.where('id', '>', page.afterId)
   return await query.orderBy('id').limit(page.limit).execute()
 }
 
-export async function findApiKey (db: Kysely<Database>, id: string): Promise<ApiKeyRow | undefined> {
+export async function findApiKey(db: Kysely<Database>, id: string): Promise<ApiKeyRow | undefined> {
   return await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
 /** Marks the key revoked; undefined when it was unknown or already revoked (the first revocation time stays). */
-export async function revokeApiKeyRow (db: Kysely<Database>, id: string, at: Date): Promise<ApiKeyRow | undefined> {
-  return await db.updateTable('api_keys').set({ revoked_at: at })
-    .where('id', '=', id).where('revoked_at', 'is', null).returningAll().executeTakeFirst()
+export async function revokeApiKeyRow(db: Kysely<Database>, id: string, at: Date): Promise<ApiKeyRow | undefined> {
+  return await db
+    .updateTable('api_keys')
+    .set({ revoked_at: at })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst()
 }

@@ -12,23 +12,39 @@ export type BootstrapSource = 'BROKER_ADMIN_KEY' | 'dev'
 
 export type BootstrapOutcome =
   /** Valid now; `revoked` lists the ids of keys earlier values of the setting had made. */
-  | { kind: 'created' | 'kept', row: ApiKeyRow, revoked: string[] }
+  | { kind: 'created' | 'kept'; row: ApiKeyRow; revoked: string[] }
   /** The value was revoked: it stays revoked, and the previous keys stay as they are. */
-  | { kind: 'revoked', row: ApiKeyRow }
+  | { kind: 'revoked'; row: ApiKeyRow }
   /** The value is a key issued another way (API, CLI, another setting): left exactly as it is. */
-  | { kind: 'foreign', row: ApiKeyRow }
+  | { kind: 'foreign'; row: ApiKeyRow }
 
 const BOOT: Actor = { kind: 'system', name: 'boot' }
 
-export async function bootstrapAdminKey (db: Kysely<Database>, key: string, source: BootstrapSource, name: string): Promise<BootstrapOutcome> {
+export async function bootstrapAdminKey(
+  db: Kysely<Database>,
+  key: string,
+  source: BootstrapSource,
+  name: string
+): Promise<BootstrapOutcome> {
   return await db.transaction().execute(async (tx) => {
     let row = await findApiKeyByValue(tx, key)
     let kind: 'created' | 'kept' = 'kept'
     if (row === undefined) {
-      row = await insertApiKeyIfAbsent(tx, { team: ADMIN_TEAM, name, scopes: ['admin'], createdBy: 'boot', bootstrap: source }, key)
+      row = await insertApiKeyIfAbsent(
+        tx,
+        { team: ADMIN_TEAM, name, scopes: ['admin'], createdBy: 'boot', bootstrap: source },
+        key
+      )
       if (row !== undefined) {
         kind = 'created'
-        await appendAuditIn(tx, { actor: BOOT, action: 'api_key.create', requestId: null, outcome: 'success', changedFields: ['team', 'name', 'scopes'], detail: { apiKeyId: row.id, team: row.team, scopes: ['admin'], bootstrap: source } })
+        await appendAuditIn(tx, {
+          actor: BOOT,
+          action: 'api_key.create',
+          requestId: null,
+          outcome: 'success',
+          changedFields: ['team', 'name', 'scopes'],
+          detail: { apiKeyId: row.id, team: row.team, scopes: ['admin'], bootstrap: source }
+        })
       } else {
         // Another replica booting with the same value inserted it first (its commit is visible now).
         row = await findApiKeyByValue(tx, key)

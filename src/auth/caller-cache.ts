@@ -16,7 +16,10 @@ export interface CallerCacheOptions {
   now?: () => number
 }
 
-interface Entry { caller: Caller, expiresAt: number }
+interface Entry {
+  caller: Caller
+  expiresAt: number
+}
 
 export class CallerCache {
   readonly #entries = new Map<string, Entry>()
@@ -28,7 +31,11 @@ export class CallerCache {
   /** Moves on every forgetting, so a lookup that raced a revocation is not remembered. */
   #generation = 0
 
-  constructor (private readonly db: Kysely<Database>, options: CallerCacheOptions, listening = true) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    options: CallerCacheOptions,
+    listening = true
+  ) {
     this.#ttlMs = options.ttlMs
     this.#maxEntries = options.maxEntries ?? 10_000
     this.#now = options.now ?? Date.now
@@ -36,7 +43,7 @@ export class CallerCache {
   }
 
   /** The caller of a key, or undefined for unknown and revoked keys. */
-  async find (key: string): Promise<Caller | undefined> {
+  async find(key: string): Promise<Caller | undefined> {
     const hash = hashApiKey(key)
     const hit = this.#entries.get(hash)
     if (hit !== undefined) {
@@ -50,13 +57,13 @@ export class CallerCache {
   }
 
   /** The caller of a key when this replica remembers it; never asks the database. */
-  peek (key: string): Caller | undefined {
+  peek(key: string): Caller | undefined {
     const hit = this.#entries.get(hashApiKey(key))
     return hit !== undefined && hit.expiresAt > this.#now() ? hit.caller : undefined
   }
 
   /** A key was revoked (here or on another replica): its next request is looked up again. */
-  forgetKey (keyId: string): void {
+  forgetKey(keyId: string): void {
     this.#generation += 1
     for (const [hash, entry] of this.#entries) {
       if (entry.caller.keyId === keyId) this.#entries.delete(hash)
@@ -67,21 +74,21 @@ export class CallerCache {
    * Whether revocations made elsewhere reach this cache. Turning it off forgets everything, so a revocation
    * missed while deaf cannot outlive the outage.
    */
-  set listening (value: boolean) {
+  set listening(value: boolean) {
     this.#listening = value
     this.#generation += 1
     if (!value) this.#entries.clear()
   }
 
-  get size (): number {
+  get size(): number {
     return this.#entries.size
   }
 
-  #active (): boolean {
+  #active(): boolean {
     return this.#ttlMs > 0 && this.#listening
   }
 
-  #remember (hash: string, caller: Caller): void {
+  #remember(hash: string, caller: Caller): void {
     this.#entries.delete(hash)
     while (this.#entries.size >= this.#maxEntries) {
       const oldest = this.#entries.keys().next()

@@ -2,7 +2,7 @@
 // Each replica keeps its own buckets, so N replicas allow up to N times the configured rate to one key;
 // losing them on restart only forgives a burst, which is why they need no shared store.
 
-export type RateDecision = { allowed: true } | { allowed: false, retryAfterSeconds: number }
+export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number }
 
 export interface RateLimiterOptions {
   /** Sustained requests per minute per key; also the burst a full bucket allows. */
@@ -10,7 +10,10 @@ export interface RateLimiterOptions {
   now?: () => number
 }
 
-interface Bucket { tokens: number, at: number }
+interface Bucket {
+  tokens: number
+  at: number
+}
 
 // Buckets of keys idle long enough to be full again carry no information; past this many, they are dropped.
 const PRUNE_ABOVE = 10_000
@@ -21,14 +24,14 @@ export class RateLimiter {
   readonly #now: () => number
   readonly #buckets = new Map<string, Bucket>()
 
-  constructor (options: RateLimiterOptions) {
+  constructor(options: RateLimiterOptions) {
     this.#capacity = options.perMinute
     this.#perMs = options.perMinute / 60_000
     this.#now = options.now ?? Date.now
   }
 
   /** Spends one token of `keyId`'s bucket, or says how long until one is available. */
-  take (keyId: string): RateDecision {
+  take(keyId: string): RateDecision {
     const now = this.#now()
     const bucket = this.#buckets.get(keyId) ?? { tokens: this.#capacity, at: now }
     bucket.tokens = Math.min(this.#capacity, bucket.tokens + (now - bucket.at) * this.#perMs)
@@ -44,7 +47,7 @@ export class RateLimiter {
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.#perMs / 1000)) }
   }
 
-  #prune (now: number): void {
+  #prune(now: number): void {
     for (const [keyId, bucket] of this.#buckets) {
       if (bucket.tokens + (now - bucket.at) * this.#perMs >= this.#capacity) this.#buckets.delete(keyId)
     }

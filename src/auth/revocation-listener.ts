@@ -24,17 +24,17 @@ export class RevocationListener {
   #timer: NodeJS.Timeout | undefined
   #delayMs: number
 
-  constructor (private readonly options: RevocationListenerOptions) {
+  constructor(private readonly options: RevocationListenerOptions) {
     this.#delayMs = options.retryMs ?? 1000
     options.cache.listening = false
   }
 
   /** Resolves once listening, or after the first attempt failed (it keeps retrying in the background). */
-  async start (): Promise<void> {
+  async start(): Promise<void> {
     await this.#connect()
   }
 
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     this.#stopped = true
     clearTimeout(this.#timer)
     this.options.cache.listening = false
@@ -43,14 +43,24 @@ export class RevocationListener {
     await client?.end().catch(() => {})
   }
 
-  async #connect (): Promise<void> {
+  async #connect(): Promise<void> {
     if (this.#stopped) return
-    const client = new pg.Client({ connectionString: this.options.url, application_name: 'broker-key-revocations', connectionTimeoutMillis: 5000, keepAlive: true })
-    client.on('error', (err) => { this.#lost(client, err) })
-    client.on('end', () => { this.#lost(client) })
+    const client = new pg.Client({
+      connectionString: this.options.url,
+      application_name: 'broker-key-revocations',
+      connectionTimeoutMillis: 5000,
+      keepAlive: true
+    })
+    client.on('error', (err) => {
+      this.#lost(client, err)
+    })
+    client.on('end', () => {
+      this.#lost(client)
+    })
     this.#client = client
     client.on('notification', (message) => {
-      if (message.channel === REVOCATION_CHANNEL && message.payload !== undefined) this.options.cache.forgetKey(message.payload)
+      if (message.channel === REVOCATION_CHANNEL && message.payload !== undefined)
+        this.options.cache.forgetKey(message.payload)
     })
     try {
       await client.connect()
@@ -63,13 +73,16 @@ export class RevocationListener {
     }
   }
 
-  #lost (client: pg.Client, err?: unknown): void {
+  #lost(client: pg.Client, err?: unknown): void {
     if (this.#client !== client) return
     this.#client = undefined
     this.options.cache.listening = false
     client.end().catch(() => {})
     if (this.#stopped) return
-    this.options.logger.warn({ err, retryInMs: this.#delayMs }, 'not hearing API key revocations; the key cache is off until reconnected')
+    this.options.logger.warn(
+      { err, retryInMs: this.#delayMs },
+      'not hearing API key revocations; the key cache is off until reconnected'
+    )
     this.#timer = setTimeout(() => {
       this.#timer = undefined
       void this.#connect()

@@ -4,7 +4,10 @@ import { Type, type Static } from 'typebox'
 
 export const SCOPES = ['connections:read', 'connections:write', 'audit:read', 'admin'] as const
 export const Scope = Type.Union([
-  Type.Literal('connections:read'), Type.Literal('connections:write'), Type.Literal('audit:read'), Type.Literal('admin')
+  Type.Literal('connections:read'),
+  Type.Literal('connections:write'),
+  Type.Literal('audit:read'),
+  Type.Literal('admin')
 ])
 export type Scope = Static<typeof Scope>
 
@@ -28,6 +31,6 @@ export const isAdmin = (caller: Caller): boolean => caller.scopes.includes('admi
 export const hasScope = (caller: Caller, scope: Scope): boolean => isAdmin(caller) || caller.scopes.includes(scope)
 
 /** Whether a connection in `sandboxName` of spec `connectionSpecId` lies within the key's limits. */
-export const withinKeyLimits = (caller: Caller, at: { sandboxName: string, connectionSpecId: string }): boolean =>
+export const withinKeyLimits = (caller: Caller, at: { sandboxName: string; connectionSpecId: string }): boolean =>
   (caller.sandboxes === null || caller.sandboxes.includes(at.sandboxName)) &&
   (caller.connectionSpecs === null || caller.connectionSpecs.includes(at.connectionSpecId))

@@ -36,12 +36,12 @@ export const JITTER = 0.1
  * The nominal pause after a pass, before jitter: intervalMs after a success; after `failures` failed passes in a
  * row, intervalMs × 2^failures, capped at max(maxBackoffMs, intervalMs).
  */
-export function nominalPause (failures: number, intervalMs: number, maxBackoffMs = intervalMs): number {
+export function nominalPause(failures: number, intervalMs: number, maxBackoffMs = intervalMs): number {
   if (failures === 0) return intervalMs
   return Math.min(Math.max(maxBackoffMs, intervalMs), intervalMs * 2 ** Math.min(failures, 30))
 }
 
-export function jittered (ms: number, random: () => number): number {
+export function jittered(ms: number, random: () => number): number {
   return ms * (1 - JITTER + 2 * JITTER * random())
 }
 
@@ -49,23 +49,26 @@ export class PeriodicWorker {
   #loop: Promise<void> | undefined
   #stopping = new AbortController()
 
-  constructor (private readonly pass: Pass, private readonly options: PeriodicWorkerOptions) {}
+  constructor(
+    private readonly pass: Pass,
+    private readonly options: PeriodicWorkerOptions
+  ) {}
 
   /** Starts the loop, its first pass now. Does nothing while the loop runs. */
-  start (): void {
+  start(): void {
     if (this.#loop !== undefined) return
     this.#stopping = new AbortController()
     this.#loop = this.#run(this.#stopping.signal)
   }
 
   /** Ends the loop: a pause ends at once, a pass in flight is told (its signal aborts) and awaited. */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     this.#stopping.abort()
     await this.#loop
     this.#loop = undefined
   }
 
-  async #run (signal: AbortSignal): Promise<void> {
+  async #run(signal: AbortSignal): Promise<void> {
     const { name, intervalMs, maxBackoffMs, logger } = this.options
     const clock = this.options.clock ?? systemClock
     const random = this.options.random ?? Math.random
@@ -80,7 +83,10 @@ export class PeriodicWorker {
         failures++
         failed = err
       }
-      const pause = Math.max(jittered(nominalPause(failures, intervalMs, maxBackoffMs), random), notBefore - clock.now())
+      const pause = Math.max(
+        jittered(nominalPause(failures, intervalMs, maxBackoffMs), random),
+        notBefore - clock.now()
+      )
       // The work keeps its progress in the database: a failed pass (say, the database is down) is only retried.
       if (failures > 0) logger.error({ err: failed, failures, nextPassInMs: Math.round(pause) }, `${name} failed`)
       // A stop aborts the pause: the loop's condition then ends it (a clock may reject on abort or resolve).

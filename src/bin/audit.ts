@@ -3,8 +3,12 @@ import { describeCliFailure } from '../cli/describe-cli-failure.js'
 import { openConfiguredDatabase } from '../cli/open-configured-database.js'
 import { runAuditCommand } from '../cli/audit-command.js'
 
-const out = (text: string): void => { process.stdout.write(text) }
-const err = (text: string): void => { process.stderr.write(text) }
+const out = (text: string): void => {
+  process.stdout.write(text)
+}
+const err = (text: string): void => {
+  process.stderr.write(text)
+}
 
 const database = await openConfiguredDatabase(err)
 if (database === undefined) {

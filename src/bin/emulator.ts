@@ -3,7 +3,7 @@
 import { pino } from 'pino'
 import { EMULATOR_DEFAULTS, startEmulator } from '../emulator/emulator.js'
 
-function intFromEnv (name: string, fallback: number, min: number, max: number): number {
+function intFromEnv(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name]
   if (raw === undefined || raw === '') return fallback
   const value = Number(raw)
@@ -13,12 +13,12 @@ function intFromEnv (name: string, fallback: number, min: number, max: number): 
   return value
 }
 
-function stringFromEnv (name: string): string | undefined {
+function stringFromEnv(name: string): string | undefined {
   const raw = process.env[name]
   return raw === undefined || raw === '' ? undefined : raw
 }
 
-async function main (): Promise<void> {
+async function main(): Promise<void> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'flow-service-emulator' })
   const host = stringFromEnv('EMULATOR_HOST')
   const clientId = stringFromEnv('EMULATOR_CLIENT_ID')
@@ -35,25 +35,36 @@ async function main (): Promise<void> {
   })
 
   // Plain KEY=value lines, so a shell can `eval` or a .env file can take them as they are.
-  process.stdout.write([
-    `FLOW_SERVICE_URL=${emulator.flowServiceUrl}`,
-    `IMS_URL=${emulator.imsUrl}`,
-    `IMS_CLIENT_ID=${emulator.credentials.clientId}`,
-    `IMS_CLIENT_SECRET=${emulator.credentials.clientSecret}`,
-    `IMS_ORG_ID=${emulator.credentials.orgId}`,
-    `# control API: ${emulator.origin}/_emulator (e.g. GET /_emulator/calls)`,
-    ''
-  ].join('\n'))
+  process.stdout.write(
+    [
+      `FLOW_SERVICE_URL=${emulator.flowServiceUrl}`,
+      `IMS_URL=${emulator.imsUrl}`,
+      `IMS_CLIENT_ID=${emulator.credentials.clientId}`,
+      `IMS_CLIENT_SECRET=${emulator.credentials.clientSecret}`,
+      `IMS_ORG_ID=${emulator.credentials.orgId}`,
+      `# control API: ${emulator.origin}/_emulator (e.g. GET /_emulator/calls)`,
+      ''
+    ].join('\n')
+  )
 
   const shutdown = (signal: string): void => {
     logger.info({ signal }, 'Flow Service emulator stopping')
-    emulator.close().then(() => { process.exit(0) }, (err: unknown) => {
-      logger.error({ err }, 'Flow Service emulator failed to stop')
-      process.exit(1)
-    })
+    emulator.close().then(
+      () => {
+        process.exit(0)
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'Flow Service emulator failed to stop')
+        process.exit(1)
+      }
+    )
   }
-  process.once('SIGINT', () => { shutdown('SIGINT') })
-  process.once('SIGTERM', () => { shutdown('SIGTERM') })
+  process.once('SIGINT', () => {
+    shutdown('SIGINT')
+  })
+  process.once('SIGTERM', () => {
+    shutdown('SIGTERM')
+  })
 }
 
 main().catch((err: unknown) => {

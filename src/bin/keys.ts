@@ -6,15 +6,23 @@ import { openConfiguredDatabase } from '../cli/open-configured-database.js'
 import { describeCliFailure } from '../cli/describe-cli-failure.js'
 import { runKeysCommand } from '../cli/keys-command.js'
 
-const out = (text: string): void => { process.stdout.write(text) }
-const err = (text: string): void => { process.stderr.write(text) }
+const out = (text: string): void => {
+  process.stdout.write(text)
+}
+const err = (text: string): void => {
+  process.stderr.write(text)
+}
 
 const database = await openConfiguredDatabase(err)
 if (database === undefined) {
   process.exitCode = 2
 } else {
   try {
-    process.exitCode = await runKeysCommand({ db: database.db, audit: new AuditLog(database.db) }, process.argv.slice(2), { out, err, actor: cliActor() })
+    process.exitCode = await runKeysCommand(
+      { db: database.db, audit: new AuditLog(database.db) },
+      process.argv.slice(2),
+      { out, err, actor: cliActor() }
+    )
   } catch (e) {
     err(describeCliFailure('keys', e))
     process.exitCode = 1

@@ -24,7 +24,9 @@ try {
   // Settings only the boot can check (IMS accepting the credentials), and a data dir another process holds.
   if (err instanceof ConfigError || err instanceof DataDirLockedError) {
     logger.fatal(err.message)
-    process.stderr.write(`credential-broker: ${err instanceof ConfigError ? 'bad configuration: ' : ''}${err.message}\n`)
+    process.stderr.write(
+      `credential-broker: ${err instanceof ConfigError ? 'bad configuration: ' : ''}${err.message}\n`
+    )
     process.exit(err instanceof ConfigError ? 78 : 75) // EX_CONFIG, EX_TEMPFAIL
   }
   throw err

@@ -13,7 +13,7 @@ export const catalog: readonly ConnectionSpec[] = [
 ]
 
 /** Every param name that is secret in at least one auth spec (used for log redaction). */
-export function secretParamNames (specs: readonly ConnectionSpec[] = catalog): string[] {
+export function secretParamNames(specs: readonly ConnectionSpec[] = catalog): string[] {
   const names = new Set<string>()
   for (const spec of specs) {
     for (const auth of spec.authSpecs) {

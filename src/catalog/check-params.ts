@@ -19,7 +19,7 @@ const MAX_NAME_LENGTH = 128
 
 const PARAMS_PATH = '/auth/params'
 
-export function checkParams (
+export function checkParams(
   spec: ConnectionSpec,
   authSpec: AuthSpec,
   params: unknown,
@@ -29,19 +29,30 @@ export function checkParams (
   const notices: Notice[] = []
   const errors: FieldError[] = []
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-    errors.push({ path: PARAMS_PATH, message: `auth.params must be an object of param names to values, not ${describeType(params)}. ${acceptedParams(authSpec)}` })
+    errors.push({
+      path: PARAMS_PATH,
+      message: `auth.params must be an object of param names to values, not ${describeType(params)}. ${acceptedParams(authSpec)}`
+    })
     return { params: out, notices, errors }
   }
   const sent = params as Record<string, unknown>
 
   const unknown = Object.keys(sent).filter((name) => !authSpec.params.some((p) => p.name === name))
   for (const name of unknown.slice(0, MAX_UNKNOWN_REPORTED)) {
-    errors.push(name.length > MAX_NAME_LENGTH
-      ? { path: PARAMS_PATH, message: `A param name of ${name.length} characters is not a param of "${authSpec.name}". ${acceptedParams(authSpec)}` }
-      : { path: jsonPointer('auth', 'params', name), message: unknownParamMessage(name, spec, authSpec, specs) })
+    errors.push(
+      name.length > MAX_NAME_LENGTH
+        ? {
+            path: PARAMS_PATH,
+            message: `A param name of ${name.length} characters is not a param of "${authSpec.name}". ${acceptedParams(authSpec)}`
+          }
+        : { path: jsonPointer('auth', 'params', name), message: unknownParamMessage(name, spec, authSpec, specs) }
+    )
   }
   if (unknown.length > MAX_UNKNOWN_REPORTED) {
-    errors.push({ path: PARAMS_PATH, message: `${unknown.length - MAX_UNKNOWN_REPORTED} more unknown params are not listed. ${acceptedParams(authSpec)}` })
+    errors.push({
+      path: PARAMS_PATH,
+      message: `${unknown.length - MAX_UNKNOWN_REPORTED} more unknown params are not listed. ${acceptedParams(authSpec)}`
+    })
   }
 
   for (const param of authSpec.params) {
@@ -54,7 +65,10 @@ export function checkParams (
     }
     if (!param.required && (value === null || (typeof value === 'string' && value.trim() === ''))) {
       // The docs say an optional param "left blank" means the default (e.g. the latest apiVersion): leave it out.
-      notices.push({ path, message: `${name} was ${value === null ? 'null' : 'empty'} and is left out, so Flow Service applies its default.` })
+      notices.push({
+        path,
+        message: `${name} was ${value === null ? 'null' : 'empty'} and is left out, so Flow Service applies its default.`
+      })
       continue
     }
     const checked = normaliseParamValue(param, value)
@@ -68,7 +82,12 @@ export function checkParams (
   return { params: out, notices, errors }
 }
 
-function unknownParamMessage (name: string, spec: ConnectionSpec, authSpec: AuthSpec, specs: readonly ConnectionSpec[]): string {
+function unknownParamMessage(
+  name: string,
+  spec: ConnectionSpec,
+  authSpec: AuthSpec,
+  specs: readonly ConnectionSpec[]
+): string {
   const shown = nameForMessage(name)
   const parts = [`Unknown param ${shown} for auth spec "${authSpec.name}" of ${spec.name}.`]
   const loose = (n: string): string => n.toLowerCase().replace(/[^a-z0-9]/g, '')
@@ -79,18 +98,22 @@ function unknownParamMessage (name: string, spec: ConnectionSpec, authSpec: Auth
     parts.push(`Did you mean \`${near.name}\`? Param names are case-sensitive.`)
   } else if (siblings.length > 0) {
     const which = siblings.length === 1 ? 'that auth.specName' : 'one of those auth.specName values'
-    parts.push(`${shown} belongs to ${listing(siblings.map((a) => `"${a.name}"`))} of ${spec.name}: send it with ${which}, or leave it out.`)
+    parts.push(
+      `${shown} belongs to ${listing(siblings.map((a) => `"${a.name}"`))} of ${spec.name}: send it with ${which}, or leave it out.`
+    )
   } else if (others.length > 0) {
-    parts.push(`${shown} is a param of ${listing(others.map((s) => s.name))}, not of ${spec.name}: check connectionSpec.id.`)
+    parts.push(
+      `${shown} is a param of ${listing(others.map((s) => s.name))}, not of ${spec.name}: check connectionSpec.id.`
+    )
   }
   parts.push(acceptedParams(authSpec))
   return parts.join(' ')
 }
 
-function hasParam (authSpec: AuthSpec, name: string): boolean {
+function hasParam(authSpec: AuthSpec, name: string): boolean {
   return authSpec.params.some((p: ParamSpec) => p.name === name)
 }
 
-function acceptedParams (authSpec: AuthSpec): string {
+function acceptedParams(authSpec: AuthSpec): string {
   return `Accepted params: ${listing(authSpec.params.map((p) => `${p.name}${p.required ? '' : ' (optional)'}`))}.`
 }

@@ -10,15 +10,12 @@ export type NormalisedParamValue = Exclude<ParamValue, number>
 
 /** The part of a Flow Service `POST /connections` body that the catalogue checks. */
 export interface CredentialsInput {
-  connectionSpec: { id: string, version: string }
-  auth: { specName: string, params: Record<string, unknown> }
+  connectionSpec: { id: string; version: string }
+  auth: { specName: string; params: Record<string, unknown> }
 }
 
 export type CredentialsRejectionReason =
-  | 'unknown_connection_spec'
-  | 'unknown_version'
-  | 'unknown_auth_spec'
-  | 'invalid_params'
+  'unknown_connection_spec' | 'unknown_version' | 'unknown_auth_spec' | 'invalid_params'
 
 export interface AcceptedCredentials {
   ok: true

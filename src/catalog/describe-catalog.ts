@@ -18,7 +18,11 @@ export const AuthSpecDescription = Type.Object({
   name: Type.String({ description: 'The auth.specName to send.' }),
   description: Type.String(),
   deprecated: Type.Optional(Type.String({ description: 'Why this auth spec is deprecated; still accepted.' })),
-  availability: Type.Optional(Type.String({ description: 'Where Flow Service offers it, e.g. "Experience Platform on Amazon Web Services only."' })),
+  availability: Type.Optional(
+    Type.String({
+      description: 'Where Flow Service offers it, e.g. "Experience Platform on Amazon Web Services only."'
+    })
+  ),
   params: Type.Array(ParamDescription)
 })
 export type AuthSpecDescription = Static<typeof AuthSpecDescription>
@@ -29,21 +33,26 @@ export const ConnectionSpecDescription = Type.Object({
   versions: Type.Array(Type.String(), { description: 'Accepted connectionSpec.version values.' }),
   beta: Type.Optional(Type.Boolean()),
   deprecated: Type.Optional(Type.String({ description: 'Why this source is deprecated; still accepted.' })),
-  aliases: Type.Array(Type.Object({
-    id: Type.String({ description: 'A mistyped id that is accepted and replaced by `id`.' }),
-    why: Type.String()
-  })),
+  aliases: Type.Array(
+    Type.Object({
+      id: Type.String({ description: 'A mistyped id that is accepted and replaced by `id`.' }),
+      why: Type.String()
+    })
+  ),
   authSpecs: Type.Array(AuthSpecDescription)
 })
 export type ConnectionSpecDescription = Static<typeof ConnectionSpecDescription>
 
-export const ConnectionSpecList = Type.Object({
-  items: Type.Array(ConnectionSpecDescription)
-}, { description: 'The connection specs the broker accepts.' })
+export const ConnectionSpecList = Type.Object(
+  {
+    items: Type.Array(ConnectionSpecDescription)
+  },
+  { description: 'The connection specs the broker accepts.' }
+)
 export type ConnectionSpecList = Static<typeof ConnectionSpecList>
 
 /** Copies field by field so nothing the catalogue adds later is served without being declared here first. */
-export function describeCatalog (specs: readonly ConnectionSpec[] = catalog): ConnectionSpecList {
+export function describeCatalog(specs: readonly ConnectionSpec[] = catalog): ConnectionSpecList {
   return {
     items: specs.map((spec) => ({
       id: spec.id,

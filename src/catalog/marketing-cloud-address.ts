@@ -17,14 +17,15 @@ export interface MarketingCloudAddress {
 const HOST = /^([a-z0-9-]+)\.(rest|auth|soap)\.marketingcloudapis\.com$/
 
 /** Parses a trimmed value. Never throws; an unreadable value gives `subdomain: undefined`. */
-export function parseMarketingCloudAddress (trimmed: string): MarketingCloudAddress {
+export function parseMarketingCloudAddress(trimmed: string): MarketingCloudAddress {
   const changes: string[] = []
   let rest = trimmed.toLowerCase()
   if (rest !== trimmed) changes.push('lower-cased')
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//.exec(rest)
   if (scheme !== null) {
     // Only the host is kept, so http and https are equally harmless to strip; any other scheme is a mistake.
-    if (scheme[1] !== 'https' && scheme[1] !== 'http') return { subdomain: undefined, service: undefined, hasExtra: true, changes }
+    if (scheme[1] !== 'https' && scheme[1] !== 'http')
+      return { subdomain: undefined, service: undefined, hasExtra: true, changes }
     rest = rest.slice(scheme[0].length)
     changes.push(`${scheme[1]}:// removed`)
   }
@@ -46,6 +47,6 @@ export function parseMarketingCloudAddress (trimmed: string): MarketingCloudAddr
 }
 
 /** `{subdomain}.rest.marketingcloudapis.com`, the `host` the Client-Id-Secret auth spec takes. */
-export function marketingCloudRestHost (subdomain: string): string {
+export function marketingCloudRestHost(subdomain: string): string {
   return `${subdomain}.rest.${MARKETING_CLOUD_DOMAIN}`
 }

@@ -25,9 +25,16 @@ const HEADER_PARENTS = ['req.headers', 'request.headers', 'headers', '*.headers'
 const HEADERS = ['authorization', 'Authorization', 'x-api-key', 'X-Api-Key', 'cookie']
 
 /** Values the broker handles whole: the split-off secrets and the IMS token exchange. */
-const WHOLE = ['secretParams.*', '*.secretParams.*', 'client_secret', '*.client_secret', 'access_token', '*.access_token']
+const WHOLE = [
+  'secretParams.*',
+  '*.secretParams.*',
+  'client_secret',
+  '*.client_secret',
+  'access_token',
+  '*.access_token'
+]
 
-export function redactionPaths (specs: readonly ConnectionSpec[] = catalog): string[] {
+export function redactionPaths(specs: readonly ConnectionSpec[] = catalog): string[] {
   const paths: string[] = []
   for (const name of secretParamNames(specs)) {
     for (const parent of PARAMS_PARENTS) paths.push(parent + segment(name))
@@ -40,6 +47,6 @@ export function redactionPaths (specs: readonly ConnectionSpec[] = catalog): str
 }
 
 /** `.name` when the name is an identifier, else `["x-api-key"]` (pino's bracket syntax). */
-function segment (name: string): string {
+function segment(name: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`
 }

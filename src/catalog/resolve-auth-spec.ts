@@ -3,9 +3,7 @@ import type { FieldError, Notice } from './credentials-check.js'
 import type { AuthSpec, ConnectionSpec } from './types.js'
 import { listing, quoteShort } from './message-text.js'
 
-export type AuthSpecResolution =
-  | { ok: true, authSpec: AuthSpec, notices: Notice[] }
-  | { ok: false, error: FieldError }
+export type AuthSpecResolution = { ok: true; authSpec: AuthSpec; notices: Notice[] } | { ok: false; error: FieldError }
 
 const PATH = '/auth/specName'
 
@@ -14,12 +12,12 @@ const PATH = '/auth/specName'
  * "basic authentication" and "OAuth 2 Client Credential" (as Adobe's tab titles spell it) then match,
  * and no two auth specs of one source share a key (the catalogue tests check it).
  */
-export function authSpecKey (name: string): string {
+export function authSpecKey(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '')
 }
 
 /** `params` only feeds a hint ("the params you sent fit ...") when the name matches nothing. */
-export function resolveAuthSpec (
+export function resolveAuthSpec(
   spec: ConnectionSpec,
   specName: unknown,
   params: unknown,
@@ -27,7 +25,10 @@ export function resolveAuthSpec (
 ): AuthSpecResolution {
   const accepted = spec.authSpecs.map((a) => JSON.stringify(a.name))
   if (typeof specName !== 'string') {
-    return { ok: false, error: { path: PATH, message: `auth.specName must be a string. ${spec.name} accepts ${listing(accepted)}.` } }
+    return {
+      ok: false,
+      error: { path: PATH, message: `auth.specName must be a string. ${spec.name} accepts ${listing(accepted)}.` }
+    }
   }
   const exact = spec.authSpecs.find((a) => a.name === specName)
   if (exact !== undefined) return { ok: true, authSpec: exact, notices: [] }
@@ -37,7 +38,12 @@ export function resolveAuthSpec (
     return {
       ok: true,
       authSpec: near,
-      notices: [{ path: PATH, message: `auth.specName ${quoteShort(specName)} resolved to "${near.name}", the exact name Flow Service expects.` }]
+      notices: [
+        {
+          path: PATH,
+          message: `auth.specName ${quoteShort(specName)} resolved to "${near.name}", the exact name Flow Service expects.`
+        }
+      ]
     }
   }
   const hints: string[] = []
@@ -51,17 +57,22 @@ export function resolveAuthSpec (
     ok: false,
     error: {
       path: PATH,
-      message: [`Unknown auth spec ${quoteShort(specName)} for ${spec.name}. Accepted: ${listing(accepted)}.`, ...hints].join(' ')
+      message: [
+        `Unknown auth spec ${quoteShort(specName)} for ${spec.name}. Accepted: ${listing(accepted)}.`,
+        ...hints
+      ].join(' ')
     }
   }
 }
 
 /** Auth specs whose required params were all sent and that know every param sent. */
-function authSpecsFitting (spec: ConnectionSpec, params: unknown): AuthSpec[] {
+function authSpecsFitting(spec: ConnectionSpec, params: unknown): AuthSpec[] {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) return []
   const sent = Object.keys(params)
   if (sent.length === 0) return []
-  return spec.authSpecs.filter((a) =>
-    a.params.every((p) => !p.required || sent.includes(p.name)) &&
-    sent.every((name) => a.params.some((p) => p.name === name)))
+  return spec.authSpecs.filter(
+    (a) =>
+      a.params.every((p) => !p.required || sent.includes(p.name)) &&
+      sent.every((name) => a.params.some((p) => p.name === name))
+  )
 }

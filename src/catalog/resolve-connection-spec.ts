@@ -4,21 +4,29 @@ import type { ConnectionSpec } from './types.js'
 import { quoteShort } from './message-text.js'
 
 export type ConnectionSpecResolution =
-  | { ok: true, spec: ConnectionSpec, notices: Notice[] }
-  | { ok: false, error: FieldError }
+  { ok: true; spec: ConnectionSpec; notices: Notice[] } | { ok: false; error: FieldError }
 
 const PATH = '/connectionSpec/id'
 
-export function resolveConnectionSpec (id: unknown, specs: readonly ConnectionSpec[]): ConnectionSpecResolution {
+export function resolveConnectionSpec(id: unknown, specs: readonly ConnectionSpec[]): ConnectionSpecResolution {
   if (typeof id !== 'string') {
-    return { ok: false, error: { path: PATH, message: `connectionSpec.id must be a string. Accepted ids: ${acceptedIds(specs)}.` } }
+    return {
+      ok: false,
+      error: { path: PATH, message: `connectionSpec.id must be a string. Accepted ids: ${acceptedIds(specs)}.` }
+    }
   }
   const key = id.trim().toLowerCase()
   for (const spec of specs) {
     if (spec.id.toLowerCase() === key) {
-      const notices = id === spec.id
-        ? []
-        : [{ path: PATH, message: `connectionSpec.id written in its canonical form ${spec.id} (${spec.name}); ids are compared without case or surrounding whitespace.` }]
+      const notices =
+        id === spec.id
+          ? []
+          : [
+              {
+                path: PATH,
+                message: `connectionSpec.id written in its canonical form ${spec.id} (${spec.name}); ids are compared without case or surrounding whitespace.`
+              }
+            ]
       return { ok: true, spec, notices }
     }
   }
@@ -28,14 +36,22 @@ export function resolveConnectionSpec (id: unknown, specs: readonly ConnectionSp
       return {
         ok: true,
         spec,
-        notices: [{ path: PATH, message: `connectionSpec.id ${alias.id} was replaced by ${spec.id} (${spec.name}): ${alias.why}` }]
+        notices: [
+          {
+            path: PATH,
+            message: `connectionSpec.id ${alias.id} was replaced by ${spec.id} (${spec.name}): ${alias.why}`
+          }
+        ]
       }
     }
   }
-  return { ok: false, error: { path: PATH, message: `Unknown connection spec id ${quoteShort(id)}. Accepted ids: ${acceptedIds(specs)}.` } }
+  return {
+    ok: false,
+    error: { path: PATH, message: `Unknown connection spec id ${quoteShort(id)}. Accepted ids: ${acceptedIds(specs)}.` }
+  }
 }
 
 /** `cfc0fee1-… (Salesforce), ba5126ec-… (Oracle Service Cloud, beta)`. */
-function acceptedIds (specs: readonly ConnectionSpec[]): string {
+function acceptedIds(specs: readonly ConnectionSpec[]): string {
   return specs.map((s) => `${s.id} (${s.name}${s.beta === true ? ', beta' : ''})`).join(', ')
 }

@@ -1,16 +1,19 @@
 // The shape of the connection-spec catalogue: sources and their auth specs, as data.
 import { Type, type Static } from 'typebox'
 
-export const ParamFormat = Type.Union([
-  Type.Literal('text'), // any non-empty string
-  Type.Literal('salesforce-url'), // https://<domain>.my.salesforce.com (or another *.salesforce.com host)
-  Type.Literal('https-url'), // any https URL
-  Type.Literal('api-version'), // a decimal string such as 52.0
-  Type.Literal('marketing-cloud-rest-host'), // <subdomain>.rest.marketingcloudapis.com
-  Type.Literal('marketing-cloud-subdomain'), // <subdomain> alone, a single DNS label
-  Type.Literal('hostname'), // a bare host name, no scheme
-  Type.Literal('boolean')
-], { description: 'How the value is checked (and, where safe, normalised).' })
+export const ParamFormat = Type.Union(
+  [
+    Type.Literal('text'), // any non-empty string
+    Type.Literal('salesforce-url'), // https://<domain>.my.salesforce.com (or another *.salesforce.com host)
+    Type.Literal('https-url'), // any https URL
+    Type.Literal('api-version'), // a decimal string such as 52.0
+    Type.Literal('marketing-cloud-rest-host'), // <subdomain>.rest.marketingcloudapis.com
+    Type.Literal('marketing-cloud-subdomain'), // <subdomain> alone, a single DNS label
+    Type.Literal('hostname'), // a bare host name, no scheme
+    Type.Literal('boolean')
+  ],
+  { description: 'How the value is checked (and, where safe, normalised).' }
+)
 export type ParamFormat = Static<typeof ParamFormat>
 
 export const ParamSpec = Type.Object({
@@ -37,10 +40,13 @@ export const ConnectionSpec = Type.Object({
   name: Type.String(),
   versions: Type.Array(Type.String(), { description: 'Accepted connectionSpec.version values.' }),
   authSpecs: Type.Array(AuthSpec),
-  aliases: Type.Array(Type.Object({
-    id: Type.String(),
-    why: Type.String()
-  }), { description: 'Mistyped ids (e.g. from the docs) accepted and corrected, with the reason.' }),
+  aliases: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      why: Type.String()
+    }),
+    { description: 'Mistyped ids (e.g. from the docs) accepted and corrected, with the reason.' }
+  ),
   deprecated: Type.Optional(Type.String()),
   beta: Type.Optional(Type.Boolean())
 })

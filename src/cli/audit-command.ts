@@ -23,7 +23,7 @@ export interface AuditCommandIo {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const OUTCOMES = new Set(['success', 'failure', 'denied'])
 
-export async function runAuditCommand (db: Kysely<Database>, argv: string[], io: AuditCommandIo): Promise<number> {
+export async function runAuditCommand(db: Kysely<Database>, argv: string[], io: AuditCommandIo): Promise<number> {
   let values
   try {
     values = parseArgs({
@@ -49,10 +49,12 @@ export async function runAuditCommand (db: Kysely<Database>, argv: string[], io:
     return 0
   }
   const problems: string[] = []
-  if (values.connection !== undefined && !UUID.test(values.connection)) problems.push('--connection: must be a connection id (uuid)')
+  if (values.connection !== undefined && !UUID.test(values.connection))
+    problems.push('--connection: must be a connection id (uuid)')
   const since = instant(values.since, '--since', problems)
   const until = instant(values.until, '--until', problems)
-  if (values.outcome !== undefined && !OUTCOMES.has(values.outcome)) problems.push('--outcome: must be success, failure or denied')
+  if (values.outcome !== undefined && !OUTCOMES.has(values.outcome))
+    problems.push('--outcome: must be success, failure or denied')
   const limit = values.limit === undefined ? 200 : Number(values.limit)
   if (!Number.isInteger(limit) || limit < 1) problems.push('--limit: must be a positive integer')
   if (problems.length > 0) {
@@ -73,7 +75,11 @@ export async function runAuditCommand (db: Kysely<Database>, argv: string[], io:
   try {
     // Newest first in pages, so --limit keeps the most recent rows; printed the other way round, as a history reads.
     do {
-      const page = await listAuditPage(db, { kind: 'operator', ...(values.team !== undefined ? { team: values.team } : {}) }, { ...filters, limit: Math.min(100, limit - rows.length), ...(cursor !== undefined ? { cursor } : {}) })
+      const page = await listAuditPage(
+        db,
+        { kind: 'operator', ...(values.team !== undefined ? { team: values.team } : {}) },
+        { ...filters, limit: Math.min(100, limit - rows.length), ...(cursor !== undefined ? { cursor } : {}) }
+      )
       rows.push(...page.items)
       cursor = page.nextCursor ?? undefined
     } while (cursor !== undefined && rows.length < limit)
@@ -89,15 +95,28 @@ export async function runAuditCommand (db: Kysely<Database>, argv: string[], io:
     return 0
   }
   rows.reverse()
-  io.out(formatTable(
-    ['id', 'occurred at', 'actor', 'team', 'action', 'outcome', 'connection', 'changed', 'request', 'detail'],
-    rows.map((r) => [r.id, r.occurredAt, r.actor, r.actorTeam ?? '', r.action, r.outcome, r.connectionId ?? '', r.changedFields.join(','), r.requestId ?? '', r.detail === null ? '' : JSON.stringify(r.detail)])
-  ))
+  io.out(
+    formatTable(
+      ['id', 'occurred at', 'actor', 'team', 'action', 'outcome', 'connection', 'changed', 'request', 'detail'],
+      rows.map((r) => [
+        r.id,
+        r.occurredAt,
+        r.actor,
+        r.actorTeam ?? '',
+        r.action,
+        r.outcome,
+        r.connectionId ?? '',
+        r.changedFields.join(','),
+        r.requestId ?? '',
+        r.detail === null ? '' : JSON.stringify(r.detail)
+      ])
+    )
+  )
   if (cursor !== undefined) io.out(`(older rows not shown: raise --limit or narrow with --since)\n`)
   return 0
 }
 
-function instant (value: string | undefined, option: string, problems: string[]): Date | undefined {
+function instant(value: string | undefined, option: string, problems: string[]): Date | undefined {
   if (value === undefined) return undefined
   const date = new Date(value)
   if (Number.isNaN(date.getTime())) {

@@ -2,7 +2,7 @@
 import os from 'node:os'
 import type { Actor } from '../audit/audit-log.js'
 
-export function cliActor (): Actor {
+export function cliActor(): Actor {
   let user: string | undefined
   try {
     user = os.userInfo().username

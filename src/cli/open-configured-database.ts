@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../config.js'
 import { DataDirLockedError } from '../db/data-dir-lock.js'
 import { openDatabase, type BrokerDatabase } from '../db/database.js'
 
-export async function openConfiguredDatabase (err: (text: string) => void): Promise<BrokerDatabase | undefined> {
+export async function openConfiguredDatabase(err: (text: string) => void): Promise<BrokerDatabase | undefined> {
   let config
   try {
     // Only the database matters to a CLI: production settings for Vault or Flow Service are not asked for.

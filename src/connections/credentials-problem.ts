@@ -11,7 +11,7 @@ const CODES: Record<Failed['reason'], ErrorCode> = {
   invalid_params: 'invalid_params'
 }
 
-export function credentialsProblem (check: Failed): AppError {
+export function credentialsProblem(check: Failed): AppError {
   // One problem: say it in the detail too, so a human reading only `detail` knows what to send.
   const only = check.errors.length === 1 ? check.errors[0] : undefined
   const detail = only === undefined ? check.detail : `${check.detail} ${only.message}`

@@ -13,8 +13,8 @@ export interface DuplicateCleanup {
   remaining: string[]
 }
 
-export async function deleteDuplicates (
-  deps: { flow: FlowServiceClient, logger: Pick<Logger, 'warn'> },
+export async function deleteDuplicates(
+  deps: { flow: FlowServiceClient; logger: Pick<Logger, 'warn'> },
   brokerId: string,
   sandbox: string,
   marked: readonly MarkedConnection[],
@@ -30,11 +30,17 @@ export async function deleteDuplicates (
     try {
       await deps.flow.deleteConnection(sandbox, duplicate.id, duplicate.etag)
       result.deleted.push(duplicate.id)
-      deps.logger.warn({ connectionId: brokerId, flowConnectionId: keep, duplicate: duplicate.id }, 'deleted a duplicate downstream connection')
+      deps.logger.warn(
+        { connectionId: brokerId, flowConnectionId: keep, duplicate: duplicate.id },
+        'deleted a duplicate downstream connection'
+      )
     } catch (err) {
       if (!(err instanceof FlowServiceError)) throw err
       result.remaining.push(duplicate.id)
-      deps.logger.warn({ err, connectionId: brokerId, duplicate: duplicate.id }, 'could not delete a duplicate downstream connection yet; the reconciler tries again')
+      deps.logger.warn(
+        { err, connectionId: brokerId, duplicate: duplicate.id },
+        'could not delete a duplicate downstream connection yet; the reconciler tries again'
+      )
     }
   }
   return result

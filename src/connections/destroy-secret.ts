@@ -6,7 +6,10 @@ import type { SecretStore } from '../secrets/secret-store.js'
 import { updateConnection } from './connection-repository.js'
 
 /** A failed destroy leaves an orphan the reconciler removes later; it must not hide the original outcome. */
-export async function destroySecretQuietly (deps: { secrets: SecretStore, logger: Pick<Logger, 'warn'> }, id: string): Promise<boolean> {
+export async function destroySecretQuietly(
+  deps: { secrets: SecretStore; logger: Pick<Logger, 'warn'> },
+  id: string
+): Promise<boolean> {
   try {
     await deps.secrets.destroy(id)
     return true
@@ -20,8 +23,11 @@ export async function destroySecretQuietly (deps: { secrets: SecretStore, logger
  * Destroys the secret of a connection already recorded as failed or deleted, then records that it is gone.
  * The row keeps its secret_version until the destroy succeeded, which is how the reconciler finds leftovers.
  */
-export async function destroyRecordedSecret (deps: { db: Kysely<Database>, secrets: SecretStore, logger: Pick<Logger, 'warn'> }, id: string): Promise<boolean> {
-  if (!await destroySecretQuietly(deps, id)) return false
+export async function destroyRecordedSecret(
+  deps: { db: Kysely<Database>; secrets: SecretStore; logger: Pick<Logger, 'warn'> },
+  id: string
+): Promise<boolean> {
+  if (!(await destroySecretQuietly(deps, id))) return false
   await updateConnection(deps.db, id, { secret_version: null })
   return true
 }

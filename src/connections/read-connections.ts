@@ -12,9 +12,15 @@ import { findVisibleConnection, visibleTeam } from './visible-connections.js'
 
 type ReadDeps = Pick<ConnectionDeps, 'db' | 'audit'>
 
-export async function getConnection (deps: ReadDeps, ctx: RequestContext, id: string): Promise<ConnectionRow> {
+export async function getConnection(deps: ReadDeps, ctx: RequestContext, id: string): Promise<ConnectionRow> {
   const row = await findVisibleConnection(deps, ctx.caller, id)
-  await deps.audit.append({ actor: keyActor(ctx.caller), action: 'connection.read', connectionId: row.id, requestId: ctx.requestId, outcome: 'success' })
+  await deps.audit.append({
+    actor: keyActor(ctx.caller),
+    action: 'connection.read',
+    connectionId: row.id,
+    requestId: ctx.requestId,
+    outcome: 'success'
+  })
   return row
 }
 
@@ -24,18 +30,42 @@ export interface ListQuery extends Omit<ConnectionFilters, 'team' | 'sandboxes' 
   cursor?: string
 }
 
-export async function listConnectionPage (deps: ReadDeps, ctx: RequestContext, query: ListQuery): Promise<Page<ConnectionRow>> {
+export async function listConnectionPage(
+  deps: ReadDeps,
+  ctx: RequestContext,
+  query: ListQuery
+): Promise<Page<ConnectionRow>> {
   const afterId = cursorPosition(query.cursor)
   const { limit, cursor: _cursor, team, ...filters } = query
-  const rows = await listConnections(deps.db, { ...filters, ...connectionLimitsOf(ctx.caller), team: visibleTeam(ctx.caller, team) }, { limit: rowsForPage(limit), ...(afterId !== undefined ? { afterId } : {}) })
+  const rows = await listConnections(
+    deps.db,
+    { ...filters, ...connectionLimitsOf(ctx.caller), team: visibleTeam(ctx.caller, team) },
+    { limit: rowsForPage(limit), ...(afterId !== undefined ? { afterId } : {}) }
+  )
   const page = pageOf(rows, limit, (row) => row.id)
-  await deps.audit.append({ actor: keyActor(ctx.caller), action: 'connection.list', requestId: ctx.requestId, outcome: 'success', detail: { filters: listFilters(query), returned: page.items.length } })
+  await deps.audit.append({
+    actor: keyActor(ctx.caller),
+    action: 'connection.list',
+    requestId: ctx.requestId,
+    outcome: 'success',
+    detail: { filters: listFilters(query), returned: page.items.length }
+  })
   return page
 }
 
-export async function getConnectionEvents (deps: ReadDeps, ctx: RequestContext, id: string): Promise<ConnectionEventRow[]> {
+export async function getConnectionEvents(
+  deps: ReadDeps,
+  ctx: RequestContext,
+  id: string
+): Promise<ConnectionEventRow[]> {
   const row = await findVisibleConnection(deps, ctx.caller, id)
   const events = await listConnectionEvents(deps.db, row.id)
-  await deps.audit.append({ actor: keyActor(ctx.caller), action: 'connection.events', connectionId: row.id, requestId: ctx.requestId, outcome: 'success' })
+  await deps.audit.append({
+    actor: keyActor(ctx.caller),
+    action: 'connection.events',
+    connectionId: row.id,
+    requestId: ctx.requestId,
+    outcome: 'success'
+  })
   return events
 }

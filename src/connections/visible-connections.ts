@@ -12,13 +12,17 @@ export const visibleTeam = (caller: Caller, requested?: string): string | undefi
   isAdmin(caller) ? requested : caller.team
 
 /** Another team's connection, or one outside the key's limits, is 404, exactly like a missing one. */
-export async function findVisibleConnection (deps: Pick<ConnectionDeps, 'db'>, caller: Caller, id: string): Promise<ConnectionRow> {
+export async function findVisibleConnection(
+  deps: Pick<ConnectionDeps, 'db'>,
+  caller: Caller,
+  id: string
+): Promise<ConnectionRow> {
   const row = await findConnection(deps.db, id, visibleTeam(caller), connectionLimitsOf(caller))
   if (row === undefined) throw new AppError('not_found', `No connection ${id}.`)
   return row
 }
 
 /** Whether connection `id` is team `team`'s (its limits aside): what a team's audit reader may ask about. */
-export async function isTeamConnection (deps: Pick<ConnectionDeps, 'db'>, team: string, id: string): Promise<boolean> {
+export async function isTeamConnection(deps: Pick<ConnectionDeps, 'db'>, team: string, id: string): Promise<boolean> {
   return (await findConnection(deps.db, id, team)) !== undefined
 }

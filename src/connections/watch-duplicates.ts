@@ -22,7 +22,12 @@ export interface WatchOutcome {
  * Moves the row onto its own marked connection when the recorded one is proven not to be its own: Flow Service has no
  * such connection (its own 404), or it carries another broker connection's marker. Returns the id kept.
  */
-async function repoint (deps: ConnectionDeps, row: ConnectionRow, recorded: string, own: MarkedConnection): Promise<string> {
+async function repoint(
+  deps: ConnectionDeps,
+  row: ConnectionRow,
+  recorded: string,
+  own: MarkedConnection
+): Promise<string> {
   const current = await deps.flow.getConnection(row.sandbox_name, recorded)
   const owner = current === null ? undefined : markedBrokerId(current.description)
   if (current !== null && (owner === undefined || owner === row.id)) return recorded
@@ -32,12 +37,19 @@ async function repoint (deps: ConnectionDeps, row: ConnectionRow, recorded: stri
     if (isDownstreamIdClash(err)) return recorded
     throw err
   }
-  deps.logger.warn({ connectionId: row.id, recorded, flowConnectionId: own.id }, 'the recorded downstream id was about another connection; moved to the connection carrying this one\'s marker')
+  deps.logger.warn(
+    { connectionId: row.id, recorded, flowConnectionId: own.id },
+    "the recorded downstream id was about another connection; moved to the connection carrying this one's marker"
+  )
   return own.id
 }
 
 /** `row` is leased to the caller and not pending (pending rows are the pending-create settlement's). */
-export async function watchDuplicates (deps: ConnectionDeps, row: ConnectionRow, now = Date.now()): Promise<WatchOutcome> {
+export async function watchDuplicates(
+  deps: ConnectionDeps,
+  row: ConnectionRow,
+  now = Date.now()
+): Promise<WatchOutcome> {
   const marked = await findMarkedConnections(deps.flow, {
     brokerId: row.id,
     sandbox: row.sandbox_name,
@@ -56,7 +68,10 @@ export async function watchDuplicates (deps: ConnectionDeps, row: ConnectionRow,
     // Conflicting evidence (the recorded connection may be ours after all): nothing is deleted on it; the watch goes
     // on and the conflict is logged for an operator.
     remaining = marked.length
-    deps.logger.error({ connectionId: row.id, flowConnectionId: keep, marked: marked.map((m) => m.id) }, 'connections carrying this connection\'s marker exist downstream, but not the one it records; left for an operator')
+    deps.logger.error(
+      { connectionId: row.id, flowConnectionId: keep, marked: marked.map((m) => m.id) },
+      "connections carrying this connection's marker exist downstream, but not the one it records; left for an operator"
+    )
   } else {
     const cleanup = await deleteDuplicates(deps, row.id, row.sandbox_name, marked, keep)
     remaining = cleanup.remaining.length

@@ -21,10 +21,15 @@ export interface LockHolder {
 
 export class DataDirLockedError extends Error {
   override readonly name = 'DataDirLockedError'
-  constructor (readonly file: string, readonly holder: LockHolder) {
+  constructor(
+    readonly file: string,
+    readonly holder: LockHolder
+  ) {
     const sameHost = holder.host === os.hostname()
-    super(`the embedded database in ${path.dirname(file)} is in use by process ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.since}): ` +
-      `only one process may open it. Stop that process first${sameHost ? '' : `, or delete ${file} if it is no longer running`}.`)
+    super(
+      `the embedded database in ${path.dirname(file)} is in use by process ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.since}): ` +
+        `only one process may open it. Stop that process first${sameHost ? '' : `, or delete ${file} if it is no longer running`}.`
+    )
   }
 }
 
@@ -38,7 +43,7 @@ export interface DataDirLock {
 const held = new Map<string, string>()
 
 /** Takes the lock of `dir` (which must exist) or throws DataDirLockedError naming the process that holds it. */
-export async function lockDataDir (dir: string): Promise<DataDirLock> {
+export async function lockDataDir(dir: string): Promise<DataDirLock> {
   const file = path.resolve(dir, LOCK_FILE_NAME)
   const mine: LockHolder = {
     pid: process.pid,
@@ -48,7 +53,7 @@ export async function lockDataDir (dir: string): Promise<DataDirLock> {
     token: randomBytes(8).toString('hex')
   }
   // A few rounds: the holder may release between our attempt and our read, or a stale lock be removed.
-  for (let attempt = 1; !await createExclusively(file, mine); attempt++) {
+  for (let attempt = 1; !(await createExclusively(file, mine)); attempt++) {
     const holder = await readHolder(file)
     if (holder === undefined && attempt < 5) continue
     if (holder === undefined) throw new Error(`could not take the lock ${file}: it keeps appearing and disappearing`)
@@ -71,7 +76,7 @@ export async function lockDataDir (dir: string): Promise<DataDirLock> {
  * Written whole under a private name, then hard-linked into place: like O_EXCL, link fails when the lock exists,
  * and unlike a file opened with O_EXCL and written after, no reader ever finds it empty.
  */
-async function createExclusively (file: string, holder: LockHolder): Promise<boolean> {
+async function createExclusively(file: string, holder: LockHolder): Promise<boolean> {
   const partial = `${file}.${holder.pid}.${holder.token}`
   await writeFile(partial, JSON.stringify(holder) + '\n', { mode: 0o600, flag: 'wx' })
   try {
@@ -85,7 +90,7 @@ async function createExclusively (file: string, holder: LockHolder): Promise<boo
   }
 }
 
-async function readHolder (file: string): Promise<LockHolder | undefined> {
+async function readHolder(file: string): Promise<LockHolder | undefined> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -100,14 +105,20 @@ async function readHolder (file: string): Promise<LockHolder | undefined> {
     // Judged below like any lock that is not this broker's.
   }
   if (typeof parsed.pid === 'number' && typeof parsed.host === 'string') {
-    return { pid: parsed.pid, host: parsed.host, since: String(parsed.since ?? '?'), command: String(parsed.command ?? '?'), token: String(parsed.token ?? '') }
+    return {
+      pid: parsed.pid,
+      host: parsed.host,
+      since: String(parsed.since ?? '?'),
+      command: String(parsed.command ?? '?'),
+      token: String(parsed.token ?? '')
+    }
   }
   // Not ours to judge (the file was edited or is not a lock of this broker): name it and let a person decide.
   return { pid: 0, host: '?', since: '?', command: 'unreadable lock file', token: '' }
 }
 
 /** Only a lock on this host can be judged: held by a process that is not running, or by our pid but not by us. */
-function isStale (file: string, holder: LockHolder): boolean {
+function isStale(file: string, holder: LockHolder): boolean {
   if (holder.host !== os.hostname() || holder.pid <= 0) return false
   if (holder.pid === process.pid) return held.get(file) !== holder.token
   try {
@@ -119,6 +130,6 @@ function isStale (file: string, holder: LockHolder): boolean {
   }
 }
 
-function ignoreMissing (err: unknown): void {
+function ignoreMissing(err: unknown): void {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
 }

@@ -12,28 +12,28 @@ import { PrivateNodeFS } from './private-node-fs.js'
 import type { Database } from './schema.js'
 
 export type DatabaseConfig =
-  | { kind: 'postgres', url: string, poolSize: number }
+  | { kind: 'postgres'; url: string; poolSize: number }
   /**
    * dataDir null: in memory. Else the data dir (BROKER_DATA_DIR): made 0700, locked for this process (a second one
    * gets DataDirLockedError naming the holder), the files under <dataDir>/pglite 0600.
    * snapshot: a dumped data dir to start from (skips initdb; tests).
    */
-  | { kind: 'pglite', dataDir: string | null, snapshot?: Blob }
+  | { kind: 'pglite'; dataDir: string | null; snapshot?: Blob }
   /**
    * An in-memory PGlite its owner opened (openMemoryPGlite) and keeps: tests reuse one for many databases, and an
    * embedding program may share its own. close() waits for the queries in flight and leaves it open. One database
    * at a time may use it: PGlite is a single session, and two would run inside each other's transactions.
    */
-  | { kind: 'pglite', dataDir: null, instance: PGlite }
+  | { kind: 'pglite'; dataDir: null; instance: PGlite }
 
 export interface BrokerDatabase {
   readonly kind: DatabaseConfig['kind']
   readonly db: Kysely<Database>
   /** Resolves when the database answers a trivial query (readiness). */
-  ping (): Promise<void>
+  ping(): Promise<void>
   /** Connections open, idle, and queries waiting for one (metrics); PGlite is one session and tells no more. */
-  poolUsage (): { total: number, idle?: number, waiting?: number }
-  close (): Promise<void>
+  poolUsage(): { total: number; idle?: number; waiting?: number }
+  close(): Promise<void>
 }
 
 const INT8_OID = 20
@@ -41,7 +41,7 @@ const INT8_OID = 20
 const PGLITE_PARSERS = { [INT8_OID]: (value: string) => value }
 
 /** An in-memory PGlite parsing values as the broker expects, e.g. to pass as `{ kind: 'pglite', instance }`. */
-export async function openMemoryPGlite (snapshot?: Blob): Promise<PGlite> {
+export async function openMemoryPGlite(snapshot?: Blob): Promise<PGlite> {
   // Options as the only argument: PGlite ignores a second argument when the first (dataDir) is undefined,
   // which would drop the int8 parser.
   const pglite = new PGlite({ ...(snapshot !== undefined ? { loadDataDir: snapshot } : {}), parsers: PGLITE_PARSERS })
@@ -61,9 +61,18 @@ export interface DatabaseOptions {
   onQuery?: (durationMs: number, failed: boolean) => void
 }
 
-export async function openDatabase (config: DatabaseConfig, logger: Logger, options: DatabaseOptions = {}): Promise<BrokerDatabase> {
+export async function openDatabase(
+  config: DatabaseConfig,
+  logger: Logger,
+  options: DatabaseOptions = {}
+): Promise<BrokerDatabase> {
   const onQuery = options.onQuery
-  const log = onQuery === undefined ? undefined : (event: LogEvent): void => { onQuery(event.queryDurationMillis, event.level === 'error') }
+  const log =
+    onQuery === undefined
+      ? undefined
+      : (event: LogEvent): void => {
+          onQuery(event.queryDurationMillis, event.level === 'error')
+        }
   if (config.kind === 'postgres') {
     const pool = new pg.Pool({
       connectionString: config.url,
@@ -74,21 +83,29 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger, opti
       query_timeout: 15000
     })
     // Without a listener, an idle client's socket error (server restart) would crash the process.
-    pool.on('error', (err) => { logger.warn({ err }, 'idle PostgreSQL client failed; the pool replaces it') })
+    pool.on('error', (err) => {
+      logger.warn({ err }, 'idle PostgreSQL client failed; the pool replaces it')
+    })
     // A checked-out client has no pool listener: its socket dying between two queries of a transaction (server
     // restart, pg_terminate_backend) would be an unhandled 'error' event and kill the process. The query in flight
     // still fails (the request answers 503); this listener only keeps the process alive.
     pool.on('connect', (client) => {
-      client.on('error', (err) => { logger.warn({ err }, 'PostgreSQL connection failed; the pool replaces it') })
+      client.on('error', (err) => {
+        logger.warn({ err }, 'PostgreSQL connection failed; the pool replaces it')
+      })
     })
     // int8 ids stay strings: they may exceed 2^53 and are only ever compared and echoed.
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log !== undefined ? { log } : {}) })
     return {
       kind: 'postgres',
       db,
-      ping: async () => { await sql`select 1`.execute(db) },
+      ping: async () => {
+        await sql`select 1`.execute(db)
+      },
       poolUsage: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-      close: async () => { await db.destroy() }
+      close: async () => {
+        await db.destroy()
+      }
     }
   }
   if ('instance' in config) return useInstance(config.instance, log)
@@ -118,7 +135,9 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger, opti
     return {
       kind: 'pglite',
       db,
-      ping: async () => { await sql`select 1`.execute(db) },
+      ping: async () => {
+        await sql`select 1`.execute(db)
+      },
       poolUsage: () => ({ total: 1 }),
       close: async () => {
         try {
@@ -136,16 +155,22 @@ export async function openDatabase (config: DatabaseConfig, logger: Logger, opti
   }
 }
 
-function useInstance (pglite: PGlite, log: ((event: LogEvent) => void) | undefined): BrokerDatabase {
+function useInstance(pglite: PGlite, log: ((event: LogEvent) => void) | undefined): BrokerDatabase {
   if (pglite.closed) throw new Error('the given PGlite is closed')
-  if (instancesInUse.has(pglite)) throw new PGliteInUseError('the given PGlite is in use by another database: close that one first')
+  if (instancesInUse.has(pglite))
+    throw new PGliteInUseError('the given PGlite is in use by another database: close that one first')
   instancesInUse.add(pglite)
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite, { closeOnDestroy: false }), ...(log !== undefined ? { log } : {}) })
+  const db = new Kysely<Database>({
+    dialect: new PGliteDialect(pglite, { closeOnDestroy: false }),
+    ...(log !== undefined ? { log } : {})
+  })
   let closed: Promise<void> | undefined
   return {
     kind: 'pglite',
     db,
-    ping: async () => { await sql`select 1`.execute(db) },
+    ping: async () => {
+      await sql`select 1`.execute(db)
+    },
     poolUsage: () => ({ total: 1 }),
     close: async () => {
       await (closed ??= (async () => {

@@ -2,20 +2,23 @@
 // committed (nothing is acknowledged before it is durable); items that arrive while one batch is being written
 // share the next batch, so a serialised resource (a lock, a transaction) is taken once per batch, not per item.
 export class GroupCommit<T> {
-  readonly #queue: Array<{ item: T, resolve: () => void, reject: (err: unknown) => void }> = []
+  readonly #queue: Array<{ item: T; resolve: () => void; reject: (err: unknown) => void }> = []
   #flushing = false
 
   /** `write` commits a batch in order, all or nothing. */
-  constructor (private readonly write: (items: T[]) => Promise<void>, private readonly maxBatch = 100) {}
+  constructor(
+    private readonly write: (items: T[]) => Promise<void>,
+    private readonly maxBatch = 100
+  ) {}
 
-  async add (item: T): Promise<void> {
+  async add(item: T): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject })
       if (!this.#flushing) void this.#flush()
     })
   }
 
-  async #flush (): Promise<void> {
+  async #flush(): Promise<void> {
     this.#flushing = true
     try {
       while (this.#queue.length > 0) {

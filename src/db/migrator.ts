@@ -12,22 +12,26 @@ export class MigrationError extends Error {
   override readonly name = 'MigrationError'
 }
 
-export async function migrateToLatest<T> (db: Kysely<T>, folder = MIGRATIONS_DIR): Promise<MigrationResult[]> {
+export async function migrateToLatest<T>(db: Kysely<T>, folder = MIGRATIONS_DIR): Promise<MigrationResult[]> {
   const migrator = new Migrator({ db: db as Kysely<unknown>, provider: new CompiledAwareProvider(folder) })
   const { error, results = [] } = await migrator.migrateToLatest()
   if (error !== undefined) {
     const failed = results.find((r) => r.status === 'Error')
-    throw new MigrationError(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { cause: error })
+    throw new MigrationError(
+      `migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
+      { cause: error }
+    )
   }
   return results
 }
 
 /** Kysely's FileMigrationProvider, minus .d.ts and .map files that a compiled dist/ folder also holds. */
 class CompiledAwareProvider extends FileMigrationProvider {
-  constructor (folder: string) {
+  constructor(folder: string) {
     super({
       fs: {
-        readdir: async (p: string) => (await fs.readdir(p)).filter((f) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith('.d.ts'))
+        readdir: async (p: string) =>
+          (await fs.readdir(p)).filter((f) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith('.d.ts'))
       },
       path,
       migrationFolder: folder

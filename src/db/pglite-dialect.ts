@@ -24,17 +24,28 @@ export interface PGliteDialectOptions {
 }
 
 export class PGliteDialect implements Dialect {
-  constructor (private readonly pglite: PGlite, private readonly options: PGliteDialectOptions = {}) {}
-  createAdapter (): DialectAdapter { return new PostgresAdapter() }
-  createDriver (): Driver { return new PGliteDriver(this.pglite, this.options.closeOnDestroy ?? true) }
-  createIntrospector (db: Kysely<unknown>): DatabaseIntrospector { return new PostgresIntrospector(db) }
-  createQueryCompiler (): QueryCompiler { return new PostgresQueryCompiler() }
+  constructor(
+    private readonly pglite: PGlite,
+    private readonly options: PGliteDialectOptions = {}
+  ) {}
+  createAdapter(): DialectAdapter {
+    return new PostgresAdapter()
+  }
+  createDriver(): Driver {
+    return new PGliteDriver(this.pglite, this.options.closeOnDestroy ?? true)
+  }
+  createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new PostgresIntrospector(db)
+  }
+  createQueryCompiler(): QueryCompiler {
+    return new PostgresQueryCompiler()
+  }
 }
 
 class PGliteConnection implements DatabaseConnection {
-  constructor (private readonly pglite: PGlite) {}
+  constructor(private readonly pglite: PGlite) {}
 
-  async executeQuery<R> (query: CompiledQuery): Promise<QueryResult<R>> {
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const result = await this.pglite.query<R>(query.sql, [...query.parameters])
     return {
       rows: result.rows,
@@ -43,7 +54,7 @@ class PGliteConnection implements DatabaseConnection {
   }
 
   // eslint-disable-next-line require-yield
-  async * streamQuery<R> (): AsyncIterableIterator<QueryResult<R>> {
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('streaming is not supported by the PGlite dialect')
   }
 }
@@ -54,41 +65,48 @@ class PGliteDriver implements Driver {
   #tail: Promise<void> = Promise.resolve()
   #release: (() => void) | undefined
 
-  constructor (private readonly pglite: PGlite, private readonly closeOnDestroy: boolean) {
+  constructor(
+    private readonly pglite: PGlite,
+    private readonly closeOnDestroy: boolean
+  ) {
     this.#connection = new PGliteConnection(pglite)
   }
 
-  async init (): Promise<void> { await this.pglite.waitReady }
+  async init(): Promise<void> {
+    await this.pglite.waitReady
+  }
 
-  async acquireConnection (): Promise<DatabaseConnection> {
+  async acquireConnection(): Promise<DatabaseConnection> {
     const previous = this.#tail
     let release!: () => void
-    this.#tail = new Promise<void>((resolve) => { release = resolve })
+    this.#tail = new Promise<void>((resolve) => {
+      release = resolve
+    })
     await previous
     this.#release = release
     return this.#connection
   }
 
-  async beginTransaction (connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const mode = settings.isolationLevel !== undefined ? ` isolation level ${settings.isolationLevel}` : ''
     await connection.executeQuery(CompiledQuery.raw(`begin${mode}`))
   }
 
-  async commitTransaction (connection: DatabaseConnection): Promise<void> {
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('commit'))
   }
 
-  async rollbackTransaction (connection: DatabaseConnection): Promise<void> {
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('rollback'))
   }
 
-  async releaseConnection (): Promise<void> {
+  async releaseConnection(): Promise<void> {
     const release = this.#release
     this.#release = undefined
     release?.()
   }
 
-  async destroy (): Promise<void> {
+  async destroy(): Promise<void> {
     await this.#tail
     if (this.closeOnDestroy && !this.pglite.closed) await this.pglite.close()
   }

@@ -10,9 +10,18 @@ export type OnCommit = (callback: () => void) => void
  * Runs `work` in a transaction and, once that has committed, the callbacks it registered, in order. A callback
  * that throws is logged (when there is a logger) and ignored: the change is committed, so the caller is told so.
  */
-export async function transaction<DB, T> (db: Kysely<DB>, work: (tx: Transaction<DB>, onCommit: OnCommit) => Promise<T>, logger?: Pick<Logger, 'error'>): Promise<T> {
+export async function transaction<DB, T>(
+  db: Kysely<DB>,
+  work: (tx: Transaction<DB>, onCommit: OnCommit) => Promise<T>,
+  logger?: Pick<Logger, 'error'>
+): Promise<T> {
   const callbacks: Array<() => void> = []
-  const result = await db.transaction().execute(async (tx) => await work(tx, (callback) => { callbacks.push(callback) }))
+  const result = await db.transaction().execute(
+    async (tx) =>
+      await work(tx, (callback) => {
+        callbacks.push(callback)
+      })
+  )
   for (const callback of callbacks) {
     try {
       callback()

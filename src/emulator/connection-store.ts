@@ -19,9 +19,9 @@ export interface StoredConnection {
   readonly imsOrgId: string
   name: string
   description: string | undefined
-  readonly connectionSpec: Readonly<{ id: string, version: string }>
+  readonly connectionSpec: Readonly<{ id: string; version: string }>
   /** Replaced on update, never mutated in place: seeded connections share one params object. */
-  auth: Readonly<{ specName: string, params: Readonly<Record<string, ParamValue>> }>
+  auth: Readonly<{ specName: string; params: Readonly<Record<string, ParamValue>> }>
   createdAt: number
   updatedAt: number
   readonly createdBy: string
@@ -46,8 +46,8 @@ export interface NewConnection {
   actor: string
   name: string
   description?: string
-  connectionSpec: Readonly<{ id: string, version: string }>
-  auth: Readonly<{ specName: string, params: Readonly<Record<string, ParamValue>> }>
+  connectionSpec: Readonly<{ id: string; version: string }>
+  auth: Readonly<{ specName: string; params: Readonly<Record<string, ParamValue>> }>
   readyDelayMs: number
   /** Seeding only: start in this state (set by Adobe's identity) instead of initializing. */
   initialState?: string
@@ -74,18 +74,18 @@ class SandboxPartition {
   readonly byName = new Map<string, StoredConnection | Set<StoredConnection>>()
   readonly sandboxId: string
 
-  constructor (readonly name: string) {
+  constructor(readonly name: string) {
     this.sandboxId = sandboxIdFor(name)
   }
 
-  indexName (conn: StoredConnection): void {
+  indexName(conn: StoredConnection): void {
     const current = this.byName.get(conn.name)
     if (current === undefined) this.byName.set(conn.name, conn)
     else if (current instanceof Set) current.add(conn)
     else if (current !== conn) this.byName.set(conn.name, new Set([current, conn]))
   }
 
-  unindexName (conn: StoredConnection): void {
+  unindexName(conn: StoredConnection): void {
     const current = this.byName.get(conn.name)
     if (current === conn) {
       this.byName.delete(conn.name)
@@ -95,14 +95,14 @@ class SandboxPartition {
     }
   }
 
-  named (name: string): Iterable<StoredConnection> {
+  named(name: string): Iterable<StoredConnection> {
     const current = this.byName.get(name)
     if (current === undefined) return []
     return current instanceof Set ? current : [current]
   }
 
   /** Drops tombstones once they are the majority, so the amortised cost of a delete stays O(1). */
-  maybeCompact (): void {
+  maybeCompact(): void {
     if (this.tombstones > 64 && this.tombstones * 2 > this.order.length) {
       this.order = this.order.filter((c) => !c.deleted)
       this.tombstones = 0
@@ -110,7 +110,7 @@ class SandboxPartition {
   }
 
   /** Index of the first entry created after `seq`. */
-  firstAfter (seq: number): number {
+  firstAfter(seq: number): number {
     let lo = 0
     let hi = this.order.length
     while (lo < hi) {
@@ -127,13 +127,16 @@ export class ConnectionStore {
   private readonly partitions = new Map<string, SandboxPartition>()
   private seq = 0
 
-  constructor (private readonly clock: () => number, private readonly etags: EtagSource) {}
+  constructor(
+    private readonly clock: () => number,
+    private readonly etags: EtagSource
+  ) {}
 
-  get size (): number {
+  get size(): number {
     return this.byId.size
   }
 
-  create (input: NewConnection): StoredConnection {
+  create(input: NewConnection): StoredConnection {
     const conn = this.build(input, newConnectionId(), ++this.seq)
     const part = this.partition(input.sandboxName)
     this.byId.set(conn.id, conn)
@@ -147,11 +150,11 @@ export class ConnectionStore {
    * A connection that is not stored, for answers about a connection that does not exist (other-item faults).
    * Its seq is 0, so it never takes part in paging.
    */
-  detached (input: NewConnection, id = newConnectionId()): StoredConnection {
+  detached(input: NewConnection, id = newConnectionId()): StoredConnection {
     return this.build(input, id, 0)
   }
 
-  private build (input: NewConnection, id: string, seq: number): StoredConnection {
+  private build(input: NewConnection, id: string, seq: number): StoredConnection {
     const now = this.clock()
     const part = this.partition(input.sandboxName)
     // Adobe moves a new connection to enabled by itself; recording when lets reads compute the state lazily
@@ -185,7 +188,7 @@ export class ConnectionStore {
   }
 
   /** The live connection of the sandbox created last, skipping `except`; what a same-id fault answers about. */
-  newest (sandboxName: string, except: ReadonlySet<string> = new Set()): StoredConnection | undefined {
+  newest(sandboxName: string, except: ReadonlySet<string> = new Set()): StoredConnection | undefined {
     const order = this.partitions.get(sandboxName)?.order ?? []
     for (let i = order.length - 1; i >= 0; i--) {
       const conn = order[i] as StoredConnection
@@ -198,7 +201,7 @@ export class ConnectionStore {
   }
 
   /** A connection of this sandbox, with its state brought up to date; other sandboxes' connections are invisible. */
-  get (sandboxName: string, id: string): StoredConnection | undefined {
+  get(sandboxName: string, id: string): StoredConnection | undefined {
     const conn = this.byId.get(id)
     if (conn === undefined || conn.sandboxName !== sandboxName) return undefined
     this.settle(conn)
@@ -206,13 +209,13 @@ export class ConnectionStore {
   }
 
   /** A connection of any sandbox (the control API's view). */
-  find (id: string): StoredConnection | undefined {
+  find(id: string): StoredConnection | undefined {
     const conn = this.byId.get(id)
     if (conn !== undefined) this.settle(conn)
     return conn
   }
 
-  update (conn: StoredConnection, changes: ConnectionChanges, actor: string): void {
+  update(conn: StoredConnection, changes: ConnectionChanges, actor: string): void {
     const now = this.clock()
     const part = this.partition(conn.sandboxName)
     if (changes.name !== undefined && changes.name !== conn.name) {
@@ -232,7 +235,7 @@ export class ConnectionStore {
   }
 
   /** What Flow Service's own machinery does: any state, a new version, Adobe's identity as the updater. */
-  forceState (conn: StoredConnection, state: string): void {
+  forceState(conn: StoredConnection, state: string): void {
     const now = this.clock()
     conn.state = state
     conn.readyAt = undefined
@@ -243,7 +246,7 @@ export class ConnectionStore {
   }
 
   /** Adobe's machinery touching a connection without changing it: a new version only (lost-answer with thenBump). */
-  touchByAdobe (conn: StoredConnection): void {
+  touchByAdobe(conn: StoredConnection): void {
     const now = this.clock()
     conn.updatedAt = now
     conn.updatedBy = ADOBE_CONNECTORS_IDENTITY
@@ -251,7 +254,7 @@ export class ConnectionStore {
     conn.etag = this.etags.next(now)
   }
 
-  delete (conn: StoredConnection): void {
+  delete(conn: StoredConnection): void {
     if (conn.deleted) return
     const part = this.partition(conn.sandboxName)
     conn.deleted = true
@@ -262,7 +265,7 @@ export class ConnectionStore {
     part.maybeCompact()
   }
 
-  list (sandboxName: string, plan: Extract<ListPlan, { kind: 'page' }>): Page {
+  list(sandboxName: string, plan: Extract<ListPlan, { kind: 'page' }>): Page {
     const part = this.partitions.get(sandboxName)
     if (part === undefined) return { items: [] }
     if (plan.orderBy !== undefined) return this.listOrdered(part, plan.clauses, plan.limit, plan.orderBy, plan.cursor)
@@ -293,7 +296,7 @@ export class ConnectionStore {
     return { items: out, next: { after: (out[out.length - 1] as StoredConnection).seq } }
   }
 
-  count (sandboxName: string, clauses: readonly FilterClause[]): number {
+  count(sandboxName: string, clauses: readonly FilterClause[]): number {
     const part = this.partitions.get(sandboxName)
     if (part === undefined) return 0
     if (clauses.length === 0) return part.live
@@ -307,7 +310,7 @@ export class ConnectionStore {
   }
 
   /** Every live connection in creation order, of one sandbox or all. */
-  all (sandboxName?: string): StoredConnection[] {
+  all(sandboxName?: string): StoredConnection[] {
     const out: StoredConnection[] = []
     if (sandboxName === undefined) {
       // Map iteration follows insertion, i.e. creation order, and ids are never re-inserted.
@@ -319,13 +322,13 @@ export class ConnectionStore {
     return out
   }
 
-  clear (): void {
+  clear(): void {
     this.byId.clear()
     this.partitions.clear()
   }
 
   /** Applies the initializing → enabled move if its time has come (Adobe's connector identity does it). */
-  private settle (conn: StoredConnection): void {
+  private settle(conn: StoredConnection): void {
     if (conn.readyAt === undefined) return
     const now = this.clock()
     if (now < conn.readyAt) return
@@ -337,7 +340,7 @@ export class ConnectionStore {
     conn.readyAt = undefined
   }
 
-  private partition (sandboxName: string): SandboxPartition {
+  private partition(sandboxName: string): SandboxPartition {
     let part = this.partitions.get(sandboxName)
     if (part === undefined) {
       part = new SandboxPartition(sandboxName)
@@ -347,7 +350,7 @@ export class ConnectionStore {
   }
 
   /** The few connections an `id==` or `name==` clause can match, in creation order; undefined means scan all. */
-  private candidates (part: SandboxPartition, clauses: readonly FilterClause[]): StoredConnection[] | undefined {
+  private candidates(part: SandboxPartition, clauses: readonly FilterClause[]): StoredConnection[] | undefined {
     const byId = clauses.find((c) => c.field === 'id' && c.op === '==')
     if (byId !== undefined) {
       const found: StoredConnection[] = []
@@ -366,7 +369,13 @@ export class ConnectionStore {
     return undefined
   }
 
-  private listOrdered (part: SandboxPartition, clauses: readonly FilterClause[], limit: number, orderBy: OrderBy, cursor: Cursor | undefined): Page {
+  private listOrdered(
+    part: SandboxPartition,
+    clauses: readonly FilterClause[],
+    limit: number,
+    orderBy: OrderBy,
+    cursor: Cursor | undefined
+  ): Page {
     // An explicit order needs every match sorted; acceptable because it is rare and bounded by the sandbox size.
     const all: StoredConnection[] = []
     for (const conn of this.candidates(part, clauses) ?? part.order) {
@@ -393,25 +402,38 @@ export class ConnectionStore {
     const items = all.slice(start, start + limit)
     if (start + limit >= all.length) return { items }
     const last = items[items.length - 1] as StoredConnection
-    return { items, next: { field: orderBy.field, descending: orderBy.descending, key: orderValue(last, orderBy.field), seq: last.seq } }
+    return {
+      items,
+      next: {
+        field: orderBy.field,
+        descending: orderBy.descending,
+        key: orderValue(last, orderBy.field),
+        seq: last.seq
+      }
+    }
   }
 }
 
-function bySeq (a: StoredConnection, b: StoredConnection): number {
+function bySeq(a: StoredConnection, b: StoredConnection): number {
   return a.seq - b.seq
 }
 
-function fieldValue (conn: StoredConnection, field: FilterClause['field']): string | undefined {
+function fieldValue(conn: StoredConnection, field: FilterClause['field']): string | undefined {
   switch (field) {
-    case 'id': return conn.id
-    case 'name': return conn.name
-    case 'description': return conn.description
-    case 'connectionSpec.id': return conn.connectionSpec.id
-    case 'state': return conn.state
+    case 'id':
+      return conn.id
+    case 'name':
+      return conn.name
+    case 'description':
+      return conn.description
+    case 'connectionSpec.id':
+      return conn.connectionSpec.id
+    case 'state':
+      return conn.state
   }
 }
 
-function matches (conn: StoredConnection, clauses: readonly FilterClause[]): boolean {
+function matches(conn: StoredConnection, clauses: readonly FilterClause[]): boolean {
   for (const clause of clauses) {
     const value = fieldValue(conn, clause.field)
     const hit = value !== undefined && clause.values.includes(value)
@@ -420,12 +442,17 @@ function matches (conn: StoredConnection, clauses: readonly FilterClause[]): boo
   return true
 }
 
-function orderValue (conn: StoredConnection, field: OrderBy['field']): string | number {
+function orderValue(conn: StoredConnection, field: OrderBy['field']): string | number {
   switch (field) {
-    case 'createdAt': return conn.createdAt
-    case 'updatedAt': return conn.updatedAt
-    case 'name': return conn.name
-    case 'id': return conn.id
-    case 'state': return conn.state
+    case 'createdAt':
+      return conn.createdAt
+    case 'updatedAt':
+      return conn.updatedAt
+    case 'name':
+      return conn.name
+    case 'id':
+      return conn.id
+    case 'state':
+      return conn.state
   }
 }

@@ -23,17 +23,17 @@ const RevokeRequest = Type.Object({ token: Type.Optional(Type.String({ minLength
 
 const MAX_CONTROL_BODY = 1024 * 1024
 
-function json (status: number, body?: unknown): Reply {
+function json(status: number, body?: unknown): Reply {
   return body === undefined ? { status } : { status, body }
 }
 
-function problem (status: number, error: string): Reply {
+function problem(status: number, error: string): Reply {
   return { status, body: { error } }
 }
 
 class BadControlRequest extends Error {}
 
-async function jsonBody<S extends TSchema> (req: IncomingMessage, schema: S, optional = false): Promise<Static<S>> {
+async function jsonBody<S extends TSchema>(req: IncomingMessage, schema: S, optional = false): Promise<Static<S>> {
   const raw = await readBody(req, MAX_CONTROL_BODY)
   let value: unknown
   if (raw.length === 0 && optional) {
@@ -47,12 +47,21 @@ async function jsonBody<S extends TSchema> (req: IncomingMessage, schema: S, opt
   }
   if (!Value.Check(schema, value)) {
     const first = Value.Errors(schema, value)[0]
-    throw new BadControlRequest(first === undefined ? 'invalid body' : `${first.instancePath === '' ? 'body' : first.instancePath} ${first.message}`)
+    throw new BadControlRequest(
+      first === undefined
+        ? 'invalid body'
+        : `${first.instancePath === '' ? 'body' : first.instancePath} ${first.message}`
+    )
   }
   return value
 }
 
-export async function handleControl (req: IncomingMessage, path: string, query: URLSearchParams, control: EmulatorControl): Promise<Reply> {
+export async function handleControl(
+  req: IncomingMessage,
+  path: string,
+  query: URLSearchParams,
+  control: EmulatorControl
+): Promise<Reply> {
   try {
     return await route(req, req.method ?? 'GET', path.slice(CONTROL_PREFIX.length).replace(/\/$/, ''), query, control)
   } catch (err) {
@@ -62,7 +71,13 @@ export async function handleControl (req: IncomingMessage, path: string, query: 
   }
 }
 
-async function route (req: IncomingMessage, method: string, path: string, query: URLSearchParams, control: EmulatorControl): Promise<Reply> {
+async function route(
+  req: IncomingMessage,
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  control: EmulatorControl
+): Promise<Reply> {
   const conn = /^\/connections\/([^/]+)(\/state|\/test-result)?$/.exec(path)
   if (conn !== null) {
     const id = decodeURIComponent(conn[1] as string)
@@ -76,20 +91,28 @@ async function route (req: IncomingMessage, method: string, path: string, query:
     }
     if (sub === '/state' && method === 'PUT') {
       const { state } = await jsonBody(req, StateRequest)
-      return control.forceState(id, state) ? json(200, control.storedConnection(id)) : problem(404, `no connection ${id}`)
+      return control.forceState(id, state)
+        ? json(200, control.storedConnection(id))
+        : problem(404, `no connection ${id}`)
     }
     if (sub === '/test-result' && method === 'PUT') {
       const { result } = await jsonBody(req, TestResultRequest)
-      return control.setTestResult(id, result) ? json(200, control.storedConnection(id)) : problem(404, `no connection ${id}`)
+      return control.setTestResult(id, result)
+        ? json(200, control.storedConnection(id))
+        : problem(404, `no connection ${id}`)
     }
     return problem(405, `${method} not allowed on ${CONTROL_PREFIX}${path}`)
   }
 
   switch (`${method} ${path}`) {
-    case 'GET /health': return json(200, { status: 'ok' })
-    case 'GET /calls': return json(200, control.callCounts())
-    case 'GET /requests': return json(200, { items: control.recentRequests() })
-    case 'GET /faults': return json(200, { items: control.pendingFaults() })
+    case 'GET /health':
+      return json(200, { status: 'ok' })
+    case 'GET /calls':
+      return json(200, control.callCounts())
+    case 'GET /requests':
+      return json(200, { items: control.recentRequests() })
+    case 'GET /faults':
+      return json(200, { items: control.pendingFaults() })
     case 'POST /faults': {
       const body = await jsonBody(req, FaultRequest)
       control.injectFault(body.operation, body.fault, body.count ?? 1)
@@ -98,10 +121,11 @@ async function route (req: IncomingMessage, method: string, path: string, query:
     case 'DELETE /faults': {
       const op = query.get('operation')
       if (op !== null && !(OPERATIONS as readonly string[]).includes(op)) return problem(400, `unknown operation ${op}`)
-      control.clearFaults(op === null ? undefined : op as Operation)
+      control.clearFaults(op === null ? undefined : (op as Operation))
       return json(204)
     }
-    case 'GET /chaos': return json(200, { options: control.chaos(), log: control.chaosLog() })
+    case 'GET /chaos':
+      return json(200, { options: control.chaos(), log: control.chaosLog() })
     case 'PUT /chaos': {
       const options = await jsonBody(req, ChaosOptions)
       control.setChaos(options)
@@ -110,9 +134,12 @@ async function route (req: IncomingMessage, method: string, path: string, query:
     case 'DELETE /chaos':
       control.setChaos(null)
       return json(204)
-    case 'GET /landings': return json(200, { items: control.pendingLandings() })
-    case 'POST /landings/land': return json(200, { ids: control.landNow() })
-    case 'GET /ready-delay': return json(200, { readyDelayMs: control.readyDelayMs() })
+    case 'GET /landings':
+      return json(200, { items: control.pendingLandings() })
+    case 'POST /landings/land':
+      return json(200, { ids: control.landNow() })
+    case 'GET /ready-delay':
+      return json(200, { readyDelayMs: control.readyDelayMs() })
     case 'PUT /ready-delay': {
       const { readyDelayMs } = await jsonBody(req, ReadyDelayRequest)
       control.setReadyDelayMs(readyDelayMs)

@@ -19,7 +19,7 @@ export interface ControlDeps {
   log: RequestLog
   tokens: TokenIssuer
   registry: SpecRegistry
-  credentials: { clientId: string, orgId: string }
+  credentials: { clientId: string; orgId: string }
   /** The readyDelayMs the emulator was started with; reset() goes back to it. */
   configuredReadyDelayMs: number
   /** Shared with the connection routes, which read it on every create. */
@@ -29,61 +29,61 @@ export interface ControlDeps {
 /** The Salesforce spec with Basic Authentication: what most seeds and tests use. */
 const DEFAULT_SEED_SPEC = 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5'
 
-export function createControl (deps: ControlDeps): EmulatorControl {
+export function createControl(deps: ControlDeps): EmulatorControl {
   const { store, faults, chaos, landings, log, tokens } = deps
   return {
-    forceState (id, state) {
+    forceState(id, state) {
       const conn = store.find(id)
       if (conn === undefined) return false
       store.forceState(conn, state)
       return true
     },
-    deleteConnection (id) {
+    deleteConnection(id) {
       const conn = store.find(id)
       if (conn === undefined) return false
       store.delete(conn)
       return true
     },
-    setTestResult (id, result) {
+    setTestResult(id, result) {
       const conn = store.find(id)
       if (conn === undefined) return false
       conn.testResult = result
       return true
     },
-    injectFault (operation, fault, count = 1) {
+    injectFault(operation, fault, count = 1) {
       faults.add(operation, fault, count)
     },
-    clearFaults (operation) {
+    clearFaults(operation) {
       faults.clear(operation)
     },
     pendingFaults: () => faults.pending(),
-    setChaos (options) {
+    setChaos(options) {
       chaos.set(options)
     },
     chaos: () => chaos.current(),
     chaosLog: () => chaos.entries(),
     pendingLandings: () => landings.pending(),
     landNow: () => landings.landNow(),
-    setReadyDelayMs (ms) {
+    setReadyDelayMs(ms) {
       if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`readyDelayMs must be >= 0, got ${ms}`)
       deps.readyDelay.ms = ms
     },
     readyDelayMs: () => deps.readyDelay.ms,
-    expireTokens () {
+    expireTokens() {
       tokens.expireAll()
     },
-    revokeTokens (token) {
+    revokeTokens(token) {
       tokens.revoke(token)
     },
     callCounts: () => log.callCounts(),
     recentRequests: () => log.recent(),
     storedConnections: (sandboxName) => store.all(sandboxName).map(toStoredView),
-    storedConnection (id) {
+    storedConnection(id) {
       const conn = store.find(id)
       return conn === undefined ? undefined : toStoredView(conn)
     },
     seed: (options) => seed(deps, options),
-    reset (options) {
+    reset(options) {
       store.clear()
       faults.clear()
       chaos.set(null)
@@ -95,13 +95,15 @@ export function createControl (deps: ControlDeps): EmulatorControl {
   }
 }
 
-function seed (deps: ControlDeps, options: SeedOptions): string[] {
-  if (!Number.isInteger(options.count) || options.count < 0) throw new RangeError(`seed count must be a non-negative integer, got ${options.count}`)
+function seed(deps: ControlDeps, options: SeedOptions): string[] {
+  if (!Number.isInteger(options.count) || options.count < 0)
+    throw new RangeError(`seed count must be a non-negative integer, got ${options.count}`)
   const specId = options.connectionSpecId ?? DEFAULT_SEED_SPEC
   const known = deps.registry.connectionSpec(specId)
   if (known === undefined) throw new Error(`seed: unknown connection spec id ${specId}`)
   const authSpec = options.specName === undefined ? known.spec.authSpecs[0] : known.auth.get(options.specName)?.spec
-  if (authSpec === undefined) throw new Error(`seed: unknown auth spec '${options.specName ?? ''}' for connection spec ${specId}`)
+  if (authSpec === undefined)
+    throw new Error(`seed: unknown auth spec '${options.specName ?? ''}' for connection spec ${specId}`)
   // Frozen objects shared by every seeded connection keep 100 000 of them light; updates replace, never mutate.
   const params = Object.freeze({ ...(options.params ?? dummyParams(authSpec.params)) })
   const version = known.spec.versions[0] ?? '1.0'
@@ -126,7 +128,7 @@ function seed (deps: ControlDeps, options: SeedOptions): string[] {
   return ids
 }
 
-function dummyParams (specs: readonly ParamSpec[]): Record<string, ParamValue> {
+function dummyParams(specs: readonly ParamSpec[]): Record<string, ParamValue> {
   const params: Record<string, ParamValue> = {}
   for (const p of specs) {
     if (p.format === 'boolean') params[p.name] = false

@@ -16,7 +16,16 @@ import { SpecRegistry } from './spec-registry.js'
 import { TokenIssuer } from './token-issuer.js'
 import type { EmulatorCredentials, EmulatorOptions, RunningEmulator } from './types.js'
 
-export type { ChaosOptions, EmulatorControl, EmulatorOptions, FaultSpec, Operation, RunningEmulator, SeedOptions, StoredConnectionView } from './types.js'
+export type {
+  ChaosOptions,
+  EmulatorControl,
+  EmulatorOptions,
+  FaultSpec,
+  Operation,
+  RunningEmulator,
+  SeedOptions,
+  StoredConnectionView
+} from './types.js'
 
 export const EMULATOR_DEFAULTS = {
   host: '127.0.0.1',
@@ -30,10 +39,11 @@ export const EMULATOR_DEFAULTS = {
   requestLogSize: 1000
 } as const
 
-export async function startEmulator (options: EmulatorOptions = {}): Promise<RunningEmulator> {
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = options.host ?? EMULATOR_DEFAULTS.host
   const readyDelayMs = options.readyDelayMs ?? EMULATOR_DEFAULTS.readyDelayMs
-  if (!Number.isFinite(readyDelayMs) || readyDelayMs < 0) throw new RangeError(`readyDelayMs must be >= 0, got ${readyDelayMs}`)
+  if (!Number.isFinite(readyDelayMs) || readyDelayMs < 0)
+    throw new RangeError(`readyDelayMs must be >= 0, got ${readyDelayMs}`)
   const credentials: EmulatorCredentials = {
     clientId: options.clientId ?? EMULATOR_DEFAULTS.clientId,
     clientSecret: options.clientSecret ?? EMULATOR_DEFAULTS.clientSecret,
@@ -56,8 +66,34 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Run
     orgId: credentials.orgId,
     readyDelayMs: () => readyDelay.ms
   })
-  const control = createControl({ store, faults, chaos, landings, log, tokens, registry, credentials, configuredReadyDelayMs: readyDelayMs, readyDelay })
-  const server = createServer(createRequestHandler({ clock, credentials, tokens, routes, store, faults, chaos, landings, log, timers, control, logger: options.logger }))
+  const control = createControl({
+    store,
+    faults,
+    chaos,
+    landings,
+    log,
+    tokens,
+    registry,
+    credentials,
+    configuredReadyDelayMs: readyDelayMs,
+    readyDelay
+  })
+  const server = createServer(
+    createRequestHandler({
+      clock,
+      credentials,
+      tokens,
+      routes,
+      store,
+      faults,
+      chaos,
+      landings,
+      log,
+      timers,
+      control,
+      logger: options.logger
+    })
+  )
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -79,7 +115,9 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Run
     control,
     close: async () => {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => { resolve() })
+        server.close(() => {
+          resolve()
+        })
         // Held (timeout) and delayed requests would otherwise keep close() waiting for their sockets.
         timers.cancelAll()
         landings.cancelAll()

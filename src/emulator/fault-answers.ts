@@ -8,21 +8,26 @@ import type { EchoEncoding, Odd200Body, Operation } from './types.js'
 const NOT_JSON = '<html><body><h1>200 OK</h1></body></html>'
 
 /** odd-200: a success status whose body gives no connection, no id, or nothing parseable. */
-export function oddReply (operation: Operation, body: Odd200Body): Reply {
+export function oddReply(operation: Operation, body: Odd200Body): Reply {
   const status = operation === 'create' ? 201 : 200
   switch (body) {
-    case 'empty-items': return { status, body: operation === 'list' ? { items: [], _links: {} } : { items: [] } }
-    case 'no-items': return { status, body: {} }
-    case 'null-items': return { status, body: { items: null } }
-    case 'empty': return { status }
-    case 'not-json': return { status, raw: { text: NOT_JSON, contentType: 'application/json;charset=utf-8' } }
+    case 'empty-items':
+      return { status, body: operation === 'list' ? { items: [], _links: {} } : { items: [] } }
+    case 'no-items':
+      return { status, body: {} }
+    case 'null-items':
+      return { status, body: { items: null } }
+    case 'empty':
+      return { status }
+    case 'not-json':
+      return { status, raw: { text: NOT_JSON, contentType: 'application/json;charset=utf-8' } }
   }
 }
 
 /** other-item: a 200 list or get answer with `other` instead of, or besides, the items it had (if any). */
-export function withOtherItem (reply: Reply, mode: 'replace' | 'add', other: unknown): Reply {
+export function withOtherItem(reply: Reply, mode: 'replace' | 'add', other: unknown): Reply {
   const body = reply.status === 200 && isObject(reply.body) ? reply.body : undefined
-  const items = body !== undefined && Array.isArray(body.items) ? body.items as unknown[] : undefined
+  const items = body !== undefined && Array.isArray(body.items) ? (body.items as unknown[]) : undefined
   if (items === undefined) return { status: 200, body: { items: [other] } }
   return { ...reply, body: { ...body, items: mode === 'replace' ? [other] : [...items, other] } }
 }
@@ -31,7 +36,12 @@ export function withOtherItem (reply: Reply, mode: 'replace' | 'add', other: unk
  * echo: an error whose every message field quotes `values` in each encoding, as servers that put the rejected input
  * into their message do; `whole` (JSON of all values) goes in too for the json encoding.
  */
-export function echoReply (options: { status?: number, code?: string, encodings: readonly EchoEncoding[] }, values: readonly string[], whole: string | undefined, requestId: string): Reply {
+export function echoReply(
+  options: { status?: number; code?: string; encodings: readonly EchoEncoding[] },
+  values: readonly string[],
+  whole: string | undefined,
+  requestId: string
+): Reply {
   const quoted: string[] = []
   for (const encoding of options.encodings) {
     for (const value of values) quoted.push(encode(value, encoding))
@@ -44,18 +54,23 @@ export function echoReply (options: { status?: number, code?: string, encodings:
   return { ...reply, status, body: { ...(reply.body as Record<string, unknown>), status } }
 }
 
-function encode (value: string, encoding: EchoEncoding): string {
+function encode(value: string, encoding: EchoEncoding): string {
   switch (encoding) {
-    case 'raw': return value
-    case 'json': return JSON.stringify(value)
-    case 'url': return encodeURIComponent(value)
-    case 'base64': return Buffer.from(value).toString('base64')
-    case 'truncated': return `${value.slice(0, 10)}…`
+    case 'raw':
+      return value
+    case 'json':
+      return JSON.stringify(value)
+    case 'url':
+      return encodeURIComponent(value)
+    case 'base64':
+      return Buffer.from(value).toString('base64')
+    case 'truncated':
+      return `${value.slice(0, 10)}…`
   }
 }
 
 /** The string values an echo quotes from a create body (`auth.params`) or a JSON Patch (`/auth/params` values). */
-export function echoedParams (body: unknown): { values: string[], whole: string | undefined } {
+export function echoedParams(body: unknown): { values: string[]; whole: string | undefined } {
   const params: Record<string, unknown> = {}
   if (isObject(body) && isObject(body.auth) && isObject(body.auth.params)) Object.assign(params, body.auth.params)
   if (Array.isArray(body)) {
@@ -70,6 +85,6 @@ export function echoedParams (body: unknown): { values: string[], whole: string 
   return { values, whole: Object.keys(params).length === 0 ? undefined : JSON.stringify(params) }
 }
 
-function isObject (value: unknown): value is Record<string, unknown> {
+function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

@@ -31,7 +31,7 @@ export interface Exchange {
   requestId: string
 }
 
-export async function runFault (
+export async function runFault(
   deps: FaultRunDeps,
   io: Exchange,
   operation: Operation,
@@ -39,7 +39,9 @@ export async function runFault (
   work: () => Promise<Reply>,
   call?: FlowCall
 ): Promise<void> {
-  const send = (reply: Reply): void => { sendReply(io.res, reply, io.requestId) }
+  const send = (reply: Reply): void => {
+    sendReply(io.res, reply, io.requestId)
+  }
   switch (fault.kind) {
     case 'reset':
       dropSocket(io.req)
@@ -50,7 +52,7 @@ export async function runFault (
       dropSocket(io.req)
       return
     case 'delay':
-      if (!await deps.timers.wait(fault.delayMs, closeSignal(io.res))) {
+      if (!(await deps.timers.wait(fault.delayMs, closeSignal(io.res)))) {
         dropSocket(io.req)
         return
       }
@@ -69,7 +71,7 @@ export async function runFault (
   }
   if (call === undefined) {
     // Token requests only reach here with kinds that answer (status, rate-limit, reject): the book refuses the rest.
-    send(faultReply(operation, fault, io.requestId) ?? await work())
+    send(faultReply(operation, fault, io.requestId) ?? (await work()))
     return
   }
   switch (fault.kind) {
@@ -84,58 +86,73 @@ export async function runFault (
       return
     case 'echo': {
       const parsed = await call.parsedBody()
-      const { values, whole } = parsed === undefined ? { values: [call.queryString], whole: undefined } : echoedParams(parsed)
+      const { values, whole } =
+        parsed === undefined ? { values: [call.queryString], whole: undefined } : echoedParams(parsed)
       send(echoReply(fault, values.length === 0 ? [call.queryString] : values, whole, io.requestId))
       return
     }
     default:
-      send(faultReply(operation, fault, io.requestId) ?? await work())
+      send(faultReply(operation, fault, io.requestId) ?? (await work()))
   }
 }
 
 /** Adobe's connector service touches the connection the lost answer was about: same state, new etag. */
-function bumpAfter (deps: FaultRunDeps, call: FlowCall, reply: Reply): void {
+function bumpAfter(deps: FaultRunDeps, call: FlowCall, reply: Reply): void {
   const route = call.route
   const id = 'id' in route ? route.id : idOf(reply)
   const conn = call.connection(id)
   if (conn !== undefined) deps.store.touchByAdobe(conn)
 }
 
-function idOf (reply: Reply): string | undefined {
+function idOf(reply: Reply): string | undefined {
   const body = reply.body
   if (reply.status !== 201 || typeof body !== 'object' || body === null) return undefined
   const id = (body as Record<string, unknown>).id
   return typeof id === 'string' ? id : undefined
 }
 
-async function otherItemAnswer (deps: FaultRunDeps, call: FlowCall, mode: 'replace' | 'add', id: string | undefined, work: () => Promise<Reply>): Promise<Reply> {
+async function otherItemAnswer(
+  deps: FaultRunDeps,
+  call: FlowCall,
+  mode: 'replace' | 'add',
+  id: string | undefined,
+  work: () => Promise<Reply>
+): Promise<Reply> {
   const ctx = call.context()
   if (!isContext(ctx)) return ctx
   const reply = await work()
   const shown = new Set<string>('id' in call.route ? [call.route.id] : [])
   const items = (reply.body as { items?: unknown } | undefined)?.items
-  if (Array.isArray(items)) for (const item of items as Array<{ id?: unknown }>) if (typeof item.id === 'string') shown.add(item.id)
-  const other = id !== undefined
-    ? deps.store.get(ctx.sandboxName, id) ?? deps.routes.madeUpConnection(ctx, id)
-    : deps.store.newest(ctx.sandboxName, shown) ?? deps.routes.madeUpConnection(ctx)
+  if (Array.isArray(items))
+    for (const item of items as Array<{ id?: unknown }>) if (typeof item.id === 'string') shown.add(item.id)
+  const other =
+    id !== undefined
+      ? (deps.store.get(ctx.sandboxName, id) ?? deps.routes.madeUpConnection(ctx, id))
+      : (deps.store.newest(ctx.sandboxName, shown) ?? deps.routes.madeUpConnection(ctx))
   return withOtherItem(reply, mode, deps.routes.wire(other))
 }
 
 /** A 201 about another connection: `id` if it exists (else made up), or the sandbox's newest, checked before creating. */
-async function sameIdAnswer (deps: FaultRunDeps, call: FlowCall, id: string | undefined, create: boolean): Promise<Reply> {
+async function sameIdAnswer(
+  deps: FaultRunDeps,
+  call: FlowCall,
+  id: string | undefined,
+  create: boolean
+): Promise<Reply> {
   const prepared = await call.prepareCreate()
   if ('reply' in prepared) return prepared.reply
   const { ctx, input } = prepared
   const other = id !== undefined ? deps.store.get(ctx.sandboxName, id) : deps.store.newest(ctx.sandboxName)
-  const answer = other !== undefined
-    ? { id: other.id, etag: other.etag }
-    : { id: id ?? newConnectionId(), etag: deps.routes.madeUpConnection(ctx).etag }
+  const answer =
+    other !== undefined
+      ? { id: other.id, etag: other.etag }
+      : { id: id ?? newConnectionId(), etag: deps.routes.madeUpConnection(ctx).etag }
   if (create) deps.routes.commitCreate(input)
   return createdReply(answer.id, answer.etag)
 }
 
 /** The answer is lost now; the connection lands delayMs later (or at once via control.landNow). */
-async function lateLanding (
+async function lateLanding(
   deps: FaultRunDeps,
   io: Exchange,
   call: FlowCall,
@@ -148,7 +165,11 @@ async function lateLanding (
     return
   }
   const { input } = prepared
-  deps.landings.schedule(fault.delayMs, { sandboxName: input.sandboxName, name: input.name }, () => deps.routes.commitCreate(input).conn.id)
+  deps.landings.schedule(
+    fault.delayMs,
+    { sandboxName: input.sandboxName, name: input.name },
+    () => deps.routes.commitCreate(input).conn.id
+  )
   switch (fault.answer ?? 'drop') {
     case 'drop':
       dropSocket(io.req)
@@ -162,8 +183,10 @@ async function lateLanding (
   }
 }
 
-function closeSignal (res: ServerResponse): AbortSignal {
+function closeSignal(res: ServerResponse): AbortSignal {
   const ac = new AbortController()
-  res.once('close', () => { ac.abort() })
+  res.once('close', () => {
+    ac.abort()
+  })
   return ac.signal
 }

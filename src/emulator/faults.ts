@@ -10,8 +10,9 @@ export const FLOW_OPERATIONS: readonly Operation[] = OPERATIONS.filter((op) => o
 export class FaultBook {
   private readonly queues = new Map<Operation, PendingFault[]>()
 
-  add (operation: Operation, fault: FaultSpec, count = 1): void {
-    if (!Number.isInteger(count) || count < 1) throw new RangeError(`fault count must be a positive integer, got ${count}`)
+  add(operation: Operation, fault: FaultSpec, count = 1): void {
+    if (!Number.isInteger(count) || count < 1)
+      throw new RangeError(`fault count must be a positive integer, got ${count}`)
     const misfit = whyNotApplicable(operation, fault)
     if (misfit !== undefined) throw new RangeError(misfit)
     let queue = this.queues.get(operation)
@@ -23,7 +24,7 @@ export class FaultBook {
   }
 
   /** The fault for this request, if any; each call uses up one of its count. */
-  take (operation: Operation): FaultSpec | undefined {
+  take(operation: Operation): FaultSpec | undefined {
     const queue = this.queues.get(operation)
     const head = queue?.[0]
     if (queue === undefined || head === undefined) return undefined
@@ -32,12 +33,12 @@ export class FaultBook {
     return head.fault
   }
 
-  clear (operation?: Operation): void {
+  clear(operation?: Operation): void {
     if (operation === undefined) this.queues.clear()
     else this.queues.delete(operation)
   }
 
-  pending (): PendingFault[] {
+  pending(): PendingFault[] {
     const out: PendingFault[] = []
     for (const op of OPERATIONS) for (const p of this.queues.get(op) ?? []) out.push({ ...p })
     return out
@@ -57,9 +58,10 @@ const ONLY_FOR: Partial<Record<FaultSpec['kind'], readonly Operation[]>> = {
 const BUMPABLE: readonly Operation[] = ['create', 'update', 'get', 'test']
 
 /** Why `fault` cannot apply to `operation`, or undefined when it can. */
-export function whyNotApplicable (operation: Operation, fault: FaultSpec): string | undefined {
+export function whyNotApplicable(operation: Operation, fault: FaultSpec): string | undefined {
   const only = ONLY_FOR[fault.kind]
-  if (only !== undefined && !only.includes(operation)) return `fault '${fault.kind}' applies only to ${only.join(', ')}, not to ${operation}`
+  if (only !== undefined && !only.includes(operation))
+    return `fault '${fault.kind}' applies only to ${only.join(', ')}, not to ${operation}`
   if (fault.kind === 'lost-answer' && fault.thenBump === true && !BUMPABLE.includes(operation)) {
     return `lost-answer with thenBump applies only to ${BUMPABLE.join(', ')}, not to ${operation}`
   }
@@ -67,21 +69,28 @@ export function whyNotApplicable (operation: Operation, fault: FaultSpec): strin
 }
 
 /** The answer of a fault that answers (status, rate-limit, reject); undefined for the others. */
-export function faultReply (operation: Operation, fault: FaultSpec, requestId: string): Reply | undefined {
+export function faultReply(operation: Operation, fault: FaultSpec, requestId: string): Reply | undefined {
   switch (fault.kind) {
     case 'status': {
-      const headers = fault.retryAfterSeconds === undefined ? undefined : { 'retry-after': String(fault.retryAfterSeconds) }
-      return operation === 'token' ? imsServerError(fault.status, headers) : serverError(fault.status, requestId, headers)
+      const headers =
+        fault.retryAfterSeconds === undefined ? undefined : { 'retry-after': String(fault.retryAfterSeconds) }
+      return operation === 'token'
+        ? imsServerError(fault.status, headers)
+        : serverError(fault.status, requestId, headers)
     }
     case 'rate-limit': {
-      const headers = fault.retryAfterSeconds === undefined ? undefined : { 'retry-after': String(fault.retryAfterSeconds) }
+      const headers =
+        fault.retryAfterSeconds === undefined ? undefined : { 'retry-after': String(fault.retryAfterSeconds) }
       if (fault.emptyBody === true) return { status: 429, ...(headers === undefined ? {} : { headers }) }
-      return operation === 'token' ? imsError(429, 'too_many_requests', 'Too many requests', headers) : gateway.tooManyRequests(headers)
+      return operation === 'token'
+        ? imsError(429, 'too_many_requests', 'Too many requests', headers)
+        : gateway.tooManyRequests(headers)
     }
     case 'reject': {
       if (operation === 'token') return imsError(400, fault.code, fault.message ?? 'rejected')
       return flowError(fault.code, fault.message ?? `Rejected by the emulator (injected ${fault.code}).`, requestId)
     }
-    default: return undefined
+    default:
+      return undefined
   }
 }

@@ -11,8 +11,7 @@ import { BodyTooLarge, readBody, singleHeader } from './http-io.js'
 const MAX_BODY_BYTES = 1024 * 1024
 
 export type FlowRoute =
-  | { operation: 'create' | 'list' }
-  | { operation: 'get' | 'update' | 'delete' | 'test', id: string }
+  { operation: 'create' | 'list' } | { operation: 'get' | 'update' | 'delete' | 'test'; id: string }
 
 export interface FlowCallDeps {
   routes: ConnectionRoutes
@@ -22,7 +21,7 @@ export interface FlowCallDeps {
 export class FlowCall {
   private body: Promise<Buffer> | undefined
 
-  constructor (
+  constructor(
     private readonly deps: FlowCallDeps,
     private readonly req: IncomingMessage,
     readonly route: FlowRoute,
@@ -34,7 +33,7 @@ export class FlowCall {
   ) {}
 
   /** The request's context, or the answer to a bad `x-sandbox-name`. */
-  context (): FlowContext | Reply {
+  context(): FlowContext | Reply {
     const sb = checkSandbox(this.req.headers, this.requestId)
     if (!sb.ok) return sb.reply
     return {
@@ -47,16 +46,20 @@ export class FlowCall {
   }
 
   /** What Flow Service answers without a fault. */
-  async perform (): Promise<Reply> {
+  async perform(): Promise<Reply> {
     const ctx = this.context()
     if (!isContext(ctx)) return ctx
     const { routes } = this.deps
     const route = this.route
     switch (route.operation) {
-      case 'list': return routes.list(ctx)
-      case 'get': return routes.get(ctx, route.id)
-      case 'test': return routes.test(ctx, route.id)
-      case 'delete': return routes.remove(ctx, route.id)
+      case 'list':
+        return routes.list(ctx)
+      case 'get':
+        return routes.get(ctx, route.id)
+      case 'test':
+        return routes.test(ctx, route.id)
+      case 'delete':
+        return routes.remove(ctx, route.id)
       case 'create': {
         const body = await this.jsonBody()
         return 'reply' in body ? body.reply : routes.create(ctx, body.value)
@@ -69,7 +72,7 @@ export class FlowCall {
   }
 
   /** A create checked as Flow Service checks it, not yet stored; or the answer to a bad one. */
-  async prepareCreate (): Promise<{ ctx: FlowContext, input: NewConnection } | { reply: Reply }> {
+  async prepareCreate(): Promise<{ ctx: FlowContext; input: NewConnection } | { reply: Reply }> {
     const ctx = this.context()
     if (!isContext(ctx)) return { reply: ctx }
     const body = await this.jsonBody()
@@ -79,7 +82,7 @@ export class FlowCall {
   }
 
   /** The body parsed as JSON when it is; undefined when absent or not JSON. For echo faults. */
-  async parsedBody (): Promise<unknown> {
+  async parsedBody(): Promise<unknown> {
     if (this.route.operation !== 'create' && this.route.operation !== 'update') return undefined
     try {
       return JSON.parse((await this.rawBody()).toString('utf8')) as unknown
@@ -89,18 +92,18 @@ export class FlowCall {
   }
 
   /** The connection this request names (or, for a create, the one it answered with), in its sandbox. */
-  connection (id: string | undefined): StoredConnection | undefined {
+  connection(id: string | undefined): StoredConnection | undefined {
     const ctx = this.context()
     if (id === undefined || !isContext(ctx)) return undefined
     return this.deps.store.get(ctx.sandboxName, id)
   }
 
-  private async rawBody (): Promise<Buffer> {
+  private async rawBody(): Promise<Buffer> {
     this.body ??= readBody(this.req, MAX_BODY_BYTES)
     return await this.body
   }
 
-  private async jsonBody (): Promise<{ value: unknown } | { reply: Reply }> {
+  private async jsonBody(): Promise<{ value: unknown } | { reply: Reply }> {
     const badType = checkContentType(this.req.headers, this.req.method ?? 'POST')
     if (badType !== undefined) return { reply: badType }
     let raw: Buffer
@@ -112,7 +115,13 @@ export class FlowCall {
     }
     const text = raw.toString('utf8').trim()
     if (text === '' || text === 'null') {
-      return { reply: flowError('1405-400', 'The request body cannot be null or empty. Please provide a request body and try again.', this.requestId) }
+      return {
+        reply: flowError(
+          '1405-400',
+          'The request body cannot be null or empty. Please provide a request body and try again.',
+          this.requestId
+        )
+      }
     }
     try {
       return { value: JSON.parse(text) as unknown }
@@ -122,6 +131,6 @@ export class FlowCall {
   }
 }
 
-export function isContext (value: FlowContext | Reply): value is FlowContext {
+export function isContext(value: FlowContext | Reply): value is FlowContext {
   return 'sandboxName' in value
 }

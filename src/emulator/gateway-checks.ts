@@ -7,10 +7,14 @@ import { mediaType, singleHeader } from './http-io.js'
 import type { TokenIssuer } from './token-issuer.js'
 import type { EmulatorCredentials } from './types.js'
 
-export type GatewayOutcome = { ok: true, clientId: string } | { ok: false, reply: Reply }
+export type GatewayOutcome = { ok: true; clientId: string } | { ok: false; reply: Reply }
 
 /** Token, then api key, then org: the gateway answers the first problem it finds. */
-export function checkGateway (headers: IncomingHttpHeaders, tokens: TokenIssuer, credentials: EmulatorCredentials): GatewayOutcome {
+export function checkGateway(
+  headers: IncomingHttpHeaders,
+  tokens: TokenIssuer,
+  credentials: EmulatorCredentials
+): GatewayOutcome {
   const authorization = singleHeader(headers.authorization)
   if (authorization === undefined || authorization.trim() === '') return { ok: false, reply: gateway.tokenMissing() }
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
@@ -33,19 +37,32 @@ const SANDBOX_NAME = /^[a-z0-9][a-z0-9-]*$/
  * Docs disagree on a missing x-sandbox-name (fall back to prod, or 2105-400); the broker always sends it, so the
  * emulator takes the strict reading and catches a client that forgets.
  */
-export function checkSandbox (headers: IncomingHttpHeaders, requestId: string): { ok: true, sandboxName: string } | { ok: false, reply: Reply } {
+export function checkSandbox(
+  headers: IncomingHttpHeaders,
+  requestId: string
+): { ok: true; sandboxName: string } | { ok: false; reply: Reply } {
   const sandbox = singleHeader(headers['x-sandbox-name'])
   if (sandbox === undefined || sandbox === '') {
-    return { ok: false, reply: flowError('2105-400', 'The x-sandbox-name header is missing. Provide the all-lowercase name of the sandbox and try again.', requestId) }
+    return {
+      ok: false,
+      reply: flowError(
+        '2105-400',
+        'The x-sandbox-name header is missing. Provide the all-lowercase name of the sandbox and try again.',
+        requestId
+      )
+    }
   }
   if (!SANDBOX_NAME.test(sandbox)) {
-    return { ok: false, reply: flowError('2105-400', `Invalid sandbox name '${sandbox}': use the all-lowercase sandbox name.`, requestId) }
+    return {
+      ok: false,
+      reply: flowError('2105-400', `Invalid sandbox name '${sandbox}': use the all-lowercase sandbox name.`, requestId)
+    }
   }
   return { ok: true, sandboxName: sandbox }
 }
 
 /** Bodies must be declared JSON; JSON Patch's own media type is accepted on PATCH, as JSON Patch clients send it. */
-export function checkContentType (headers: IncomingHttpHeaders, method: string): Reply | undefined {
+export function checkContentType(headers: IncomingHttpHeaders, method: string): Reply | undefined {
   const type = mediaType(singleHeader(headers['content-type']))
   if (type === 'application/json') return undefined
   if (method === 'PATCH' && type === 'application/json-patch+json') return undefined

@@ -8,12 +8,12 @@ export interface Reply {
   /** Serialised as JSON; undefined sends an empty body. */
   body?: unknown
   /** Sent as it is instead of `body`, under `contentType`: for answers that are not JSON although they claim to be. */
-  raw?: { text: string, contentType: string }
+  raw?: { text: string; contentType: string }
 }
 
 const JSON_TYPE = 'application/json;charset=utf-8'
 
-export function sendReply (res: ServerResponse, reply: Reply, requestId: string): void {
+export function sendReply(res: ServerResponse, reply: Reply, requestId: string): void {
   if (res.headersSent || res.destroyed) return
   const headers: Record<string, string | number> = { 'x-request-id': requestId, ...reply.headers }
   if (reply.raw !== undefined) {
@@ -37,7 +37,7 @@ export function sendReply (res: ServerResponse, reply: Reply, requestId: string)
 }
 
 /** Drops the connection without an answer, the way a lost packet or a crashed gateway looks to the client. */
-export function dropSocket (req: IncomingMessage): void {
+export function dropSocket(req: IncomingMessage): void {
   req.socket.destroy()
 }
 
@@ -46,7 +46,7 @@ export class BodyTooLarge extends Error {
 }
 
 /** Reads the whole body; bodies here are small JSON or form documents. */
-export async function readBody (req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req) {
@@ -59,14 +59,14 @@ export async function readBody (req: IncomingMessage, maxBytes: number): Promise
 }
 
 /** The media type of a Content-Type header, lower-cased, without parameters. */
-export function mediaType (header: string | undefined): string | undefined {
+export function mediaType(header: string | undefined): string | undefined {
   if (header === undefined) return undefined
   const semi = header.indexOf(';')
   const type = (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase()
   return type === '' ? undefined : type
 }
 
-export function singleHeader (value: string | string[] | undefined): string | undefined {
+export function singleHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
 
@@ -78,7 +78,7 @@ export class TimerSet {
   private readonly pending = new Map<NodeJS.Timeout, () => void>()
 
   /** Resolves true after ms, or false when cancelled first (by cancelAll or by the signal, e.g. the client leaving). */
-  async wait (ms: number, signal?: AbortSignal): Promise<boolean> {
+  async wait(ms: number, signal?: AbortSignal): Promise<boolean> {
     return await new Promise<boolean>((resolve) => {
       if (signal?.aborted === true) {
         resolve(false)
@@ -102,7 +102,7 @@ export class TimerSet {
     })
   }
 
-  cancelAll (): void {
+  cancelAll(): void {
     for (const [timer, cancel] of this.pending) {
       clearTimeout(timer)
       cancel()

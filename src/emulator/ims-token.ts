@@ -6,7 +6,7 @@ import { mediaType } from './http-io.js'
 import type { TokenIssuer } from './token-issuer.js'
 import type { EmulatorCredentials } from './types.js'
 
-export function handleTokenRequest (
+export function handleTokenRequest(
   body: Buffer,
   contentType: string | undefined,
   credentials: EmulatorCredentials,
@@ -18,7 +18,8 @@ export function handleTokenRequest (
   const form = new URLSearchParams(body.toString('utf8'))
   const grantType = form.get('grant_type')
   if (grantType === null || grantType === '') return imsError(400, 'invalid_request', 'missing grant_type parameter')
-  if (grantType !== 'client_credentials') return imsError(400, 'unsupported_grant_type', `unsupported grant_type ${grantType}`)
+  if (grantType !== 'client_credentials')
+    return imsError(400, 'unsupported_grant_type', `unsupported grant_type ${grantType}`)
 
   const clientId = form.get('client_id')
   if (clientId === null || clientId === '') return imsError(400, 'invalid_request', 'missing client_id parameter')
@@ -40,7 +41,7 @@ export function handleTokenRequest (
   }
 }
 
-function sameSecret (given: string, expected: string): boolean {
+function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given)
   const b = Buffer.from(expected)
   return a.length === b.length && timingSafeEqual(a, b)

@@ -42,7 +42,7 @@ export interface DispatchDeps {
 
 type Route = { operation: 'token' } | FlowRoute
 
-export function createRequestHandler (deps: DispatchDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestHandler(deps: DispatchDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     handle(deps, req, res).catch((err: unknown) => {
       // A client that leaves mid-body lands here; anything else is an emulator bug worth seeing.
@@ -54,7 +54,7 @@ export function createRequestHandler (deps: DispatchDeps): (req: IncomingMessage
   }
 }
 
-async function handle (deps: DispatchDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(deps: DispatchDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const method = req.method ?? 'GET'
   const rawUrl = req.url ?? '/'
   const q = rawUrl.indexOf('?')
@@ -121,7 +121,7 @@ async function handle (deps: DispatchDeps, req: IncomingMessage, res: ServerResp
   await runFault(deps, io, route.operation, fault, async () => await call.perform(), call)
 }
 
-function matchRoute (method: string, path: string): Route | Reply {
+function matchRoute(method: string, path: string): Route | Reply {
   if (path === IMS_TOKEN_PATH) return method === 'POST' ? { operation: 'token' } : notAllowed(method, path)
   if (!path.startsWith(`${FLOW_SERVICE_PREFIX}/`)) return notFoundRoute(path)
   // The published spec declares PATCH/DELETE with a trailing slash; clients send either form.
@@ -147,7 +147,7 @@ function matchRoute (method: string, path: string): Route | Reply {
   return notFoundRoute(path)
 }
 
-function safeDecode (segment: string): string {
+function safeDecode(segment: string): string {
   try {
     return decodeURIComponent(segment)
   } catch {
@@ -155,10 +155,10 @@ function safeDecode (segment: string): string {
   }
 }
 
-function notFoundRoute (path: string): Reply {
+function notFoundRoute(path: string): Reply {
   return gatewayError(404, '404000', `No route for ${path}`)
 }
 
-function notAllowed (method: string, path: string): Reply {
+function notAllowed(method: string, path: string): Reply {
   return gatewayError(405, '405000', `Method ${method} not allowed on ${path}`)
 }

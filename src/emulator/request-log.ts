@@ -2,7 +2,7 @@
 // Only method, path, query and sandbox are kept: never the Authorization header, a body or a secret.
 import type { CallCounts, FaultKind, Operation, RequestLogEntry } from './types.js'
 
-function zeroCounts (): CallCounts {
+function zeroCounts(): CallCounts {
   return { token: 0, create: 0, get: 0, list: 0, update: 0, delete: 0, test: 0 }
 }
 
@@ -12,9 +12,9 @@ export class RequestLog {
   private entries: RequestLogEntry[] = []
   private next = 0
 
-  constructor (private readonly capacity: number) {}
+  constructor(private readonly capacity: number) {}
 
-  record (entry: RequestLogEntry): RequestLogEntry {
+  record(entry: RequestLogEntry): RequestLogEntry {
     if (this.capacity <= 0) return entry
     if (this.entries.length < this.capacity) {
       this.entries.push(entry)
@@ -25,29 +25,30 @@ export class RequestLog {
     return entry
   }
 
-  count (operation: Operation, entry: RequestLogEntry): void {
+  count(operation: Operation, entry: RequestLogEntry): void {
     this.counts[operation]++
     entry.operation = operation
   }
 
-  markFault (entry: RequestLogEntry, kind: FaultKind, chaos = false): void {
+  markFault(entry: RequestLogEntry, kind: FaultKind, chaos = false): void {
     entry.fault = kind
     if (chaos) entry.chaos = true
   }
 
-  callCounts (): CallCounts {
+  callCounts(): CallCounts {
     return { ...this.counts }
   }
 
   /** Oldest first; copies, so a test cannot alter the log. */
-  recent (): RequestLogEntry[] {
-    const ordered = this.entries.length < this.capacity
-      ? this.entries
-      : [...this.entries.slice(this.next), ...this.entries.slice(0, this.next)]
+  recent(): RequestLogEntry[] {
+    const ordered =
+      this.entries.length < this.capacity
+        ? this.entries
+        : [...this.entries.slice(this.next), ...this.entries.slice(0, this.next)]
     return ordered.map((e) => ({ ...e }))
   }
 
-  clear (): void {
+  clear(): void {
     this.counts = zeroCounts()
     this.entries = []
     this.next = 0
@@ -55,7 +56,7 @@ export class RequestLog {
 }
 
 /** The query string as logged: IMS `client_secret` is redacted in case a client puts it in the URL. */
-export function loggableQuery (query: string): string {
+export function loggableQuery(query: string): string {
   if (query === '' || !/client_secret=/i.test(query)) return query
   const params = new URLSearchParams(query)
   for (const key of [...params.keys()]) if (key.toLowerCase() === 'client_secret') params.set(key, '[redacted]')

@@ -17,7 +17,7 @@ export interface KnownConnectionSpec {
 export class SpecRegistry {
   private readonly byId = new Map<string, KnownConnectionSpec>()
 
-  constructor (specs: readonly ConnectionSpec[] = catalog) {
+  constructor(specs: readonly ConnectionSpec[] = catalog) {
     for (const spec of specs) {
       const auth = new Map<string, KnownAuthSpec>()
       for (const a of spec.authSpecs) {
@@ -31,21 +31,21 @@ export class SpecRegistry {
     }
   }
 
-  connectionSpec (id: string): KnownConnectionSpec | undefined {
+  connectionSpec(id: string): KnownConnectionSpec | undefined {
     return this.byId.get(id)
   }
 
   /** The first spec of the catalogue: what a made-up connection claims to be. */
-  first (): KnownConnectionSpec | undefined {
+  first(): KnownConnectionSpec | undefined {
     return this.byId.values().next().value
   }
 
-  authSpec (connectionSpecId: string, specName: string): KnownAuthSpec | undefined {
+  authSpec(connectionSpecId: string, specName: string): KnownAuthSpec | undefined {
     return this.byId.get(connectionSpecId)?.auth.get(specName)
   }
 
   /** Secret param names of an auth spec; empty when unknown, so nothing unknown is masked by mistake. */
-  secretParams (connectionSpecId: string, specName: string): ReadonlySet<string> {
+  secretParams(connectionSpecId: string, specName: string): ReadonlySet<string> {
     return this.authSpec(connectionSpecId, specName)?.secret ?? EMPTY
   }
 }

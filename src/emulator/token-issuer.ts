@@ -14,9 +14,12 @@ const PRUNE_ABOVE = 10_000
 export class TokenIssuer {
   private readonly tokens = new Map<string, IssuedToken>()
 
-  constructor (private readonly clock: () => number, readonly ttlSeconds: number) {}
+  constructor(
+    private readonly clock: () => number,
+    readonly ttlSeconds: number
+  ) {}
 
-  issue (clientId: string, scope: string): { token: string, expiresIn: number } {
+  issue(clientId: string, scope: string): { token: string; expiresIn: number } {
     const now = this.clock()
     if (this.tokens.size > PRUNE_ABOVE) this.pruneExpired(now)
     const token = newAccessToken(clientId, scope, now, this.ttlSeconds)
@@ -24,20 +27,20 @@ export class TokenIssuer {
     return { token, expiresIn: this.ttlSeconds }
   }
 
-  check (token: string): TokenStatus {
+  check(token: string): TokenStatus {
     const issued = this.tokens.get(token)
     if (issued === undefined) return 'unknown'
     if (issued.revoked) return 'revoked'
     return this.clock() >= issued.expiresAt ? 'expired' : 'valid'
   }
 
-  expireAll (): void {
+  expireAll(): void {
     const now = this.clock()
     for (const issued of this.tokens.values()) issued.expiresAt = Math.min(issued.expiresAt, now)
   }
 
   /** Revokes one token, or all when none is named. false when the named token was never minted. */
-  revoke (token?: string): boolean {
+  revoke(token?: string): boolean {
     if (token === undefined) {
       for (const issued of this.tokens.values()) issued.revoked = true
       return true
@@ -48,11 +51,11 @@ export class TokenIssuer {
     return true
   }
 
-  clear (): void {
+  clear(): void {
     this.tokens.clear()
   }
 
-  private pruneExpired (now: number): void {
+  private pruneExpired(now: number): void {
     for (const [token, issued] of this.tokens) if (issued.revoked || now >= issued.expiresAt) this.tokens.delete(token)
   }
 }

@@ -37,7 +37,7 @@ export interface EmulatorOptions {
 
 /** The operations faults and counters are keyed by. */
 export const OPERATIONS = ['token', 'create', 'get', 'list', 'update', 'delete', 'test'] as const
-export type Operation = typeof OPERATIONS[number]
+export type Operation = (typeof OPERATIONS)[number]
 
 /**
  * What an injected fault does to the next matching request(s).
@@ -62,22 +62,51 @@ export type Operation = typeof OPERATIONS[number]
  * A schema, because the HTTP control API receives faults as JSON.
  */
 export const ODD_200_BODIES = ['empty-items', 'no-items', 'null-items', 'empty', 'not-json'] as const
-export type Odd200Body = typeof ODD_200_BODIES[number]
+export type Odd200Body = (typeof ODD_200_BODIES)[number]
 export const ECHO_ENCODINGS = ['raw', 'json', 'url', 'base64', 'truncated'] as const
-export type EchoEncoding = typeof ECHO_ENCODINGS[number]
+export type EchoEncoding = (typeof ECHO_ENCODINGS)[number]
 export const LATE_LANDING_ANSWERS = ['drop', '504', 'timeout'] as const
 
 export const FaultSpec = Type.Union([
-  Type.Object({ kind: Type.Literal('status'), status: Type.Integer({ minimum: 400, maximum: 599 }), retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 0 })) }),
-  Type.Object({ kind: Type.Literal('rate-limit'), retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 0 })), emptyBody: Type.Optional(Type.Boolean()) }),
+  Type.Object({
+    kind: Type.Literal('status'),
+    status: Type.Integer({ minimum: 400, maximum: 599 }),
+    retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 0 }))
+  }),
+  Type.Object({
+    kind: Type.Literal('rate-limit'),
+    retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    emptyBody: Type.Optional(Type.Boolean())
+  }),
   Type.Object({ kind: Type.Literal('timeout'), delayMs: Type.Optional(Type.Integer({ minimum: 0 })) }),
   Type.Object({ kind: Type.Literal('lost-answer'), thenBump: Type.Optional(Type.Boolean()) }),
   Type.Object({ kind: Type.Literal('reset') }),
-  Type.Object({ kind: Type.Literal('reject'), code: Type.String({ pattern: '^([0-9]{4}-[0-9]{3}|[a-z_]+)$' }), message: Type.Optional(Type.String()) }),
+  Type.Object({
+    kind: Type.Literal('reject'),
+    code: Type.String({ pattern: '^([0-9]{4}-[0-9]{3}|[a-z_]+)$' }),
+    message: Type.Optional(Type.String())
+  }),
   Type.Object({ kind: Type.Literal('delay'), delayMs: Type.Integer({ minimum: 0 }) }),
-  Type.Object({ kind: Type.Literal('odd-200'), body: Type.Union([Type.Literal('empty-items'), Type.Literal('no-items'), Type.Literal('null-items'), Type.Literal('empty'), Type.Literal('not-json')]) }),
-  Type.Object({ kind: Type.Literal('other-item'), mode: Type.Union([Type.Literal('replace'), Type.Literal('add')]), id: Type.Optional(Type.String({ minLength: 1 })) }),
-  Type.Object({ kind: Type.Literal('same-id'), id: Type.Optional(Type.String({ minLength: 1 })), create: Type.Optional(Type.Boolean()) }),
+  Type.Object({
+    kind: Type.Literal('odd-200'),
+    body: Type.Union([
+      Type.Literal('empty-items'),
+      Type.Literal('no-items'),
+      Type.Literal('null-items'),
+      Type.Literal('empty'),
+      Type.Literal('not-json')
+    ])
+  }),
+  Type.Object({
+    kind: Type.Literal('other-item'),
+    mode: Type.Union([Type.Literal('replace'), Type.Literal('add')]),
+    id: Type.Optional(Type.String({ minLength: 1 }))
+  }),
+  Type.Object({
+    kind: Type.Literal('same-id'),
+    id: Type.Optional(Type.String({ minLength: 1 })),
+    create: Type.Optional(Type.Boolean())
+  }),
   Type.Object({
     kind: Type.Literal('late-landing'),
     delayMs: Type.Integer({ minimum: 0 }),
@@ -88,14 +117,34 @@ export const FaultSpec = Type.Union([
     kind: Type.Literal('echo'),
     status: Type.Optional(Type.Integer({ minimum: 400, maximum: 599 })),
     code: Type.Optional(Type.String({ pattern: '^[0-9]{4}-[0-9]{3}$' })),
-    encodings: Type.Array(Type.Union([Type.Literal('raw'), Type.Literal('json'), Type.Literal('url'), Type.Literal('base64'), Type.Literal('truncated')]), { minItems: 1 })
+    encodings: Type.Array(
+      Type.Union([
+        Type.Literal('raw'),
+        Type.Literal('json'),
+        Type.Literal('url'),
+        Type.Literal('base64'),
+        Type.Literal('truncated')
+      ]),
+      { minItems: 1 }
+    )
   })
 ])
 export type FaultSpec = Static<typeof FaultSpec>
 
 export type FaultKind = FaultSpec['kind']
 export const FAULT_KINDS: readonly FaultKind[] = [
-  'status', 'rate-limit', 'timeout', 'lost-answer', 'reset', 'reject', 'delay', 'odd-200', 'other-item', 'same-id', 'late-landing', 'echo'
+  'status',
+  'rate-limit',
+  'timeout',
+  'lost-answer',
+  'reset',
+  'reject',
+  'delay',
+  'odd-200',
+  'other-item',
+  'same-id',
+  'late-landing',
+  'echo'
 ]
 export const FaultKindSchema = Type.Union(FAULT_KINDS.map((k) => Type.Literal(k)))
 
@@ -103,8 +152,14 @@ export const FaultKindSchema = Type.Union(FAULT_KINDS.map((k) => Type.Literal(k)
 export const ChaosOptions = Type.Object({
   seed: Type.Integer({ description: 'Same seed, same requests: same faults.' }),
   rate: Type.Number({ minimum: 0, maximum: 1, description: 'Probability that a request gets a fault.' }),
-  kinds: Type.Optional(Type.Array(Type.Unsafe<FaultKind>(FaultKindSchema), { description: 'Draw only these kinds. Default: all that apply.' })),
-  maxDelayMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Bound on timeouts, delays and late landings. Default 200.' }))
+  kinds: Type.Optional(
+    Type.Array(Type.Unsafe<FaultKind>(FaultKindSchema), {
+      description: 'Draw only these kinds. Default: all that apply.'
+    })
+  ),
+  maxDelayMs: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'Bound on timeouts, delays and late landings. Default 200.' })
+  )
 })
 export type ChaosOptions = Static<typeof ChaosOptions>
 
@@ -156,8 +211,8 @@ export interface StoredConnectionView {
   imsOrgId: string
   name: string
   description?: string
-  connectionSpec: { id: string, version: string }
-  auth: { specName: string, params: Record<string, ParamValue> }
+  connectionSpec: { id: string; version: string }
+  auth: { specName: string; params: Record<string, ParamValue> }
   state: string
   etag: string
   createdAt: number
@@ -173,11 +228,18 @@ export interface StoredConnectionView {
 export const SeedOptions = Type.Object({
   count: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'How many connections to create.' }),
   sandboxName: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: "Default 'prod'." })),
-  state: Type.Optional(Type.String({ minLength: 1, description: "Default 'enabled'; 'initializing' follows readyDelayMs; any other string is forced." })),
+  state: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: "Default 'enabled'; 'initializing' follows readyDelayMs; any other string is forced."
+    })
+  ),
   namePrefix: Type.Optional(Type.String({ description: "Names are `${namePrefix}${index}`. Default 'seed-'." })),
   connectionSpecId: Type.Optional(Type.String({ description: 'A catalogue spec id. Default Salesforce.' })),
-  specName: Type.Optional(Type.String({ description: "An auth spec of that connection spec. Default its first one." })),
-  params: Type.Optional(Type.Record(Type.String(), ParamValue, { description: 'Default: a dummy value for every param of the auth spec.' }))
+  specName: Type.Optional(Type.String({ description: 'An auth spec of that connection spec. Default its first one.' })),
+  params: Type.Optional(
+    Type.Record(Type.String(), ParamValue, { description: 'Default: a dummy value for every param of the auth spec.' })
+  )
 })
 export type SeedOptions = Static<typeof SeedOptions>
 

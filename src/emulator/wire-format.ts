@@ -6,7 +6,7 @@ import { newSecretArn } from './identifiers.js'
 import type { SpecRegistry } from './spec-registry.js'
 import type { StoredConnectionView } from './types.js'
 
-export function toFlowConnection (conn: StoredConnection, registry: SpecRegistry, awsAccount: string): FlowConnection {
+export function toFlowConnection(conn: StoredConnection, registry: SpecRegistry, awsAccount: string): FlowConnection {
   const secret = registry.secretParams(conn.connectionSpec.id, conn.auth.specName)
   const params: Record<string, ParamValue> = {}
   for (const [key, value] of Object.entries(conn.auth.params)) {
@@ -42,7 +42,7 @@ export function toFlowConnection (conn: StoredConnection, registry: SpecRegistry
   return wire
 }
 
-export function toStoredView (conn: StoredConnection): StoredConnectionView {
+export function toStoredView(conn: StoredConnection): StoredConnectionView {
   return {
     id: conn.id,
     sandboxName: conn.sandboxName,

@@ -26,7 +26,7 @@ export const ErrorCodes = {
   downstream_unavailable: { status: 503, title: 'Flow Service is unavailable' },
   secret_store_unavailable: { status: 503, title: 'The secret store is unavailable' },
   database_unavailable: { status: 503, title: 'The database is unavailable' }
-} as const satisfies Record<string, { status: number, title: string }>
+} as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof ErrorCodes
 
@@ -49,7 +49,11 @@ export class AppError extends Error {
   readonly extensions: Record<string, unknown> | undefined
   readonly retryAfterSeconds: number | undefined
 
-  constructor (readonly code: ErrorCode, readonly detail: string, options: AppErrorOptions = {}) {
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    options: AppErrorOptions = {}
+  ) {
     super(detail, options.cause !== undefined ? { cause: options.cause } : undefined)
     this.status = ErrorCodes[code].status
     this.title = ErrorCodes[code].title
@@ -59,4 +63,5 @@ export class AppError extends Error {
   }
 }
 
-export const problemType = (code: ErrorCode): string => `https://credential-broker.dev/problems/${code.replaceAll('_', '-')}`
+export const problemType = (code: ErrorCode): string =>
+  `https://credential-broker.dev/problems/${code.replaceAll('_', '-')}`

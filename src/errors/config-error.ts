@@ -2,7 +2,10 @@
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
-  constructor (readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string
+  ) {
     super(`${variable}: ${message}`)
   }
 }

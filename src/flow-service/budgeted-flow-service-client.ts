@@ -17,7 +17,11 @@ export interface BudgetedClientOptions {
 /** The code of the FlowServiceError a call gets when the budget refuses it: nothing was sent. */
 export const REQUEST_BUDGET_CODE = 'request_budget'
 
-export function budgetFlowServiceClient (inner: FlowServiceClient, budget: RequestBudget, options: BudgetedClientOptions): FlowServiceClient {
+export function budgetFlowServiceClient(
+  inner: FlowServiceClient,
+  budget: RequestBudget,
+  options: BudgetedClientOptions
+): FlowServiceClient {
   const client = decorateFlowServiceClient(inner, async (operation, call) => {
     let waitedMs: number
     try {
@@ -26,13 +30,20 @@ export function budgetFlowServiceClient (inner: FlowServiceClient, budget: Reque
       if (!(err instanceof BudgetExhausted)) throw err
       options.onRefused?.()
       // Retryable like a 429, with the wait as Retry-After: callers already know how to handle that.
-      throw new FlowServiceError({ kind: 'retryable', operation, code: REQUEST_BUDGET_CODE, retryAfterMs: err.retryAfterMs, cause: err })
+      throw new FlowServiceError({
+        kind: 'retryable',
+        operation,
+        code: REQUEST_BUDGET_CODE,
+        retryAfterMs: err.retryAfterMs,
+        cause: err
+      })
     }
     options.onWait?.(waitedMs)
     try {
       return await call()
     } catch (err) {
-      if (err instanceof FlowServiceError && err.status === 429) budget.pause(err.retryAfterMs ?? options.defaultRetryAfterMs)
+      if (err instanceof FlowServiceError && err.status === 429)
+        budget.pause(err.retryAfterMs ?? options.defaultRetryAfterMs)
       throw err
     }
   })

@@ -9,14 +9,20 @@ import { ImsTokenSource, type ImsTokenSourceOptions } from './ims-token-source.j
 export type ImsCheckOutcome = 'ok' | 'unreachable'
 
 /** Throws ConfigError when IMS refuses the credentials; resolves 'unreachable' when it could not be asked. */
-export async function checkImsCredentials (options: ImsTokenSourceOptions, logger: Pick<Logger, 'info' | 'warn' | 'debug'>): Promise<ImsCheckOutcome> {
+export async function checkImsCredentials(
+  options: ImsTokenSourceOptions,
+  logger: Pick<Logger, 'info' | 'warn' | 'debug'>
+): Promise<ImsCheckOutcome> {
   const tokens = new ImsTokenSource({ ...options, logger })
   try {
     await tokens.getToken()
     return 'ok'
   } catch (err) {
     if (err instanceof FlowServiceError && err.kind === 'auth') throw refusal(err)
-    logger.warn({ ims: err instanceof FlowServiceError ? { kind: err.kind, status: err.status, code: err.code } : {} }, 'IMS did not answer at boot: starting anyway; /health/ready reports Flow Service until it does')
+    logger.warn(
+      { ims: err instanceof FlowServiceError ? { kind: err.kind, status: err.status, code: err.code } : {} },
+      'IMS did not answer at boot: starting anyway; /health/ready reports Flow Service until it does'
+    )
     return 'unreachable'
   } finally {
     await tokens.close()
@@ -24,14 +30,30 @@ export async function checkImsCredentials (options: ImsTokenSourceOptions, logge
 }
 
 /** The variable to fix, from what IMS said (its error and description never carry the secret). */
-function refusal (err: FlowServiceError): ConfigError {
-  const said = [`HTTP ${err.status ?? '?'}`, err.code, err.downstreamMessage].filter((part) => part !== undefined).join(': ')
+function refusal(err: FlowServiceError): ConfigError {
+  const said = [`HTTP ${err.status ?? '?'}`, err.code, err.downstreamMessage]
+    .filter((part) => part !== undefined)
+    .join(': ')
   const description = (err.downstreamMessage ?? '').toLowerCase()
   if (err.code === 'invalid_client' || err.code === 'unauthorized_client') {
     const variable = description.includes('client_secret') ? 'IMS_CLIENT_SECRET' : 'IMS_CLIENT_ID'
-    return new ConfigError(variable, `IMS refused the broker's credentials at boot (${said}): check IMS_CLIENT_ID and IMS_CLIENT_SECRET`)
+    return new ConfigError(
+      variable,
+      `IMS refused the broker's credentials at boot (${said}): check IMS_CLIENT_ID and IMS_CLIENT_SECRET`
+    )
   }
-  if (err.code === 'invalid_scope') return new ConfigError('IMS_SCOPES', `IMS refused the scopes at boot (${said}): use the scopes of the OAuth server-to-server credential`)
-  if (err.status === 404 || err.status === 405) return new ConfigError('IMS_URL', `the token request was refused (${said}): IMS_URL does not look like Adobe IMS (https://ims-na1.adobelogin.com)`)
-  return new ConfigError('IMS_CLIENT_ID', `IMS refused the token request at boot (${said}): check IMS_CLIENT_ID, IMS_CLIENT_SECRET and IMS_SCOPES`)
+  if (err.code === 'invalid_scope')
+    return new ConfigError(
+      'IMS_SCOPES',
+      `IMS refused the scopes at boot (${said}): use the scopes of the OAuth server-to-server credential`
+    )
+  if (err.status === 404 || err.status === 405)
+    return new ConfigError(
+      'IMS_URL',
+      `the token request was refused (${said}): IMS_URL does not look like Adobe IMS (https://ims-na1.adobelogin.com)`
+    )
+  return new ConfigError(
+    'IMS_CLIENT_ID',
+    `IMS refused the token request at boot (${said}): check IMS_CLIENT_ID, IMS_CLIENT_SECRET and IMS_SCOPES`
+  )
 }

@@ -5,7 +5,13 @@
 import { randomUUID } from 'node:crypto'
 import { Pool, type Dispatcher } from 'undici'
 import { pino, type Logger } from 'pino'
-import { classifyFlowServiceFailure, FlowServiceError, isFlowServiceNotFound, unexpectedAnswer, type FlowServiceOperation } from './flow-service-error.js'
+import {
+  classifyFlowServiceFailure,
+  FlowServiceError,
+  isFlowServiceNotFound,
+  unexpectedAnswer,
+  type FlowServiceOperation
+} from './flow-service-error.js'
 import { ImsTokenSource } from './ims-token-source.js'
 import { redactEchoes } from './redact-echoes.js'
 import { sendRequest, type HttpAnswer } from './send-request.js'
@@ -36,7 +42,7 @@ export interface ListConnectionsQuery {
   /** From a previous page; pass the same filters again with it. */
   continuationToken?: string
   /** `orderby=-createdAt` (descending) or `orderby=+name`. */
-  orderBy?: { field: ListOrderField, descending?: boolean }
+  orderBy?: { field: ListOrderField; descending?: boolean }
 }
 
 export interface ConnectionPage {
@@ -49,8 +55,16 @@ export interface ConnectionPage {
  * empty_items, no_items, unparseable, malformed_item, gateway_404 (answers refused as a whole).
  */
 export type UnexpectedAnswerReason =
-  | 'other_id' | 'duplicate_id' | 'other_spec' | 'other_name'
-  | 'empty_items' | 'no_items' | 'unparseable' | 'malformed_item' | 'gateway_404' | 'delete_not_204'
+  | 'other_id'
+  | 'duplicate_id'
+  | 'other_spec'
+  | 'other_name'
+  | 'empty_items'
+  | 'no_items'
+  | 'unparseable'
+  | 'malformed_item'
+  | 'gateway_404'
+  | 'delete_not_204'
 
 export interface FlowServiceClient {
   createConnection: (sandbox: string, body: CreateConnectionBody, options?: CallOptions) => Promise<ConnectionRef>
@@ -65,7 +79,13 @@ export interface FlowServiceClient {
    * `etag` goes into If-Match untouched; a stale one fails with kind 'precondition_failed'. An answer naming another
    * id fails with kind 'ambiguous' and code UNEXPECTED_ANSWER: the PATCH may or may not have been applied.
    */
-  updateConnection: (sandbox: string, id: string, etag: string, ops: JsonPatchOp[], options?: CallOptions) => Promise<ConnectionRef>
+  updateConnection: (
+    sandbox: string,
+    id: string,
+    etag: string,
+    ops: JsonPatchOp[],
+    options?: CallOptions
+  ) => Promise<ConnectionRef>
   /**
    * `etag` (required, non-empty: Flow Service's catalogue lists 1403-400 for deletes without one) is sent as If-Match.
    * 'not_found' only on Flow Service's own 404; a gateway's fails with kind 'retryable' and code UNEXPECTED_ANSWER.
@@ -112,24 +132,29 @@ interface CallSpec {
 type Answer = HttpAnswer & { requestId: string }
 
 /** An item of a list answer that was dropped, and why. */
-export interface DroppedItem { id: string, reason: UnexpectedAnswerReason }
+export interface DroppedItem {
+  id: string
+  reason: UnexpectedAnswerReason
+}
 
 const MAX_LIMIT = 100
 /** Bounds on what a warning about dropped items logs: a confused upstream may send thousands. */
 const MAX_LOGGED_IDS = 20
 const MAX_LOGGED_ID_LENGTH = 100
 
-export function createFlowServiceClient (options: FlowServiceClientOptions): FlowServiceClient {
+export function createFlowServiceClient(options: FlowServiceClientOptions): FlowServiceClient {
   const base = new URL(options.url)
   const origin = base.origin
   const basePath = base.pathname.replace(/\/+$/, '')
   const logger = options.logger ?? pino({ level: 'silent' })
   const ownsDispatcher = options.dispatcher === undefined
-  const dispatcher = options.dispatcher ?? new Pool(origin, {
-    connect: { timeout: options.timeoutMs },
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs
-  })
+  const dispatcher =
+    options.dispatcher ??
+    new Pool(origin, {
+      connect: { timeout: options.timeoutMs },
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs
+    })
   const tokens = new ImsTokenSource({
     imsUrl: options.imsUrl,
     clientId: options.clientId,
@@ -142,7 +167,7 @@ export function createFlowServiceClient (options: FlowServiceClientOptions): Flo
   })
   let closed: Promise<void> | undefined
 
-  async function send (spec: CallSpec, token: string): Promise<HttpAnswer & { requestId: string }> {
+  async function send(spec: CallSpec, token: string): Promise<HttpAnswer & { requestId: string }> {
     const requestId = randomUUID()
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
@@ -165,25 +190,39 @@ export function createFlowServiceClient (options: FlowServiceClientOptions): Flo
       requestId,
       ...(spec.redact !== undefined ? { redact: spec.redact } : {})
     })
-    logger.debug({
-      flowService: { operation: spec.operation, method: spec.method, path: spec.path, sandbox: spec.sandbox, status: answer.status, ms: Math.round(performance.now() - startedAt), requestId }
-    }, 'Flow Service call')
+    logger.debug(
+      {
+        flowService: {
+          operation: spec.operation,
+          method: spec.method,
+          path: spec.path,
+          sandbox: spec.sandbox,
+          status: answer.status,
+          ms: Math.round(performance.now() - startedAt),
+          requestId
+        }
+      },
+      'Flow Service call'
+    )
     return { ...answer, requestId }
   }
 
   /** One call; a 401 means our token died early (revoked, rotated), so it is replaced and the call made once more. */
-  async function call (spec: CallSpec): Promise<HttpAnswer & { requestId: string }> {
+  async function call(spec: CallSpec): Promise<HttpAnswer & { requestId: string }> {
     if (closed !== undefined) throw new Error('FlowServiceClient is closed')
     if (spec.sandbox === '') throw new TypeError('sandbox name must not be empty')
     const token = await tokens.getToken()
     const first = await send(spec, token)
     if (first.status !== 401) return first
-    logger.warn({ flowService: { operation: spec.operation, requestId: first.requestId } }, 'Flow Service answered 401; retrying once with a fresh token')
+    logger.warn(
+      { flowService: { operation: spec.operation, requestId: first.requestId } },
+      'Flow Service answered 401; retrying once with a fresh token'
+    )
     tokens.invalidate(token)
     return await send(spec, await tokens.getToken())
   }
 
-  function failure (spec: CallSpec, answer: Answer, error?: unknown): Parameters<typeof classifyFlowServiceFailure>[0] {
+  function failure(spec: CallSpec, answer: Answer, error?: unknown): Parameters<typeof classifyFlowServiceFailure>[0] {
     return {
       operation: spec.operation,
       response: answer,
@@ -193,42 +232,54 @@ export function createFlowServiceClient (options: FlowServiceClientOptions): Flo
     }
   }
 
-  function fail (spec: CallSpec, answer: Answer, error?: unknown): FlowServiceError {
+  function fail(spec: CallSpec, answer: Answer, error?: unknown): FlowServiceError {
     return classifyFlowServiceFailure(failure(spec, answer, error))
   }
 
   /** Counts and logs a read's answer refused as a whole, and builds its (retryable) error. */
-  function refuse (spec: CallSpec, answer: Answer, reason: UnexpectedAnswerReason, why: string): FlowServiceError {
+  function refuse(spec: CallSpec, answer: Answer, reason: UnexpectedAnswerReason, why: string): FlowServiceError {
     options.onUnexpectedAnswer?.(spec.operation, reason)
-    logger.warn({ flowService: { operation: spec.operation, reason, status: answer.status, requestId: answer.requestId } }, `Flow Service answer not trusted: ${why}`)
+    logger.warn(
+      { flowService: { operation: spec.operation, reason, status: answer.status, requestId: answer.requestId } },
+      `Flow Service answer not trusted: ${why}`
+    )
     return unexpectedAnswer(failure(spec, answer), 'retryable', why)
   }
 
   /** Counts and logs items dropped from an answer; ids only, never the items. */
-  function reportDropped (spec: CallSpec, answer: Answer, dropped: readonly DroppedItem[]): void {
+  function reportDropped(spec: CallSpec, answer: Answer, dropped: readonly DroppedItem[]): void {
     if (dropped.length === 0) return
     for (const { reason } of dropped) options.onUnexpectedAnswer?.(spec.operation, reason)
     const redact = spec.redact ?? ((text: string) => text)
-    logger.warn({
-      flowService: {
-        operation: spec.operation,
-        requestId: answer.requestId,
-        dropped: dropped.slice(0, MAX_LOGGED_IDS).map(({ id, reason }) => ({ id: redact(id.slice(0, MAX_LOGGED_ID_LENGTH)), reason }))
-      }
-    }, 'Flow Service answered with items that do not match the request; ignored')
+    logger.warn(
+      {
+        flowService: {
+          operation: spec.operation,
+          requestId: answer.requestId,
+          dropped: dropped
+            .slice(0, MAX_LOGGED_IDS)
+            .map(({ id, reason }) => ({ id: redact(id.slice(0, MAX_LOGGED_ID_LENGTH)), reason }))
+        }
+      },
+      'Flow Service answered with items that do not match the request; ignored'
+    )
   }
 
-  function redactorFor (callOptions: CallOptions | undefined): Pick<CallSpec, 'redact'> {
+  function redactorFor(callOptions: CallOptions | undefined): Pick<CallSpec, 'redact'> {
     const secrets = callOptions?.secrets?.filter((secret) => typeof secret === 'string' && secret !== '') ?? []
     return secrets.length > 0 ? { redact: (text) => redactEchoes(text, secrets) } : {}
   }
 
   /** The items of a 200 to a GET, or the error to throw when it has none we can read. */
-  function itemsOf (spec: CallSpec, answer: Answer): { items: FlowConnection[], json: Record<string, unknown> } | FlowServiceError {
+  function itemsOf(
+    spec: CallSpec,
+    answer: Answer
+  ): { items: FlowConnection[]; json: Record<string, unknown> } | FlowServiceError {
     if (answer.body.trim() === '') return refuse(spec, answer, 'unparseable', 'a 200 with an empty body')
     const json = parseJson(answer.body)
     if (json === undefined) return refuse(spec, answer, 'unparseable', 'a 200 whose body is not JSON')
-    if (!isRecord(json) || !Array.isArray(json.items)) return refuse(spec, answer, 'no_items', 'a 200 without an items array')
+    if (!isRecord(json) || !Array.isArray(json.items))
+      return refuse(spec, answer, 'no_items', 'a 200 without an items array')
     const items: unknown[] = json.items
     // Only the id is checked, because unknown states and fields must pass through.
     if (!items.every((item) => isRecord(item) && typeof item.id === 'string')) {
@@ -237,12 +288,12 @@ export function createFlowServiceClient (options: FlowServiceClientOptions): Flo
     return { items: items as FlowConnection[], json }
   }
 
-  function isSuccess (status: number): boolean {
+  function isSuccess(status: number): boolean {
     return status >= 200 && status < 300
   }
 
   /** A create's or update's answer: the id and etag. `expectedId`: the id patched, which the answer must name. */
-  async function callForRef (spec: CallSpec, expectedId?: string): Promise<ConnectionRef> {
+  async function callForRef(spec: CallSpec, expectedId?: string): Promise<ConnectionRef> {
     const answer = await call(spec)
     if (!isSuccess(answer.status)) throw fail(spec, answer)
     const json = parseJson(answer.body)
@@ -258,17 +309,34 @@ export function createFlowServiceClient (options: FlowServiceClientOptions): Flo
   }
 
   /** A 404 proves nothing unless it is Flow Service's own "not found". */
-  function unprovenNotFound (spec: CallSpec, answer: Answer): FlowServiceError {
-    return refuse(spec, answer, 'gateway_404', 'a 404 without Flow Service\'s not-found body (a gateway or proxy answered?)')
+  function unprovenNotFound(spec: CallSpec, answer: Answer): FlowServiceError {
+    return refuse(
+      spec,
+      answer,
+      'gateway_404',
+      "a 404 without Flow Service's not-found body (a gateway or proxy answered?)"
+    )
   }
 
   return {
-    async createConnection (sandbox, body, callOptions) {
-      return await callForRef({ operation: 'createConnection', method: 'POST', path: '/connections', sandbox, body, ...redactorFor(callOptions) })
+    async createConnection(sandbox, body, callOptions) {
+      return await callForRef({
+        operation: 'createConnection',
+        method: 'POST',
+        path: '/connections',
+        sandbox,
+        body,
+        ...redactorFor(callOptions)
+      })
     },
 
-    async getConnection (sandbox, id) {
-      const spec: CallSpec = { operation: 'getConnection', method: 'GET', path: `/connections/${encodeURIComponent(id)}`, sandbox }
+    async getConnection(sandbox, id) {
+      const spec: CallSpec = {
+        operation: 'getConnection',
+        method: 'GET',
+        path: `/connections/${encodeURIComponent(id)}`,
+        sandbox
+      }
       const answer = await call(spec)
       if (answer.status === 404) {
         if (isFlowServiceNotFound(answer.body)) return null
@@ -279,15 +347,27 @@ export function createFlowServiceClient (options: FlowServiceClientOptions): Flo
       if (read instanceof FlowServiceError) throw read
       if (read.items.length === 0) throw refuse(spec, answer, 'empty_items', 'a 200 with an empty items array')
       const found = read.items.find((item) => item.id === id)
-      const dropped = read.items.filter((item) => item !== found).map((item): DroppedItem => ({ id: item.id, reason: item.id === id ? 'duplicate_id' : 'other_id' }))
+      const dropped = read.items
+        .filter((item) => item !== found)
+        .map((item): DroppedItem => ({ id: item.id, reason: item.id === id ? 'duplicate_id' : 'other_id' }))
       reportDropped(spec, answer, dropped)
-      if (found === undefined) throw unexpectedAnswer(failure(spec, answer), 'retryable', 'a 200 about other connections only, not the one asked')
+      if (found === undefined)
+        throw unexpectedAnswer(
+          failure(spec, answer),
+          'retryable',
+          'a 200 about other connections only, not the one asked'
+        )
       return found
     },
 
-    async listConnections (sandbox, query) {
+    async listConnections(sandbox, query) {
       if (query.ids !== undefined && query.ids.length === 0) return { items: [] }
-      const spec: CallSpec = { operation: 'listConnections', method: 'GET', path: `/connections?${listQueryString(query)}`, sandbox }
+      const spec: CallSpec = {
+        operation: 'listConnections',
+        method: 'GET',
+        path: `/connections?${listQueryString(query)}`,
+        sandbox
+      }
       const answer = await call(spec)
       if (!isSuccess(answer.status)) throw fail(spec, answer)
       const read = itemsOf(spec, answer)
@@ -298,21 +378,33 @@ export function createFlowServiceClient (options: FlowServiceClientOptions): Flo
       return { items: kept, ...(continuationToken !== undefined ? { continuationToken } : {}) }
     },
 
-    async updateConnection (sandbox, id, etag, ops, callOptions) {
-      return await callForRef({
-        operation: 'updateConnection',
-        method: 'PATCH',
-        path: `/connections/${encodeURIComponent(id)}`,
-        sandbox,
-        headers: { 'if-match': etag },
-        body: ops,
-        ...redactorFor(callOptions)
-      }, id)
+    async updateConnection(sandbox, id, etag, ops, callOptions) {
+      return await callForRef(
+        {
+          operation: 'updateConnection',
+          method: 'PATCH',
+          path: `/connections/${encodeURIComponent(id)}`,
+          sandbox,
+          headers: { 'if-match': etag },
+          body: ops,
+          ...redactorFor(callOptions)
+        },
+        id
+      )
     },
 
-    async deleteConnection (sandbox, id, etag) {
-      if (typeof etag !== 'string' || etag === '') throw new TypeError('deleteConnection needs the connection\'s etag (Flow Service refuses a delete without If-Match)')
-      const spec: CallSpec = { operation: 'deleteConnection', method: 'DELETE', path: `/connections/${encodeURIComponent(id)}`, sandbox, headers: { 'if-match': etag } }
+    async deleteConnection(sandbox, id, etag) {
+      if (typeof etag !== 'string' || etag === '')
+        throw new TypeError(
+          "deleteConnection needs the connection's etag (Flow Service refuses a delete without If-Match)"
+        )
+      const spec: CallSpec = {
+        operation: 'deleteConnection',
+        method: 'DELETE',
+        path: `/connections/${encodeURIComponent(id)}`,
+        sandbox,
+        headers: { 'if-match': etag }
+      }
       const answer = await call(spec)
       if (answer.status === 404) {
         if (isFlowServiceNotFound(answer.body)) return 'not_found'
@@ -321,28 +413,40 @@ export function createFlowServiceClient (options: FlowServiceClientOptions): Flo
       if (!isSuccess(answer.status)) throw fail(spec, answer)
       // Flow Service answers a delete with 204 and nothing else; any other 2xx (an empty 200, an error page behind a
       // 200, a mock's example) proves nothing. A retry is safe: a delete that did land answers 404 then.
-      if (answer.status !== 204) throw refuse(spec, answer, 'delete_not_204', `a ${answer.status} instead of Flow Service's 204`)
+      if (answer.status !== 204)
+        throw refuse(spec, answer, 'delete_not_204', `a ${answer.status} instead of Flow Service's 204`)
       return 'deleted'
     },
 
-    async testConnection (sandbox, id) {
-      const spec: CallSpec = { operation: 'testConnection', method: 'GET', path: `/connections/${encodeURIComponent(id)}/test`, sandbox }
+    async testConnection(sandbox, id) {
+      const spec: CallSpec = {
+        operation: 'testConnection',
+        method: 'GET',
+        path: `/connections/${encodeURIComponent(id)}/test`,
+        sandbox
+      }
       const answer = await call(spec)
       if (!isSuccess(answer.status)) throw fail(spec, answer)
       const json = parseJson(answer.body)
-      if (!isRecord(json) || typeof json.result !== 'boolean') throw fail(spec, answer, new Error('answer has no boolean result'))
+      if (!isRecord(json) || typeof json.result !== 'boolean')
+        throw fail(spec, answer, new Error('answer has no boolean result'))
       return json.result
     },
 
-    async ping () {
+    async ping() {
       // count=true proves token, gateway, entitlement and the connections service in one call without moving
       // any connection (and its secret references) over the wire.
-      const spec: CallSpec = { operation: 'ping', method: 'GET', path: '/connections?count=true', sandbox: options.pingSandbox ?? 'prod' }
+      const spec: CallSpec = {
+        operation: 'ping',
+        method: 'GET',
+        path: '/connections?count=true',
+        sandbox: options.pingSandbox ?? 'prod'
+      }
       const answer = await call(spec)
       if (!isSuccess(answer.status)) throw fail(spec, answer)
     },
 
-    async close () {
+    async close() {
       closed ??= (async () => {
         await tokens.close()
         if (ownsDispatcher) await dispatcher.close()
@@ -356,7 +460,7 @@ export function createFlowServiceClient (options: FlowServiceClientOptions): Flo
  * Builds `property=id==a,b&property=name==x&limit=n&continuationToken=t`. The `==` and `,` operators stay literal as
  * in Adobe's docs; values are percent-encoded, so a comma inside a name cannot split it into two alternatives here.
  */
-export function listQueryString (query: ListConnectionsQuery): string {
+export function listQueryString(query: ListConnectionsQuery): string {
   const parts: string[] = []
   const property = (field: string, values: string[]): void => {
     parts.push(`property=${field}==${values.map(encodeURIComponent).join(',')}`)
@@ -370,8 +474,10 @@ export function listQueryString (query: ListConnectionsQuery): string {
     }
     parts.push(`limit=${query.limit}`)
   }
-  if (query.orderBy !== undefined) parts.push(`orderby=${query.orderBy.descending === true ? '-' : '+'}${query.orderBy.field}`)
-  if (query.continuationToken !== undefined) parts.push(`continuationToken=${encodeURIComponent(query.continuationToken)}`)
+  if (query.orderBy !== undefined)
+    parts.push(`orderby=${query.orderBy.descending === true ? '-' : '+'}${query.orderBy.field}`)
+  if (query.continuationToken !== undefined)
+    parts.push(`continuationToken=${encodeURIComponent(query.continuationToken)}`)
   return parts.join('&')
 }
 
@@ -379,7 +485,10 @@ export function listQueryString (query: ListConnectionsQuery): string {
  * The items that match what was asked: of the ids asked, of the spec asked, with the name asked; the first of an id
  * seen twice. Flow Service filters on its side too; this is what makes a mistake there harmless.
  */
-export function matchingItems (items: readonly FlowConnection[], query: ListConnectionsQuery): { kept: FlowConnection[], dropped: DroppedItem[] } {
+export function matchingItems(
+  items: readonly FlowConnection[],
+  query: ListConnectionsQuery
+): { kept: FlowConnection[]; dropped: DroppedItem[] } {
   const ids = query.ids !== undefined ? new Set(query.ids) : undefined
   const seen = new Set<string>()
   const kept: FlowConnection[] = []
@@ -392,7 +501,9 @@ export function matchingItems (items: readonly FlowConnection[], query: ListConn
           ? 'duplicate_id'
           : query.connectionSpecId !== undefined && specIdOf(item) !== query.connectionSpecId
             ? 'other_spec'
-            : query.name !== undefined && item.name !== query.name ? 'other_name' : undefined
+            : query.name !== undefined && item.name !== query.name
+              ? 'other_name'
+              : undefined
     if (reason !== undefined) {
       dropped.push({ id: item.id, reason })
       continue
@@ -403,13 +514,13 @@ export function matchingItems (items: readonly FlowConnection[], query: ListConn
   return { kept, dropped }
 }
 
-function specIdOf (item: FlowConnection): unknown {
+function specIdOf(item: FlowConnection): unknown {
   const spec: unknown = item.connectionSpec
   return isRecord(spec) ? spec.id : undefined
 }
 
 /** The next page's token, read from `_links.next.href` (relative or absolute). */
-function nextContinuationToken (json: unknown, base: URL): string | undefined {
+function nextContinuationToken(json: unknown, base: URL): string | undefined {
   if (!isRecord(json) || !isRecord(json._links) || !isRecord(json._links.next)) return undefined
   const href = json._links.next.href
   if (typeof href !== 'string' || href === '') return undefined
@@ -420,7 +531,7 @@ function nextContinuationToken (json: unknown, base: URL): string | undefined {
   }
 }
 
-function parseJson (text: string): unknown {
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text)
   } catch {
@@ -428,6 +539,6 @@ function parseJson (text: string): unknown {
   }
 }
 
-function isRecord (value: unknown): value is Record<string, unknown> {
+function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

@@ -16,7 +16,8 @@ import { deepErrorCode } from '../shared/error-code.js'
 /** FlowServiceError.code of an answer that does not check out (about another id, empty, unreadable, a 404 from a gateway). */
 export const UNEXPECTED_ANSWER = 'unexpected_answer'
 
-export type FlowServiceErrorKind = 'retryable' | 'rejected' | 'not_found' | 'precondition_failed' | 'busy' | 'ambiguous' | 'auth'
+export type FlowServiceErrorKind =
+  'retryable' | 'rejected' | 'not_found' | 'precondition_failed' | 'busy' | 'ambiguous' | 'auth'
 
 export type FlowServiceOperation =
   | 'getToken'
@@ -55,7 +56,7 @@ export class FlowServiceError extends Error {
   /** Adobe's x-request-id (or the one we sent), for support tickets. */
   readonly requestId?: string
 
-  constructor (init: FlowServiceErrorInit) {
+  constructor(init: FlowServiceErrorInit) {
     super(describe(init), init.cause !== undefined ? { cause: init.cause } : undefined)
     this.kind = init.kind
     this.operation = init.operation
@@ -67,7 +68,7 @@ export class FlowServiceError extends Error {
   }
 }
 
-function describe (init: FlowServiceErrorInit): string {
+function describe(init: FlowServiceErrorInit): string {
   const parts = [`${init.operation} failed (${init.kind})`]
   if (init.status !== undefined) parts.push(`HTTP ${init.status}`)
   if (init.code !== undefined) parts.push(init.code)
@@ -79,7 +80,7 @@ function describe (init: FlowServiceErrorInit): string {
 export interface FlowServiceFailure {
   operation: FlowServiceOperation
   /** The answer, when a status line arrived. `body` is whatever text could be read (absent if reading failed). */
-  response?: { status: number, headers: IncomingHttpHeaders, body?: string }
+  response?: { status: number; headers: IncomingHttpHeaders; body?: string }
   /** What went wrong on the wire, or while reading or parsing the answer. */
   error?: unknown
   /** The x-request-id we sent, used when Adobe does not echo one. */
@@ -94,7 +95,7 @@ export interface FlowServiceFailure {
  * Maps one failed outcome to a FlowServiceError. Order matters: an error we already classified stays as it is;
  * an answer with a status is judged by its status; a bare wire error by whether the request could have left.
  */
-export function classifyFlowServiceFailure (failure: FlowServiceFailure): FlowServiceError {
+export function classifyFlowServiceFailure(failure: FlowServiceFailure): FlowServiceError {
   const { operation, response, error } = failure
   if (error instanceof FlowServiceError) return error
   const redact = failure.redact ?? unchanged
@@ -138,8 +139,16 @@ export function classifyFlowServiceFailure (failure: FlowServiceFailure): FlowSe
  * A FlowServiceError for an answer that came back but does not check out. `why` is ours and names what was odd;
  * nothing of the body is quoted (it may be anything, including another connection's data).
  */
-export function unexpectedAnswer (failure: FlowServiceFailure, kind: 'retryable' | 'ambiguous', why: string): FlowServiceError {
-  const requestId = mapDefined(failure.response !== undefined ? header(failure.response.headers, 'x-request-id') : undefined, failure.redact ?? unchanged) ?? failure.requestId
+export function unexpectedAnswer(
+  failure: FlowServiceFailure,
+  kind: 'retryable' | 'ambiguous',
+  why: string
+): FlowServiceError {
+  const requestId =
+    mapDefined(
+      failure.response !== undefined ? header(failure.response.headers, 'x-request-id') : undefined,
+      failure.redact ?? unchanged
+    ) ?? failure.requestId
   return new FlowServiceError({
     kind,
     operation: failure.operation,
@@ -152,7 +161,7 @@ export function unexpectedAnswer (failure: FlowServiceFailure, kind: 'retryable'
 
 const unchanged = (text: string): string => text
 
-function mapDefined (value: string | undefined, map: (text: string) => string): string | undefined {
+function mapDefined(value: string | undefined, map: (text: string) => string): string | undefined {
   return value === undefined ? undefined : map(value)
 }
 
@@ -163,7 +172,7 @@ const MAX_CAUSE_DEPTH = 4
  * A copy of a wire error (undici's, say) whose every string went through `redact`: some carry the bytes of the answer
  * they choked on, and a cause ends up in logs and stack traces. Keeps name and code, which callers read.
  */
-function redactedCause (error: unknown, redact: (text: string) => string, depth = 0): unknown {
+function redactedCause(error: unknown, redact: (text: string) => string, depth = 0): unknown {
   if (error === undefined) return undefined
   if (typeof error === 'string') return redact(error)
   if (!(error instanceof Error) || depth >= MAX_CAUSE_DEPTH) return undefined
@@ -171,13 +180,14 @@ function redactedCause (error: unknown, redact: (text: string) => string, depth 
   copy.name = error.name
   copy.stack = error.stack !== undefined ? redact(error.stack) : `${copy.name}: ${copy.message}`
   const code = (error as { code?: unknown }).code
-  if (typeof code === 'string' || typeof code === 'number') Object.assign(copy, { code: typeof code === 'string' ? redact(code) : code })
+  if (typeof code === 'string' || typeof code === 'number')
+    Object.assign(copy, { code: typeof code === 'string' ? redact(code) : code })
   const inner = redactedCause(error.cause, redact, depth + 1)
   if (inner !== undefined) copy.cause = inner
   return copy
 }
 
-function flowServiceKind (status: number, code: string | undefined, nonIdempotent: boolean): FlowServiceErrorKind {
+function flowServiceKind(status: number, code: string | undefined, nonIdempotent: boolean): FlowServiceErrorKind {
   if (status === 429 || status === 503 || status === 408) return 'retryable'
   // These come from a server or gateway that may have given up after the backend acted on the request.
   if (status === 500 || status === 502 || status === 504) return nonIdempotent ? 'ambiguous' : 'retryable'
@@ -189,7 +199,7 @@ function flowServiceKind (status: number, code: string | undefined, nonIdempoten
   return 'rejected'
 }
 
-function imsKind (status: number): FlowServiceErrorKind {
+function imsKind(status: number): FlowServiceErrorKind {
   if (status === 429 || status === 408 || status >= 500) return 'retryable'
   // invalid_client, invalid_scope, unauthorized_client...: a new attempt with the same secret fails the same way.
   return 'auth'
@@ -197,28 +207,38 @@ function imsKind (status: number): FlowServiceErrorKind {
 
 /** Error codes that can only happen while connecting, i.e. before a byte of the request left. */
 const CONNECT_PHASE_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN',
-  'UND_ERR_CONNECT_TIMEOUT', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'
 ])
 
 /**
  * True only when the error proves the request never left. A reset or a timeout on an established socket
  * (UND_ERR_SOCKET, ECONNRESET, EPIPE, UND_ERR_HEADERS_TIMEOUT, ETIMEDOUT...) proves nothing, so it counts as sent.
  */
-function failedBeforeSending (error: unknown): boolean {
+function failedBeforeSending(error: unknown): boolean {
   const code = deepErrorCode(error)
   return code !== undefined && (CONNECT_PHASE_CODES.has(code) || code.startsWith('ERR_TLS_'))
 }
 
-function header (headers: IncomingHttpHeaders, name: string): string | undefined {
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name]
   const first = Array.isArray(value) ? value[0] : value
   return first !== undefined && first !== '' ? first : undefined
 }
 
 /** Retry-After is either delay-seconds or an HTTP date; anything else is ignored rather than trusted. */
-export function parseRetryAfter (value: string | undefined, now: number): number | undefined {
+export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined
   const trimmed = value.trim()
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000)
@@ -230,7 +250,11 @@ export function parseRetryAfter (value: string | undefined, now: number): number
 const MAX_MESSAGE_LENGTH = 1000
 const CATALOGUE_CODE = /(?:^|\D)(\d{4}-\d{3})\/?$/
 
-interface ParsedErrorBody { code?: string, message?: string, requestId?: string }
+interface ParsedErrorBody {
+  code?: string
+  message?: string
+  requestId?: string
+}
 
 /**
  * Reads every error body Adobe is known to send: the long form (type/title/report/errorMessage), the short form
@@ -238,7 +262,10 @@ interface ParsedErrorBody { code?: string, message?: string, requestId?: string 
  * IMS (error/error_description), or nothing at all. Every string taken goes through `redact` first (before the
  * message is cut to length, so a cut cannot split an echo where the redactor no longer sees it).
  */
-export function parseErrorBody (text: string | undefined, redact: (text: string) => string = unchanged): ParsedErrorBody {
+export function parseErrorBody(
+  text: string | undefined,
+  redact: (text: string) => string = unchanged
+): ParsedErrorBody {
   if (text === undefined || text.trim() === '') return {}
   let json: unknown
   try {
@@ -247,15 +274,17 @@ export function parseErrorBody (text: string | undefined, redact: (text: string)
     return {}
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return {}
-  const body = json as FlowServiceErrorBody & { code?: unknown, error?: unknown, error_description?: unknown }
+  const body = json as FlowServiceErrorBody & { code?: unknown; error?: unknown; error_description?: unknown }
   const report = typeof body.report === 'object' && body.report !== null ? body.report : undefined
 
   const code = mapDefined(
     catalogueCode(body.type) ??
-    catalogueCode(body.code) ??
-    stringOf(body.code) ??
-    stringOf(body.error_code) ??
-    stringOf(body.error), redact)
+      catalogueCode(body.code) ??
+      stringOf(body.code) ??
+      stringOf(body.error_code) ??
+      stringOf(body.error),
+    redact
+  )
   const rawMessage =
     stringOf(report?.['detailed-message']) ??
     stringOf(body.errorMessage) ??
@@ -278,7 +307,7 @@ export function parseErrorBody (text: string | undefined, redact: (text: string)
  * with an NNNN-404 catalogue code), not a gateway's `error_code`, a proxy's HTML page or nothing at all: only the
  * former proves the connection is gone.
  */
-export function isFlowServiceNotFound (text: string | undefined): boolean {
+export function isFlowServiceNotFound(text: string | undefined): boolean {
   if (text === undefined) return false
   let json: unknown
   try {
@@ -289,16 +318,17 @@ export function isFlowServiceNotFound (text: string | undefined): boolean {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return false
   const body = json as FlowServiceErrorBody
   if (body.error_code !== undefined) return false
-  if (stringOf(body.errorMessage) !== undefined || (body.errorDetails !== undefined && body.errorDetails !== null)) return true
+  if (stringOf(body.errorMessage) !== undefined || (body.errorDetails !== undefined && body.errorDetails !== null))
+    return true
   return [catalogueCode(body.type), catalogueCode(body.title)].some((code) => code?.endsWith('-404') === true)
 }
 
 /** `https://ns.adobe.com/aep/errors/FLOW-1404-412` or `FLOW-1404-412` → `1404-412`. */
-function catalogueCode (value: unknown): string | undefined {
+function catalogueCode(value: unknown): string | undefined {
   return stringOf(value)?.match(CATALOGUE_CODE)?.[1]
 }
 
-function stringOf (value: unknown): string | undefined {
+function stringOf(value: unknown): string | undefined {
   if (typeof value === 'string' && value.trim() !== '') return value.trim()
   if (typeof value === 'number' && Number.isFinite(value)) return String(value)
   return undefined

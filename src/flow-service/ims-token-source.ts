@@ -49,29 +49,33 @@ export class ImsTokenSource {
   #inflight: Promise<string> | undefined
   #pausedUntil = 0
 
-  constructor (options: ImsTokenSourceOptions) {
+  constructor(options: ImsTokenSourceOptions) {
     this.#options = options
     this.#url = imsTokenEndpoint(options.imsUrl)
     this.#ownsDispatcher = options.dispatcher === undefined
-    this.#dispatcher = options.dispatcher ?? new Pool(this.#url.origin, {
-      connect: { timeout: options.timeoutMs },
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      // A token call happens about once a day per replica; a couple of sockets is plenty.
-      connections: 2
-    })
+    this.#dispatcher =
+      options.dispatcher ??
+      new Pool(this.#url.origin, {
+        connect: { timeout: options.timeoutMs },
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+        // A token call happens about once a day per replica; a couple of sockets is plenty.
+        connections: 2
+      })
     this.#logger = options.logger ?? pino({ level: 'silent' })
     this.#now = options.now ?? Date.now
   }
 
   /** A valid token: the cached one, or a fresh one shared by every caller waiting at the same time. */
-  async getToken (): Promise<string> {
+  async getToken(): Promise<string> {
     const cached = this.#cached
     const now = this.#now()
     if (cached !== undefined && (now < cached.refreshAt || (now < this.#pausedUntil && this.#usable(cached)))) {
       return cached.token
     }
-    this.#inflight ??= this.#refresh().finally(() => { this.#inflight = undefined })
+    this.#inflight ??= this.#refresh().finally(() => {
+      this.#inflight = undefined
+    })
     try {
       return await this.#inflight
     } catch (error) {
@@ -86,26 +90,31 @@ export class ImsTokenSource {
   }
 
   /** After a 401 from Flow Service: forget `token` so the next getToken() mints a new one (unless already done). */
-  invalidate (token: string): void {
+  invalidate(token: string): void {
     if (this.#cached?.token === token) {
       this.#cached = undefined
       this.#pausedUntil = 0
     }
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     this.#cached = undefined
     if (this.#ownsDispatcher) await this.#dispatcher.close()
   }
 
-  #usable (cached: CachedToken): boolean {
+  #usable(cached: CachedToken): boolean {
     return this.#now() < cached.expiresAt - EXPIRY_SKEW_MS
   }
 
-  async #refresh (): Promise<string> {
+  async #refresh(): Promise<string> {
     const { clientId, clientSecret, scopes, timeoutMs } = this.#options
     const requestId = randomUUID()
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: scopes })
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+      scope: scopes
+    })
     let answer
     try {
       answer = await sendRequest(this.#dispatcher, {
@@ -122,14 +131,20 @@ export class ImsTokenSource {
       this.#logFailure(error)
       throw error
     }
-    const failure = answer.status !== 200
-      ? classifyFlowServiceFailure({ operation: 'getToken', response: answer, requestId })
-      : undefined
+    const failure =
+      answer.status !== 200
+        ? classifyFlowServiceFailure({ operation: 'getToken', response: answer, requestId })
+        : undefined
     const grant = failure === undefined ? parseGrant(answer.body) : undefined
     if (grant === undefined) {
-      const error = failure ?? classifyFlowServiceFailure({
-        operation: 'getToken', response: { status: answer.status, headers: answer.headers }, requestId, error: new Error('IMS answered 200 without access_token/expires_in')
-      })
+      const error =
+        failure ??
+        classifyFlowServiceFailure({
+          operation: 'getToken',
+          response: { status: answer.status, headers: answer.headers },
+          requestId,
+          error: new Error('IMS answered 200 without access_token/expires_in')
+        })
       this.#logFailure(error)
       throw error
     }
@@ -145,11 +160,12 @@ export class ImsTokenSource {
     return grant.token
   }
 
-  #logFailure (error: unknown): void {
+  #logFailure(error: unknown): void {
     // Only the classified facts: the request carried the client secret and nothing of it may reach a log line.
-    const facts = error instanceof FlowServiceError
-      ? { kind: error.kind, status: error.status, code: error.code, message: error.downstreamMessage }
-      : {}
+    const facts =
+      error instanceof FlowServiceError
+        ? { kind: error.kind, status: error.status, code: error.code, message: error.downstreamMessage }
+        : {}
     this.#logger.warn({ ims: facts }, 'IMS token request failed')
   }
 }
@@ -161,18 +177,23 @@ const TOKEN_PATH = '/ims/token/v3'
  * gateway's base path) or the token endpoint Adobe's developer console shows (…/ims/token/v3). Another IMS endpoint
  * (an older token version, the JWT exchange) is refused: calling it would fail every create with a 503.
  */
-export function imsTokenEndpoint (imsUrl: string): URL {
+export function imsTokenEndpoint(imsUrl: string): URL {
   const url = new URL(imsUrl)
-  if (url.search !== '' || url.hash !== '') throw new Error(`takes no query or fragment; give the base URL (e.g. https://ims-na1.adobelogin.com) or ${TOKEN_PATH} on it`)
+  if (url.search !== '' || url.hash !== '')
+    throw new Error(
+      `takes no query or fragment; give the base URL (e.g. https://ims-na1.adobelogin.com) or ${TOKEN_PATH} on it`
+    )
   const base = url.pathname.replace(/\/+$/, '')
   if (base.endsWith(TOKEN_PATH)) url.pathname = base
   else if (/\/ims(\/|$)/.test(base)) {
-    throw new Error(`points at ${base}, which is not the client-credentials token endpoint: give the base URL (e.g. https://ims-na1.adobelogin.com) or ${url.origin}${base.replace(/\/ims(\/.*)?$/, '')}${TOKEN_PATH}`)
+    throw new Error(
+      `points at ${base}, which is not the client-credentials token endpoint: give the base URL (e.g. https://ims-na1.adobelogin.com) or ${url.origin}${base.replace(/\/ims(\/.*)?$/, '')}${TOKEN_PATH}`
+    )
   } else url.pathname = `${base}${TOKEN_PATH}`
   return url
 }
 
-function parseGrant (text: string): { token: string, expiresIn: number } | undefined {
+function parseGrant(text: string): { token: string; expiresIn: number } | undefined {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -180,8 +201,15 @@ function parseGrant (text: string): { token: string, expiresIn: number } | undef
     return undefined
   }
   if (typeof json !== 'object' || json === null) return undefined
-  const { access_token: token, expires_in: expiresIn } = json as { access_token?: unknown, expires_in?: unknown }
+  const { access_token: token, expires_in: expiresIn } = json as { access_token?: unknown; expires_in?: unknown }
   const seconds = typeof expiresIn === 'string' ? Number(expiresIn) : expiresIn
-  if (typeof token !== 'string' || token === '' || typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) return undefined
+  if (
+    typeof token !== 'string' ||
+    token === '' ||
+    typeof seconds !== 'number' ||
+    !Number.isFinite(seconds) ||
+    seconds <= 0
+  )
+    return undefined
   return { token, expiresIn: seconds }
 }

@@ -9,7 +9,7 @@ export interface FlowServiceMeters {
   flowServiceDuration: Histogram<'operation'>
 }
 
-export function meterFlowServiceClient (inner: FlowServiceClient, meters: FlowServiceMeters): FlowServiceClient {
+export function meterFlowServiceClient(inner: FlowServiceClient, meters: FlowServiceMeters): FlowServiceClient {
   return decorateFlowServiceClient(inner, async (operation, call) => {
     const stop = meters.flowServiceDuration.startTimer({ operation })
     let status = 'ok'
@@ -26,7 +26,7 @@ export function meterFlowServiceClient (inner: FlowServiceClient, meters: FlowSe
 }
 
 /** The HTTP status when Flow Service answered, else what went wrong (a timeout, a reset: kind retryable). */
-function statusOf (err: unknown): string {
+function statusOf(err: unknown): string {
   if (!(err instanceof FlowServiceError)) return 'error'
-  return err.status !== undefined ? String(err.status) : err.code ?? err.kind
+  return err.status !== undefined ? String(err.status) : (err.code ?? err.kind)
 }

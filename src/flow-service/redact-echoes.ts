@@ -13,7 +13,7 @@ const MAX_PASSES = 8
  * `text` with every echo of `secrets` replaced by `[redacted]`. Linear in text length × number of forms: each form is
  * found with indexOf and measured with a Z-algorithm, never with a regular expression built from the secret.
  */
-export function redactEchoes (text: string, secrets: readonly string[]): string {
+export function redactEchoes(text: string, secrets: readonly string[]): string {
   const needles = needlesOf(secrets)
   if (needles.length === 0) return text
   let current: Redacted = { text, markers: [] }
@@ -43,7 +43,7 @@ interface Needle {
   z: Int32Array
 }
 
-function needlesOf (secrets: readonly string[]): Needle[] {
+function needlesOf(secrets: readonly string[]): Needle[] {
   const needles = new Map<string, Needle>()
   for (const secret of new Set(secrets)) {
     if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) continue
@@ -59,7 +59,7 @@ function needlesOf (secrets: readonly string[]): Needle[] {
   return [...needles.values()]
 }
 
-function spansToRedact ({ text, markers }: Redacted, needles: readonly Needle[]): Span[] {
+function spansToRedact({ text, markers }: Redacted, needles: readonly Needle[]): Span[] {
   let reach: Int32Array | undefined
   for (const needle of needles) {
     // indexOf is native and fast; most forms of most secrets are absent, and those cost nothing more.
@@ -93,7 +93,7 @@ function spansToRedact ({ text, markers }: Redacted, needles: readonly Needle[])
  * For every position of `text`, the length of the longest start of `needle.form` found there (the Z-algorithm run over
  * form + text without building that string); positions where it reaches `minLength` mark a span to redact.
  */
-function markMatches (text: string, needle: Needle, reach: Int32Array): void {
+function markMatches(text: string, needle: Needle, reach: Int32Array): void {
   const { form, minLength, z } = needle
   const m = form.length
   const n = text.length
@@ -111,7 +111,7 @@ function markMatches (text: string, needle: Needle, reach: Int32Array): void {
   }
 }
 
-function zArray (form: string): Int32Array {
+function zArray(form: string): Int32Array {
   const m = form.length
   const z = new Int32Array(m)
   z[0] = m
@@ -130,7 +130,7 @@ function zArray (form: string): Int32Array {
 }
 
 /** Runs of overlapping or touching marked positions, in order. */
-function mergedSpans (text: string, reach: Int32Array): Span[] {
+function mergedSpans(text: string, reach: Int32Array): Span[] {
   const n = text.length
   const spans: Span[] = []
   let i = 0
@@ -149,7 +149,7 @@ function mergedSpans (text: string, reach: Int32Array): Span[] {
   return spans
 }
 
-function replaceSpans (text: string, spans: readonly Span[]): Redacted {
+function replaceSpans(text: string, spans: readonly Span[]): Redacted {
   let out = ''
   const markers: Span[] = []
   let copied = 0
@@ -166,7 +166,7 @@ const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xd
 const isLowSurrogate = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff
 
 /** Every form in which a server could send `secret` back. */
-export function echoForms (secret: string): Set<string> {
+export function echoForms(secret: string): Set<string> {
   const forms = new Set<string>([secret])
   for (const once of jsonEscapes(secret)) {
     forms.add(once)
@@ -182,7 +182,7 @@ export function echoForms (secret: string): Set<string> {
  * The inside of a JSON string holding `text`, as JSON.stringify writes it and as ASCII-only encoders do (\uXXXX in
  * lower or upper case, as Python's and Jackson's do), with '/' escaped (PHP) and with <, >, & escaped (Go).
  */
-function jsonEscapes (text: string): Set<string> {
+function jsonEscapes(text: string): Set<string> {
   const standard = JSON.stringify(text).slice(1, -1)
   const variants = [
     standard,
@@ -198,7 +198,7 @@ function jsonEscapes (text: string): Set<string> {
   return out
 }
 
-function unicodeEscape (char: string, upper: boolean): string {
+function unicodeEscape(char: string, upper: boolean): string {
   const hex = char.charCodeAt(0).toString(16).padStart(4, '0')
   return `\\u${upper ? hex.toUpperCase() : hex}`
 }
@@ -206,7 +206,7 @@ function unicodeEscape (char: string, upper: boolean): string {
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
 /** Characters left as they are by each encoder, and whether it writes a space as '+'. */
-const PERCENT_ENCODERS: ReadonlyArray<{ safe: string, spaceAsPlus: boolean }> = [
+const PERCENT_ENCODERS: ReadonlyArray<{ safe: string; spaceAsPlus: boolean }> = [
   { safe: ALNUM + "-_.!~*'()", spaceAsPlus: false }, // encodeURIComponent
   { safe: ALNUM + "-_.!~*'()", spaceAsPlus: true }, // encodeURIComponent(...).replace(/%20/g, '+'), common in JS
   { safe: ALNUM + '-._~', spaceAsPlus: false }, // RFC 3986 unreserved
@@ -216,7 +216,7 @@ const PERCENT_ENCODERS: ReadonlyArray<{ safe: string, spaceAsPlus: boolean }> = 
 ]
 
 /** Percent-encodings of the UTF-8 bytes, with upper- and lower-case hex; never throws on a lone surrogate. */
-function urlEncodings (bytes: Buffer): Set<string> {
+function urlEncodings(bytes: Buffer): Set<string> {
   const out = new Set<string>()
   for (const { safe, spaceAsPlus } of PERCENT_ENCODERS) {
     let upper = ''
@@ -245,7 +245,7 @@ function urlEncodings (bytes: Buffer): Set<string> {
  * Base64 (standard and url-safe, with and without padding) of the bytes alone, and of the bytes inside a larger blob at
  * each of the three byte alignments: there only the characters whose six bits all come from the secret are kept.
  */
-function base64Forms (bytes: Buffer): Set<string> {
+function base64Forms(bytes: Buffer): Set<string> {
   const out = new Set<string>()
   for (const alphabet of ['base64', 'base64url'] as const) {
     const alone = bytes.toString(alphabet).replace(/=+$/, '')

@@ -19,7 +19,10 @@ export interface RequestBudgetOptions {
 /** The wait a call would need is beyond maxWaitMs (or the budget was closed while it waited). */
 export class BudgetExhausted extends Error {
   override readonly name = 'BudgetExhausted'
-  constructor (readonly retryAfterMs: number, message: string) {
+  constructor(
+    readonly retryAfterMs: number,
+    message: string
+  ) {
     super(message)
   }
 }
@@ -34,16 +37,20 @@ export class RequestBudget {
   #nextSlot = Number.NEGATIVE_INFINITY
   #pausedUntil = Number.NEGATIVE_INFINITY
 
-  constructor (options: RequestBudgetOptions) {
+  constructor(options: RequestBudgetOptions) {
     if (!(options.ratePerSecond >= 0)) throw new RangeError(`ratePerSecond must be >= 0, got ${options.ratePerSecond}`)
     this.#intervalMs = options.ratePerSecond === 0 ? 0 : 1000 / options.ratePerSecond
     this.#maxWaitMs = options.maxWaitMs
     this.#now = options.now ?? (() => Date.now())
-    this.#sleep = options.sleep ?? (async (ms, signal) => { await delay(ms, undefined, { signal }) })
+    this.#sleep =
+      options.sleep ??
+      (async (ms, signal) => {
+        await delay(ms, undefined, { signal })
+      })
   }
 
   /** Resolves (with how long it waited) when a call may start; rejects with BudgetExhausted instead of waiting too long. */
-  async acquire (): Promise<number> {
+  async acquire(): Promise<number> {
     const startedAt = this.#now()
     for (;;) {
       if (this.#closing.signal.aborted) throw new BudgetExhausted(0, 'the Flow Service client is closing')
@@ -51,9 +58,12 @@ export class RequestBudget {
       const at = Math.max(now, this.#nextSlot, this.#pausedUntil)
       const wait = at - now
       if (wait > this.#maxWaitMs) {
-        throw new BudgetExhausted(Math.ceil(wait), this.#pausedUntil > now
-          ? `Flow Service asked us to wait (429) for ${Math.ceil(wait)} ms more`
-          : `the request budget towards Flow Service is used up for the next ${Math.ceil(wait)} ms`)
+        throw new BudgetExhausted(
+          Math.ceil(wait),
+          this.#pausedUntil > now
+            ? `Flow Service asked us to wait (429) for ${Math.ceil(wait)} ms more`
+            : `the request budget towards Flow Service is used up for the next ${Math.ceil(wait)} ms`
+        )
       }
       // The slot is ours from now on: later callers queue behind it, which keeps the order first come first served.
       this.#nextSlot = at + this.#intervalMs
@@ -69,17 +79,17 @@ export class RequestBudget {
   }
 
   /** Flow Service answered 429: no call starts before `ms` from now, whoever makes it. */
-  pause (ms: number): void {
+  pause(ms: number): void {
     this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + ms)
   }
 
   /** When the current pause ends (ms since the epoch of `now`), or undefined when not paused. */
-  pausedUntil (): number | undefined {
+  pausedUntil(): number | undefined {
     return this.#pausedUntil > this.#now() ? this.#pausedUntil : undefined
   }
 
   /** Wakes every waiting caller with BudgetExhausted, so a shutdown is never held by the queue. */
-  close (): void {
+  close(): void {
     this.#closing.abort()
   }
 }

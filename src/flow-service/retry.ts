@@ -30,7 +30,7 @@ export interface RetryOptions {
  * Runs `fn` until it succeeds, fails with a non-retryable error, or the next wait would pass the deadline;
  * then rethrows the last error as it is, so callers keep its kind, code and message.
  */
-export async function retryWithBackoff<T> (fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+export async function retryWithBackoff<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const sleep = options.sleep ?? defaultSleep
   const random = options.random ?? Math.random
   const now = options.now ?? (() => performance.now())
@@ -58,16 +58,16 @@ export async function retryWithBackoff<T> (fn: (attempt: number) => Promise<T>, 
   }
 }
 
-function isAborted (signal: AbortSignal | undefined): boolean {
+function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
 }
 
-function retryAfterOf (error: unknown): number {
+function retryAfterOf(error: unknown): number {
   if (typeof error !== 'object' || error === null) return 0
   const value = (error as { retryAfterMs?: unknown }).retryAfterMs
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0
 }
 
-async function defaultSleep (ms: number, signal?: AbortSignal): Promise<void> {
+async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   await delay(ms, undefined, signal !== undefined ? { signal } : undefined)
 }

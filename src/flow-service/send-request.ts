@@ -27,7 +27,7 @@ export interface HttpAnswer {
 /** Larger than any page of 100 connections; a body beyond it is a misbehaving upstream, not data. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024
 
-export async function sendRequest (dispatcher: Dispatcher, request: OutgoingRequest): Promise<HttpAnswer> {
+export async function sendRequest(dispatcher: Dispatcher, request: OutgoingRequest): Promise<HttpAnswer> {
   const { operation, requestId } = request
   const redact = request.redact !== undefined ? { redact: request.redact } : {}
   let response: Dispatcher.ResponseData
@@ -53,7 +53,7 @@ export async function sendRequest (dispatcher: Dispatcher, request: OutgoingRequ
   }
 }
 
-async function readBody (body: Dispatcher.ResponseData['body']): Promise<string> {
+async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of body) {

@@ -33,10 +33,10 @@ export interface FlowConnection {
   imsOrgId?: string
   name: string
   description?: string
-  connectionSpec: { id: string, version: string }
+  connectionSpec: { id: string; version: string }
   /** enabled | disabled | initializing, or any other string Flow Service invents. */
   state: string
-  auth: { specName: string, params: Record<string, ParamValue> }
+  auth: { specName: string; params: Record<string, ParamValue> }
   /** Absent while initializing. Quoted: "\"1400dd53-...\"". */
   version?: string
   etag?: string
@@ -53,7 +53,7 @@ export interface FlowServiceErrorBody {
   type?: string
   title?: string
   status?: number
-  report?: { 'detailed-message'?: string, 'request-id'?: string }
+  report?: { 'detailed-message'?: string; 'request-id'?: string }
   errorMessage?: string
   errorDetails?: unknown
   error_code?: string

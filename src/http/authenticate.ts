@@ -31,16 +31,22 @@ declare module 'fastify' {
 }
 
 /** The caller of an authenticated route (the hook guarantees it is set). */
-export function callerOf (request: FastifyRequest): Caller {
+export function callerOf(request: FastifyRequest): Caller {
   if (request.caller === undefined) throw new AppError('unauthorized', 'This route needs an API key.')
   return request.caller
 }
 
 /** Who asks in this request, for the connection use cases. */
-export const requestContextOf = (request: FastifyRequest): RequestContext => ({ caller: callerOf(request), requestId: request.id })
+export const requestContextOf = (request: FastifyRequest): RequestContext => ({
+  caller: callerOf(request),
+  requestId: request.id
+})
 
 /** Who acts in this request, for the use cases that audit under an actor (audit, API keys). */
-export const auditContextOf = (request: FastifyRequest): AuditContext => ({ actor: keyActor(callerOf(request)), requestId: request.id })
+export const auditContextOf = (request: FastifyRequest): AuditContext => ({
+  actor: keyActor(callerOf(request)),
+  requestId: request.id
+})
 
 export interface AuthenticationOptions {
   /** Resolves presented keys (through its cache). */
@@ -56,9 +62,9 @@ export interface AuthenticationOptions {
 }
 
 /** What an Authorization header offers. */
-export type Credential = { kind: 'none' } | { kind: 'malformed' } | { kind: 'bearer', key: string }
+export type Credential = { kind: 'none' } | { kind: 'malformed' } | { kind: 'bearer'; key: string }
 
-export function credentialOf (header: string | undefined): Credential {
+export function credentialOf(header: string | undefined): Credential {
   if (header === undefined) return { kind: 'none' }
   const key = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1]
   return key === undefined ? { kind: 'malformed' } : { kind: 'bearer', key }
@@ -71,13 +77,23 @@ const MINUTE_MS = 60_000
 
 // Made once: a refusal is the flood's hot path, and an Error captures a stack trace when it is made.
 const NO_KEY = new AppError('unauthorized', 'Send an API key as "Authorization: Bearer <key>".')
-const UNKNOWN_KEY = new AppError('unauthorized', 'The API key is unknown or revoked. Send "Authorization: Bearer <key>" with a current key.')
-const TOO_MANY_ATTEMPTS = new AppError('rate_limited', 'Too many requests without a valid API key from this address. Retry after the seconds in Retry-After, with "Authorization: Bearer <key>" and a current key.')
+const UNKNOWN_KEY = new AppError(
+  'unauthorized',
+  'The API key is unknown or revoked. Send "Authorization: Bearer <key>" with a current key.'
+)
+const TOO_MANY_ATTEMPTS = new AppError(
+  'rate_limited',
+  'Too many requests without a valid API key from this address. Retry after the seconds in Retry-After, with "Authorization: Bearer <key>" and a current key.'
+)
 
 type AddressLimit = ReturnType<FastifyInstance['createRateLimit']>
 type LimitState = Extract<Awaited<ReturnType<AddressLimit>>, { isAllowed: false }>
 
-export async function registerAuthentication (app: FastifyInstance, audit: AuditLog, options: AuthenticationOptions): Promise<void> {
+export async function registerAuthentication(
+  app: FastifyInstance,
+  audit: AuditLog,
+  options: AuthenticationOptions
+): Promise<void> {
   app.decorateRequest('caller', undefined)
   app.decorateRequest('deniedWithoutKey', false)
   documentScopes(app)
@@ -85,23 +101,33 @@ export async function registerAuthentication (app: FastifyInstance, audit: Audit
   // refusal is a problem+json without going through the error handler's log line.
   await app.register(rateLimit, { global: false })
   const max = options.unauthPerMinute
-  const limits = max > 0
-    ? { withoutKey: app.createRateLimit({ max, timeWindow: MINUTE_MS }), failedLookups: app.createRateLimit({ max, timeWindow: MINUTE_MS }) }
-    : undefined
+  const limits =
+    max > 0
+      ? {
+          withoutKey: app.createRateLimit({ max, timeWindow: MINUTE_MS }),
+          failedLookups: app.createRateLimit({ max, timeWindow: MINUTE_MS })
+        }
+      : undefined
   const { denials, callers } = options
   const refusalDelayMs = options.refusalDelayMs ?? 1000
   const provenKeys = new RecentlyValidKeys()
   /** Key lookups in flight per limited address (the limiter's key); an entry lives only while one runs. */
   const lookupsUnderWay = new Map<string, number>()
 
-  const deny = async (request: FastifyRequest, reply: FastifyReply, reason: DenialReason, state: LimitState | undefined): Promise<FastifyReply> => {
+  const deny = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    reason: DenialReason,
+    state: LimitState | undefined
+  ): Promise<FastifyReply> => {
     request.deniedWithoutKey = true
     const over = reason === 'too many attempts'
     const route = `${request.method} ${request.routeOptions.url ?? ''}`
     denials.record({ source: request.ip, reason, status: over ? 429 : 401, route, requestId: request.id })
     request.log.debug({ reason, source: request.ip }, 'request without a valid API key refused')
     // A window not yet opened (refused for lookups still under way) resets a whole window from now at the latest.
-    const resetSeconds = state === undefined ? 60 : state.ttlInSeconds > 0 ? state.ttlInSeconds : Math.ceil(state.timeWindow / 1000)
+    const resetSeconds =
+      state === undefined ? 60 : state.ttlInSeconds > 0 ? state.ttlInSeconds : Math.ceil(state.timeWindow / 1000)
     if (state !== undefined) {
       void reply.header('ratelimit-limit', state.max)
       void reply.header('ratelimit-remaining', over ? 0 : state.remaining)
@@ -122,7 +148,16 @@ export async function registerAuthentication (app: FastifyInstance, audit: Audit
     const credential = credentialOf(request.headers.authorization)
     if (credential.kind !== 'bearer') {
       const state = limitState(await limits?.withoutKey(request))
-      return await deny(request, reply, state?.isExceeded === true ? 'too many attempts' : credential.kind === 'none' ? 'no key' : 'malformed authorization', state)
+      return await deny(
+        request,
+        reply,
+        state?.isExceeded === true
+          ? 'too many attempts'
+          : credential.kind === 'none'
+            ? 'no key'
+            : 'malformed authorization',
+        state
+      )
     }
     // A remembered key costs nothing; any other is looked up in the database, which an address that already
     // failed too often this minute does not get to do.
@@ -130,26 +165,44 @@ export async function registerAuthentication (app: FastifyInstance, audit: Audit
     if (caller === undefined) {
       // A key found valid lately is looked up whatever its address did: a flood from a shared address (a NAT, a
       // proxy) must not lock out a valid key once its cache entry expires. Guessing such a key is the whole attack.
-      const before = provenKeys.has(credential.key) ? undefined : limitState(await limits?.failedLookups(request, { increment: false }))
+      const before = provenKeys.has(credential.key)
+        ? undefined
+        : limitState(await limits?.failedLookups(request, { increment: false }))
       // Lookups still under way count as failures-to-be, so a burst of concurrent attempts cannot overshoot.
-      const underWay = before === undefined ? 0 : lookupsUnderWay.get(before.key) ?? 0
-      if (before !== undefined && before.remaining - underWay <= 0) return await deny(request, reply, 'too many attempts', { ...before, remaining: 0 })
+      const underWay = before === undefined ? 0 : (lookupsUnderWay.get(before.key) ?? 0)
+      if (before !== undefined && before.remaining - underWay <= 0)
+        return await deny(request, reply, 'too many attempts', { ...before, remaining: 0 })
       if (before !== undefined) lookupsUnderWay.set(before.key, underWay + 1)
       try {
         caller = await callers.find(credential.key)
       } finally {
         if (before !== undefined) release(lookupsUnderWay, before.key)
       }
-      if (caller === undefined) return await deny(request, reply, 'unknown or revoked key', limitState(await limits?.failedLookups(request)))
+      if (caller === undefined)
+        return await deny(request, reply, 'unknown or revoked key', limitState(await limits?.failedLookups(request)))
       provenKeys.add(credential.key)
     }
     const decision = options.rateLimiter?.take(caller.keyId)
     if (decision !== undefined && !decision.allowed) {
-      request.log.warn({ keyId: caller.keyId, team: caller.team, retryAfterSeconds: decision.retryAfterSeconds }, 'API key over its rate limit')
-      throw new AppError('rate_limited', `This API key is over its request budget. Retry in ${decision.retryAfterSeconds} s.`, { retryAfterSeconds: decision.retryAfterSeconds })
+      request.log.warn(
+        { keyId: caller.keyId, team: caller.team, retryAfterSeconds: decision.retryAfterSeconds },
+        'API key over its rate limit'
+      )
+      throw new AppError(
+        'rate_limited',
+        `This API key is over its request budget. Retry in ${decision.retryAfterSeconds} s.`,
+        { retryAfterSeconds: decision.retryAfterSeconds }
+      )
     }
     if (scope !== 'any' && !hasScope(caller, scope)) {
-      await audit.append({ actor: keyActor(caller), action, connectionId: connectionIdOf(request), requestId: request.id, outcome: 'denied', detail: { status: 403, missingScope: scope } })
+      await audit.append({
+        actor: keyActor(caller),
+        action,
+        connectionId: connectionIdOf(request),
+        requestId: request.id,
+        outcome: 'denied',
+        detail: { status: 403, missingScope: scope }
+      })
       throw new AppError('forbidden', `This API key lacks the "${scope}" scope needed here.`)
     }
     request.caller = caller
@@ -158,7 +211,14 @@ export async function registerAuthentication (app: FastifyInstance, audit: Audit
   // another team's look the same, and the row says no more (the caller's team can read it).
   app.addHook('onError', async (request, _reply, error) => {
     if (!(error instanceof AppError) || error.code !== 'not_found' || request.caller === undefined) return
-    await audit.append({ actor: keyActor(request.caller), action: request.routeOptions.config.action ?? 'unknown', connectionId: connectionIdOf(request), requestId: request.id, outcome: 'denied', detail: { status: 404 } })
+    await audit.append({
+      actor: keyActor(request.caller),
+      action: request.routeOptions.config.action ?? 'unknown',
+      connectionId: connectionIdOf(request),
+      requestId: request.id,
+      outcome: 'denied',
+      detail: { status: 404 }
+    })
   })
 }
 
@@ -166,12 +226,12 @@ export async function registerAuthentication (app: FastifyInstance, audit: Audit
 class RecentlyValidKeys {
   readonly #expiries = new Map<string, number>()
 
-  has (key: string): boolean {
+  has(key: string): boolean {
     const expiresAt = this.#expiries.get(hashApiKey(key))
     return expiresAt !== undefined && expiresAt > Date.now()
   }
 
-  add (key: string): void {
+  add(key: string): void {
     const hash = hashApiKey(key)
     this.#expiries.delete(hash)
     if (this.#expiries.size >= 10_000) {
@@ -182,19 +242,19 @@ class RecentlyValidKeys {
   }
 }
 
-function release (counts: Map<string, number>, key: string): void {
+function release(counts: Map<string, number>, key: string): void {
   const left = (counts.get(key) ?? 1) - 1
   if (left <= 0) counts.delete(key)
   else counts.set(key, left)
 }
 
 /** We never give the limiter an allow list, so it always answers with counts. */
-function limitState (result: Awaited<ReturnType<AddressLimit>> | undefined): LimitState | undefined {
+function limitState(result: Awaited<ReturnType<AddressLimit>> | undefined): LimitState | undefined {
   return result === undefined || result.isAllowed ? undefined : result
 }
 
 /** Each route's scope appears in the OpenAPI document, as the role its bearer key needs. */
-function documentScopes (app: FastifyInstance): void {
+function documentScopes(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const scope = route.config?.scope
     if (scope === undefined || route.schema === undefined || 'security' in route.schema) return
@@ -205,7 +265,7 @@ function documentScopes (app: FastifyInstance): void {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The connection a request names, for the audit row of a caller with a valid key. */
-export function connectionIdOf (request: FastifyRequest): string | null {
+export function connectionIdOf(request: FastifyRequest): string | null {
   const id = (request.params as { id?: unknown } | undefined)?.id
   return typeof id === 'string' && UUID.test(id) && request.url.startsWith('/v1/connections/') ? id : null
 }

@@ -10,11 +10,11 @@ export class DenialLogController extends LogController {
    * usable header, or a key this replica does not remember). Its "incoming request" line goes to debug; if it
    * then succeeds, its "request completed" line carries the request instead, so nothing is lost at info.
    */
-  constructor (private readonly presumedDenied: (request: FastifyRequest) => boolean) {
+  constructor(private readonly presumedDenied: (request: FastifyRequest) => boolean) {
     super()
   }
 
-  override incomingRequest (request: FastifyRequest, reply: FastifyReply): void {
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return
     if (this.presumedDenied(request)) {
       this.#quietlyIncoming.add(request)
@@ -22,10 +22,12 @@ export class DenialLogController extends LogController {
     } else super.incomingRequest(request, reply)
   }
 
-  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return
-    if (error == null && request.deniedWithoutKey) reply.log.debug({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
-    else if (error == null && this.#quietlyIncoming.has(request)) reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+    if (error == null && request.deniedWithoutKey)
+      reply.log.debug({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+    else if (error == null && this.#quietlyIncoming.has(request))
+      reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
     else super.requestCompleted(error, request, reply)
   }
 }

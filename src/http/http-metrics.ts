@@ -3,12 +3,15 @@
 import type { FastifyInstance } from 'fastify'
 import type { BrokerMetrics } from '../metrics/broker-metrics.js'
 
-export function registerHttpMetrics (app: FastifyInstance, metrics: BrokerMetrics): void {
+export function registerHttpMetrics(app: FastifyInstance, metrics: BrokerMetrics): void {
   app.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration.observe({
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      status: String(reply.statusCode)
-    }, reply.elapsedTime / 1000)
+    metrics.httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode)
+      },
+      reply.elapsedTime / 1000
+    )
   })
 }

@@ -14,18 +14,21 @@ import { findJsonValueProblem } from './well-formed-input.js'
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
 
 /** Whether the route a request matched reads a body at all. */
-export function takesBody (request: FastifyRequest): boolean {
+export function takesBody(request: FastifyRequest): boolean {
   return !request.is404 && request.routeOptions.schema?.body !== undefined
 }
 
-export function registerJsonBodyParser (app: FastifyInstance): void {
+export function registerJsonBodyParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', async (request: FastifyRequest, payload: IncomingMessage) => {
     if (!takesBody(request)) return undefined
     const type = request.headers['content-type']
     const mediaType = (type ?? '').split(';')[0]?.trim() ?? ''
     if (!JSON_MEDIA_TYPE.test(mediaType)) {
-      throw new AppError('unsupported_media_type', `Content-Type ${type ?? '(none)'} is not accepted. Send the body as application/json.`)
+      throw new AppError(
+        'unsupported_media_type',
+        `Content-Type ${type ?? '(none)'} is not accepted. Send the body as application/json.`
+      )
     }
     const bytes = await readBody(payload, request.routeOptions.bodyLimit, request.headers['content-length'])
     return parseJsonBody(bytes)
@@ -35,23 +38,32 @@ export function registerJsonBodyParser (app: FastifyInstance): void {
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** Parses a JSON request body; throws the AppError that says what is wrong with it. */
-export function parseJsonBody (bytes: Uint8Array): unknown {
+export function parseJsonBody(bytes: Uint8Array): unknown {
   let text: string
   try {
     text = utf8.decode(bytes)
   } catch (err) {
-    throw new AppError('malformed_json', 'The body is not valid UTF-8. Send JSON encoded as UTF-8.', { errors: [{ path: '', message: 'not valid UTF-8' }], cause: err })
+    throw new AppError('malformed_json', 'The body is not valid UTF-8. Send JSON encoded as UTF-8.', {
+      errors: [{ path: '', message: 'not valid UTF-8' }],
+      cause: err
+    })
   }
   if (text.trim() === '') {
-    throw new AppError('malformed_json', 'The body is empty. Send a JSON object.', { errors: [{ path: '', message: 'empty body' }] })
+    throw new AppError('malformed_json', 'The body is empty. Send a JSON object.', {
+      errors: [{ path: '', message: 'empty body' }]
+    })
   }
   // Before JSON.parse: deep nesting costs it far more per byte than anything else does.
   const shape = findJsonShapeProblem(text)
   if (shape !== undefined) {
-    throw new AppError('validation_failed', `The body ${shape.detail} (at line ${shape.line}, column ${shape.column}). A connection body is a small object; check what is being sent.`, {
-      errors: [{ path: '', message: `${shape.detail} (line ${shape.line}, column ${shape.column})` }],
-      extensions: { line: shape.line, column: shape.column }
-    })
+    throw new AppError(
+      'validation_failed',
+      `The body ${shape.detail} (at line ${shape.line}, column ${shape.column}). A connection body is a small object; check what is being sent.`,
+      {
+        errors: [{ path: '', message: `${shape.detail} (line ${shape.line}, column ${shape.column})` }],
+        extensions: { line: shape.line, column: shape.column }
+      }
+    )
   }
   let value: unknown
   try {
@@ -59,19 +71,30 @@ export function parseJsonBody (bytes: Uint8Array): unknown {
   } catch (err) {
     const where = locateJsonSyntaxError(text)
     if (where === undefined) {
-      throw new AppError('malformed_json', 'The body uses a reserved property name (__proto__ or constructor.prototype). Remove it.', { errors: [{ path: '', message: 'reserved property name' }] })
+      throw new AppError(
+        'malformed_json',
+        'The body uses a reserved property name (__proto__ or constructor.prototype). Remove it.',
+        { errors: [{ path: '', message: 'reserved property name' }] }
+      )
     }
     const after = where.after !== null ? `, just after "${where.after}"` : ''
     const detail = `The body is not valid JSON: at line ${where.line}, column ${where.column}${after}, expected ${where.expected}.`
     throw new AppError('malformed_json', detail, {
-      errors: [{ path: where.afterPath === null ? '' : jsonPointer(...where.afterPath.map((p) => shownName(String(p)))), message: `line ${where.line}, column ${where.column}: expected ${where.expected}` }],
+      errors: [
+        {
+          path: where.afterPath === null ? '' : jsonPointer(...where.afterPath.map((p) => shownName(String(p)))),
+          message: `line ${where.line}, column ${where.column}: expected ${where.expected}`
+        }
+      ],
       extensions: { line: where.line, column: where.column },
       cause: err
     })
   }
   const problem = findJsonValueProblem(value)
   if (problem !== undefined) {
-    throw new AppError('validation_failed', `The body is not valid: ${problem.path || '(root)'} ${problem.message}.`, { errors: [problem] })
+    throw new AppError('validation_failed', `The body is not valid: ${problem.path || '(root)'} ${problem.message}.`, {
+      errors: [problem]
+    })
   }
   return value
 }

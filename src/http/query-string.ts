@@ -7,10 +7,14 @@ const UNDECODABLE = Symbol('query fields that are not valid percent-encoded UTF-
 type Query = Record<string, string | string[]> & { [UNDECODABLE]?: string[] }
 
 const decode = (text: string): string | null => {
-  try { return decodeURIComponent(text.replaceAll('+', ' ')) } catch { return null }
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '))
+  } catch {
+    return null
+  }
 }
 
-export function parseQueryString (text: string): Record<string, string | string[]> {
+export function parseQueryString(text: string): Record<string, string | string[]> {
   const query: Query = Object.create(null) as Query
   const undecodable: string[] = []
   for (const pair of text.split('&')) {
@@ -33,11 +37,15 @@ export function parseQueryString (text: string): Record<string, string | string[
 }
 
 /** The 400 for a query string whose percent-encoding is not UTF-8, naming the first such field. */
-export function undecodableQueryProblem (query: unknown): AppError | undefined {
+export function undecodableQueryProblem(query: unknown): AppError | undefined {
   const names = typeof query === 'object' && query !== null ? (query as Query)[UNDECODABLE] : undefined
   const name = names?.[0]
   if (name === undefined) return undefined
-  return new AppError('validation_failed', `Query parameter ${name} is not valid percent-encoded UTF-8. Encode the text as UTF-8 before percent-encoding it.`, {
-    errors: [{ path: `query.${name}`, message: 'is not valid percent-encoded UTF-8' }]
-  })
+  return new AppError(
+    'validation_failed',
+    `Query parameter ${name} is not valid percent-encoded UTF-8. Encode the text as UTF-8 before percent-encoding it.`,
+    {
+      errors: [{ path: `query.${name}`, message: 'is not valid percent-encoded UTF-8' }]
+    }
+  )
 }

@@ -8,11 +8,16 @@ import { shownName } from './json-syntax-error.js'
 import { undecodableQueryProblem } from './query-string.js'
 
 const ILL_FORMED = 'is not well-formed Unicode (it holds a lone UTF-16 surrogate, e.g. \\ud800); send valid UTF-8 text'
-const ILL_FORMED_NAME = 'is a property name that is not well-formed Unicode (it holds a lone UTF-16 surrogate, e.g. \\ud800); send valid UTF-8 text'
+const ILL_FORMED_NAME =
+  'is a property name that is not well-formed Unicode (it holds a lone UTF-16 surrogate, e.g. \\ud800); send valid UTF-8 text'
 
-interface Node { value: object, segment: string, parent: Node | null }
+interface Node {
+  value: object
+  segment: string
+  parent: Node | null
+}
 
-function pointerOf (parent: Node | null, segment: string): string {
+function pointerOf(parent: Node | null, segment: string): string {
   const segments: string[] = [shownName(segment)]
   for (let n: Node | null = parent; n !== null && n.parent !== null; n = n.parent) segments.push(shownName(n.segment))
   return jsonPointer(...segments.reverse())
@@ -22,12 +27,14 @@ function pointerOf (parent: Node | null, segment: string): string {
  * The first string or property name of a parsed JSON body that is not well-formed. Iterative, so depth costs no
  * stack; linear in the size of the value, allocating only for objects and arrays. Never quotes a value.
  */
-export function findJsonValueProblem (value: unknown): FieldProblem | undefined {
+export function findJsonValueProblem(value: unknown): FieldProblem | undefined {
   if (typeof value === 'string') return value.isWellFormed() ? undefined : { path: '', message: ILL_FORMED }
   if (typeof value !== 'object' || value === null) return undefined
   const pending: Node[] = [{ value, segment: '', parent: null }]
   for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
-    const entries: Array<[string, unknown]> = Array.isArray(node.value) ? node.value.map((v: unknown, k) => [String(k), v]) : Object.entries(node.value)
+    const entries: Array<[string, unknown]> = Array.isArray(node.value)
+      ? node.value.map((v: unknown, k) => [String(k), v])
+      : Object.entries(node.value)
     for (const [segment, child] of entries) {
       if (!segment.isWellFormed()) return { path: pointerOf(node, segment), message: ILL_FORMED_NAME }
       if (typeof child === 'string') {
@@ -39,7 +46,7 @@ export function findJsonValueProblem (value: unknown): FieldProblem | undefined 
 }
 
 /** `query.name`, `params.id`, `header.x-sandbox-name`: the field names other 400s use for these parts. */
-function findTextProblem (part: 'query' | 'params' | 'header', fields: unknown): FieldProblem | undefined {
+function findTextProblem(part: 'query' | 'params' | 'header', fields: unknown): FieldProblem | undefined {
   if (typeof fields !== 'object' || fields === null) return undefined
   for (const [name, value] of Object.entries(fields)) {
     const values: unknown[] = Array.isArray(value) ? value : [value]
@@ -50,14 +57,25 @@ function findTextProblem (part: 'query' | 'params' | 'header', fields: unknown):
 }
 
 /** Checks path params, the query string and headers of every route before its schema runs. */
-export function registerWellFormedInput (app: FastifyInstance): void {
+export function registerWellFormedInput(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
     const undecodable = undecodableQueryProblem(request.query)
     if (undecodable !== undefined) throw undecodable
-    const problem = findTextProblem('params', request.params) ?? findTextProblem('query', request.query) ?? findTextProblem('header', request.headers)
+    const problem =
+      findTextProblem('params', request.params) ??
+      findTextProblem('query', request.query) ??
+      findTextProblem('header', request.headers)
     if (problem !== undefined) {
-      const where = problem.path.startsWith('header.') ? `the ${problem.path.slice(7)} header` : problem.path.startsWith('query.') ? `query parameter ${problem.path.slice(6)}` : `path parameter ${problem.path.slice(7)}`
-      throw new AppError('validation_failed', `The value of ${where} is not well-formed Unicode. Send valid UTF-8 text.`, { errors: [problem] })
+      const where = problem.path.startsWith('header.')
+        ? `the ${problem.path.slice(7)} header`
+        : problem.path.startsWith('query.')
+          ? `query parameter ${problem.path.slice(6)}`
+          : `path parameter ${problem.path.slice(7)}`
+      throw new AppError(
+        'validation_failed',
+        `The value of ${where} is not well-formed Unicode. Send valid UTF-8 text.`,
+        { errors: [problem] }
+      )
     }
   })
 }

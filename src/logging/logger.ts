@@ -18,9 +18,9 @@ export interface SafeError {
  * HTTP client errors (axios in node-vault, undici) carry the request config, headers and body as enumerable
  * properties — tokens and secret params included. Only a fixed set of fields ever reaches a log line.
  */
-export function serializeError (err: unknown, depth = 0): SafeError {
+export function serializeError(err: unknown, depth = 0): SafeError {
   if (!(err instanceof Error)) return { type: typeof err, message: typeof err === 'string' ? err : 'non-error thrown' }
-  const e = err as Error & { code?: unknown, kind?: unknown, status?: unknown, statusCode?: unknown }
+  const e = err as Error & { code?: unknown; kind?: unknown; status?: unknown; statusCode?: unknown }
   const out: SafeError = { type: e.name, message: e.message }
   if (typeof e.code === 'string') out.code = e.code
   if (typeof e.kind === 'string') out.kind = e.kind
@@ -31,7 +31,7 @@ export function serializeError (err: unknown, depth = 0): SafeError {
   return out
 }
 
-export function loggerOptions (level: string, extra: LoggerOptions = {}): LoggerOptions {
+export function loggerOptions(level: string, extra: LoggerOptions = {}): LoggerOptions {
   return {
     level,
     redact: { paths: redactionPaths(), censor: '[redacted]' },
@@ -40,14 +40,21 @@ export function loggerOptions (level: string, extra: LoggerOptions = {}): Logger
   }
 }
 
-export function createLogger (level: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   if (destination !== undefined) return pino(loggerOptions(level), destination)
   // pino-pretty is a dev dependency: the image (npm ci --omit=dev) has none and logs JSON.
   const pretty = process.stdout.isTTY && process.env.NODE_ENV !== 'production' && hasPinoPretty()
-  return pino(loggerOptions(level, pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}))
+  return pino(
+    loggerOptions(
+      level,
+      pretty
+        ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
+        : {}
+    )
+  )
 }
 
-function hasPinoPretty (): boolean {
+function hasPinoPretty(): boolean {
   try {
     createRequire(import.meta.url).resolve('pino-pretty')
     return true

@@ -36,7 +36,7 @@ export interface BrokerMetrics {
 // Request latencies: from a cache hit (sub-millisecond) to a create that retried Flow Service for its whole deadline.
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
-export function createBrokerMetrics (sources: ScrapeSources): BrokerMetrics {
+export function createBrokerMetrics(sources: ScrapeSources): BrokerMetrics {
   const registry = new Registry()
   const registers = [registry]
   // process_* and nodejs_* under their usual names: dashboards already know them.
@@ -46,14 +46,16 @@ export function createBrokerMetrics (sources: ScrapeSources): BrokerMetrics {
     name: 'broker_poller_lag_seconds',
     help: 'Age of the oldest due connection: how far polling is behind its schedule (0 when nothing is overdue).',
     registers,
-    async collect () { this.set(await sources.pollerLagSeconds()) }
+    async collect() {
+      this.set(await sources.pollerLagSeconds())
+    }
   })
   new Gauge({
     name: 'broker_db_pool_connections',
     help: 'Database connections by state (total, idle, waiting = queries queued for a connection).',
     labelNames: ['state'] as const,
     registers,
-    collect () {
+    collect() {
       const usage = sources.poolUsage()
       this.set({ state: 'total' }, usage.total)
       if (usage.idle !== undefined) this.set({ state: 'idle' }, usage.idle)

@@ -3,14 +3,15 @@
 import { Gauge, type Registry } from 'prom-client'
 import { checkDependencies, type DependencyChecks } from '../health/check-dependencies.js'
 
-export function registerDependencyGauge (registry: Registry, checks: DependencyChecks): void {
+export function registerDependencyGauge(registry: Registry, checks: DependencyChecks): void {
   new Gauge({
     name: 'broker_dependency_up',
     help: 'Whether each dependency answers (1) or not (0): database, secretStore, flowService. Asked at scrape time.',
     labelNames: ['dependency'] as const,
     registers: [registry],
-    async collect () {
-      for (const [dependency, status] of Object.entries(await checkDependencies(checks))) this.set({ dependency }, status.ok ? 1 : 0)
+    async collect() {
+      for (const [dependency, status] of Object.entries(await checkDependencies(checks)))
+        this.set({ dependency }, status.ok ? 1 : 0)
     }
   })
 }

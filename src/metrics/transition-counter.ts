@@ -2,7 +2,7 @@
 import type { TransitionListener } from '../connections/state/transitions.js'
 import type { BrokerMetrics } from './broker-metrics.js'
 
-export function transitionCounter (metrics: Pick<BrokerMetrics, 'transitions'>): TransitionListener {
+export function transitionCounter(metrics: Pick<BrokerMetrics, 'transitions'>): TransitionListener {
   return ({ from, to, observedBy }) => {
     metrics.transitions.inc({ from: from ?? 'none', to, observed_by: observedBy })
   }

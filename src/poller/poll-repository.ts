@@ -19,10 +19,18 @@ export interface UnchangedPoll {
  * caller then records that one the careful way. `updated_at` moves only when the etag did: it tells the
  * schedule how long a connection has been waiting to settle.
  */
-export async function rescheduleUnchanged (db: Kysely<Database>, owner: string, polls: readonly UnchangedPoll[]): Promise<Set<string>> {
+export async function rescheduleUnchanged(
+  db: Kysely<Database>,
+  owner: string,
+  polls: readonly UnchangedPoll[]
+): Promise<Set<string>> {
   if (polls.length === 0) return new Set()
-  const values = sql.join(polls.map((p) =>
-    sql`(${p.id}::uuid, ${p.state}::text, ${p.downstreamState}::text, ${p.nextPollAt}::timestamptz, ${p.etag ?? null}::text)`))
+  const values = sql.join(
+    polls.map(
+      (p) =>
+        sql`(${p.id}::uuid, ${p.state}::text, ${p.downstreamState}::text, ${p.nextPollAt}::timestamptz, ${p.etag ?? null}::text)`
+    )
+  )
   const result = await sql<{ id: string }>`
     update connections as c set
       next_poll_at = v.next_poll_at,
@@ -42,8 +50,9 @@ export async function rescheduleUnchanged (db: Kysely<Database>, owner: string, 
 }
 
 /** When the oldest connection still waiting for its poll fell due; undefined when none is scheduled. Index-only. */
-export async function oldestScheduledPoll (db: Kysely<Database>): Promise<Date | undefined> {
-  const row = await db.selectFrom('connections')
+export async function oldestScheduledPoll(db: Kysely<Database>): Promise<Date | undefined> {
+  const row = await db
+    .selectFrom('connections')
     .select((eb) => eb.fn.min('next_poll_at').as('oldest'))
     .where('next_poll_at', 'is not', null)
     .executeTakeFirst()
@@ -54,7 +63,7 @@ export async function oldestScheduledPoll (db: Kysely<Database>): Promise<Date |
 }
 
 /** Seconds since the oldest scheduled poll fell due: how far polling is behind (0 when nothing is overdue). */
-export async function pollerLagSeconds (db: Kysely<Database>, now = Date.now()): Promise<number> {
+export async function pollerLagSeconds(db: Kysely<Database>, now = Date.now()): Promise<number> {
   const oldest = await oldestScheduledPoll(db)
   return oldest === undefined ? 0 : Math.max(0, (now - oldest.getTime()) / 1000)
 }

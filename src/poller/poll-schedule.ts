@@ -23,7 +23,13 @@ const jitter = (ms: number, random: () => number): number => Math.round(ms * (0.
  * `settlingForMs`: how long the connection has been in its current (unsettled) state, i.e. since its row last
  * changed; 0 when unknown, which means the fast interval.
  */
-export function nextPollDelay (state: string, hasUnknownDownstreamState: boolean, s: ScheduleSettings, random = Math.random, settlingForMs = 0): number | null {
+export function nextPollDelay(
+  state: string,
+  hasUnknownDownstreamState: boolean,
+  s: ScheduleSettings,
+  random = Math.random,
+  settlingForMs = 0
+): number | null {
   if (state === 'deleted' || state === 'failed') return null
   if (!SETTLING.has(state) && !hasUnknownDownstreamState) return jitter(s.steadyIntervalMs, random)
   const backedOff = Math.max(0, settlingForMs) * SETTLING_BACKOFF_FRACTION
@@ -31,6 +37,6 @@ export function nextPollDelay (state: string, hasUnknownDownstreamState: boolean
 }
 
 /** After `failures` consecutive failed polls: fast × 2^failures, never beyond the steady interval. */
-export function backoffDelay (failures: number, s: ScheduleSettings, random = Math.random): number {
+export function backoffDelay(failures: number, s: ScheduleSettings, random = Math.random): number {
   return jitter(Math.min(s.steadyIntervalMs, s.fastIntervalMs * 2 ** Math.min(failures, 20)), random)
 }

@@ -70,25 +70,34 @@ export class StatePoller {
   readonly #clock: Clock
   #pausedUntil = 0
 
-  constructor (private readonly deps: StatePollerDeps, private readonly options: StatePollerOptions) {
+  constructor(
+    private readonly deps: StatePollerDeps,
+    private readonly options: StatePollerOptions
+  ) {
     this.#clock = options.clock ?? systemClock
     // After a 429 the loop waits for Retry-After before its next sweep, whatever its interval.
-    this.#worker = new PeriodicWorker(async (signal) => { await this.sweep(signal); return { notBefore: this.#pausedUntil } }, {
-      name: 'poller sweep',
-      intervalMs: options.idleDelayMs ?? Math.min(1000, options.fastIntervalMs),
-      maxBackoffMs: MAX_FAILURE_PAUSE_MS,
-      logger: deps.logger,
-      clock: options.clock
-    })
+    this.#worker = new PeriodicWorker(
+      async (signal) => {
+        await this.sweep(signal)
+        return { notBefore: this.#pausedUntil }
+      },
+      {
+        name: 'poller sweep',
+        intervalMs: options.idleDelayMs ?? Math.min(1000, options.fastIntervalMs),
+        maxBackoffMs: MAX_FAILURE_PAUSE_MS,
+        logger: deps.logger,
+        clock: options.clock
+      }
+    )
   }
 
   /** Starts the loop; its first sweep runs now. */
-  start (): void {
+  start(): void {
     this.#worker.start()
   }
 
   /** Stops the loop and waits for the sweep in flight to finish recording. */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     await this.#worker.stop()
   }
 
@@ -96,12 +105,18 @@ export class StatePoller {
    * Polls every connection due now, batch after batch, until none is left, a 429 pauses us, or `signal` aborts
    * (the loop stops: the batch in flight is finished, no other is claimed).
    */
-  async sweep (signal?: AbortSignal): Promise<SweepResult> {
+  async sweep(signal?: AbortSignal): Promise<SweepResult> {
     const startedAt = performance.now()
     const total = noResult()
     while (signal?.aborted !== true && !this.#isPaused()) {
       const now = this.#clock.now()
-      const claimed = await claimDueConnections(this.deps.db, this.options.owner, new Date(now), new Date(now + this.options.leaseMs), this.options.batchSize)
+      const claimed = await claimDueConnections(
+        this.deps.db,
+        this.options.owner,
+        new Date(now),
+        new Date(now + this.options.leaseMs),
+        this.options.batchSize
+      )
       if (claimed.length === 0) break
       const result = await this.#pollBatch(claimed)
       this.deps.observer?.batchFinished?.(result)
@@ -116,16 +131,17 @@ export class StatePoller {
   }
 
   /** Asks Flow Service about a claimed batch, sandbox by sandbox, at most MAX_IDS_PER_LIST ids per list call. */
-  async #pollBatch (rows: ConnectionRow[]): Promise<SweepResult> {
+  async #pollBatch(rows: ConnectionRow[]): Promise<SweepResult> {
     const result = noResult()
     for (const [sandbox, group] of await this.#groupBySandbox(rows)) {
-      for (let i = 0; i < group.length; i += MAX_IDS_PER_LIST) await this.#pollChunk(sandbox, group.slice(i, i + MAX_IDS_PER_LIST), result)
+      for (let i = 0; i < group.length; i += MAX_IDS_PER_LIST)
+        await this.#pollChunk(sandbox, group.slice(i, i + MAX_IDS_PER_LIST), result)
     }
     return result
   }
 
   /** The batch's rows by sandbox. A row not created downstream yet is released: its create (or the reconciler) owns it. */
-  async #groupBySandbox (rows: ConnectionRow[]): Promise<Map<string, ConnectionRow[]>> {
+  async #groupBySandbox(rows: ConnectionRow[]): Promise<Map<string, ConnectionRow[]>> {
     const bySandbox = new Map<string, ConnectionRow[]>()
     for (const row of rows) {
       if (row.flow_connection_id === null) {
@@ -140,7 +156,7 @@ export class StatePoller {
   }
 
   /** One list call for the chunk; the unchanged rows rescheduled together, the rest recorded one by one. */
-  async #pollChunk (sandbox: string, chunk: ConnectionRow[], result: SweepResult): Promise<void> {
+  async #pollChunk(sandbox: string, chunk: ConnectionRow[], result: SweepResult): Promise<void> {
     if (this.#isPaused()) {
       // A 429 earlier in this batch: no more calls until Retry-After, and no failure counted against these.
       await this.#deferToPauseEnd(chunk)
@@ -152,10 +168,17 @@ export class StatePoller {
   }
 
   /** The chunk's connections Flow Service listed, by id; undefined when the call failed (the chunk is then handled). */
-  async #listChunk (sandbox: string, chunk: ConnectionRow[], result: SweepResult): Promise<Map<string, FlowConnection> | undefined> {
+  async #listChunk(
+    sandbox: string,
+    chunk: ConnectionRow[],
+    result: SweepResult
+  ): Promise<Map<string, FlowConnection> | undefined> {
     try {
       result.downstreamCalls++
-      const page = await this.deps.flow.listConnections(sandbox, { ids: chunk.map((r) => r.flow_connection_id ?? ''), limit: MAX_IDS_PER_LIST })
+      const page = await this.deps.flow.listConnections(sandbox, {
+        ids: chunk.map((r) => r.flow_connection_id ?? ''),
+        limit: MAX_IDS_PER_LIST
+      })
       return new Map(page.items.map((c) => [c.id, c]))
     } catch (err) {
       this.#noteThrottle(err)
@@ -175,31 +198,48 @@ export class StatePoller {
    * Most polls find nothing new: those are rescheduled together in one statement. Returns the rest, to record one
    * by one, including a row that moved since the claim (or whose lease we lost): the careful path re-reads it.
    */
-  async #rescheduleUnchanged (chunk: ConnectionRow[], found: Map<string, FlowConnection>, result: SweepResult): Promise<ConnectionRow[]> {
-    const unchanged: Array<{ row: ConnectionRow, poll: UnchangedPoll }> = []
+  async #rescheduleUnchanged(
+    chunk: ConnectionRow[],
+    found: Map<string, FlowConnection>,
+    result: SweepResult
+  ): Promise<ConnectionRow[]> {
+    const unchanged: Array<{ row: ConnectionRow; poll: UnchangedPoll }> = []
     const careful: ConnectionRow[] = []
     for (const row of chunk) {
       const listed = found.get(row.flow_connection_id ?? '')
-      if (listed !== undefined && isOurs(row, listed) && isUnchanged(row, listed.state)) unchanged.push({ row, poll: this.#unchangedPoll(row, listed) })
+      if (listed !== undefined && isOurs(row, listed) && isUnchanged(row, listed.state))
+        unchanged.push({ row, poll: this.#unchangedPoll(row, listed) })
       else careful.push(row)
     }
-    const rescheduled = await rescheduleUnchanged(this.deps.db, this.options.owner, unchanged.map((u) => u.poll))
+    const rescheduled = await rescheduleUnchanged(
+      this.deps.db,
+      this.options.owner,
+      unchanged.map((u) => u.poll)
+    )
     result.polled += rescheduled.size
     for (const { row } of unchanged) if (!rescheduled.has(row.id)) careful.push(row)
     return careful
   }
 
   /** Records what Flow Service holds for one row (a GET when the list left it out), or its failure. */
-  async #pollOne (row: ConnectionRow, found: Map<string, FlowConnection>, result: SweepResult): Promise<void> {
+  async #pollOne(row: ConnectionRow, found: Map<string, FlowConnection>, result: SweepResult): Promise<void> {
     if (!found.has(row.flow_connection_id ?? '') && this.#isPaused()) {
       await this.#deferToPauseEnd([row])
       return
     }
     try {
-      const seen = await this.#observe(row, found, () => { result.downstreamCalls++ })
-      const changed = seen === null
-        ? await this.#recordMissing(row)
-        : await this.#record(row, { kind: 'downstream_state', state: seen.state }, seen.etag, row.gone_suspected_at !== null ? { gone_suspected_at: null } : {})
+      const seen = await this.#observe(row, found, () => {
+        result.downstreamCalls++
+      })
+      const changed =
+        seen === null
+          ? await this.#recordMissing(row)
+          : await this.#record(
+              row,
+              { kind: 'downstream_state', state: seen.state },
+              seen.etag,
+              row.gone_suspected_at !== null ? { gone_suspected_at: null } : {}
+            )
       if (changed) result.changed++
       result.polled++
     } catch (err) {
@@ -218,19 +258,32 @@ export class StatePoller {
    * What Flow Service holds for the row: the listed item, else a GET by id. null only when Flow Service itself
    * answered 404. An item marked for another broker connection is an answer about another connection: an error.
    */
-  async #observe (row: ConnectionRow, found: Map<string, FlowConnection>, countCall: () => void): Promise<FlowConnection | null> {
+  async #observe(
+    row: ConnectionRow,
+    found: Map<string, FlowConnection>,
+    countCall: () => void
+  ): Promise<FlowConnection | null> {
     const id = row.flow_connection_id ?? ''
     let connection = found.get(id)
     if (connection === undefined) {
       countCall()
-      connection = await this.deps.flow.getConnection(row.sandbox_name, id) ?? undefined
+      connection = (await this.deps.flow.getConnection(row.sandbox_name, id)) ?? undefined
     }
     if (connection === undefined) return null
     if (!isOurs(row, connection)) {
       // The recorded id came from an answer about another connection: the reconciler's duplicate watch finds ours.
-      await this.deps.db.updateTable('connections').set({ duplicate_watch_until: new Date(this.#clock.now() + this.options.goneConfirmMs) })
-        .where('id', '=', row.id).where('duplicate_watch_until', 'is', null).execute()
-      throw new FlowServiceError({ kind: 'retryable', operation: 'getConnection', code: UNEXPECTED_ANSWER, cause: new Error(`Flow Service connection ${id} carries the marker of another broker connection`) })
+      await this.deps.db
+        .updateTable('connections')
+        .set({ duplicate_watch_until: new Date(this.#clock.now() + this.options.goneConfirmMs) })
+        .where('id', '=', row.id)
+        .where('duplicate_watch_until', 'is', null)
+        .execute()
+      throw new FlowServiceError({
+        kind: 'retryable',
+        operation: 'getConnection',
+        code: UNEXPECTED_ANSWER,
+        cause: new Error(`Flow Service connection ${id} carries the marker of another broker connection`)
+      })
     }
     return connection
   }
@@ -241,14 +294,24 @@ export class StatePoller {
    * row's marker moves the row onto its own connection if one exists. A second 404 at least goneConfirmMs later,
    * once that look is done, records the deletion. The secret is kept for secretGraceMs after that.
    */
-  async #recordMissing (row: ConnectionRow): Promise<boolean> {
+  async #recordMissing(row: ConnectionRow): Promise<boolean> {
     const now = this.#clock.now()
     const since = row.gone_suspected_at?.getTime()
     if (since === undefined) {
-      this.deps.logger.info({ connectionId: row.id, flowConnectionId: row.flow_connection_id }, 'Flow Service answered 404; confirming before recording a deletion')
-      await this.deps.db.updateTable('connections').set({ duplicate_watch_until: new Date(now + this.options.goneConfirmMs) })
-        .where('id', '=', row.id).where('duplicate_watch_until', 'is', null).execute()
-      await this.#release(row, { next_poll_at: new Date(now + this.options.goneConfirmMs), gone_suspected_at: new Date(now) })
+      this.deps.logger.info(
+        { connectionId: row.id, flowConnectionId: row.flow_connection_id },
+        'Flow Service answered 404; confirming before recording a deletion'
+      )
+      await this.deps.db
+        .updateTable('connections')
+        .set({ duplicate_watch_until: new Date(now + this.options.goneConfirmMs) })
+        .where('id', '=', row.id)
+        .where('duplicate_watch_until', 'is', null)
+        .execute()
+      await this.#release(row, {
+        next_poll_at: new Date(now + this.options.goneConfirmMs),
+        gone_suspected_at: new Date(now)
+      })
       return false
     }
     if (now - since < this.options.goneConfirmMs || row.duplicate_watch_until !== null) {
@@ -256,33 +319,62 @@ export class StatePoller {
       await this.#release(row, { next_poll_at: new Date(Math.max(since, now) + this.options.goneConfirmMs) })
       return false
     }
-    return await this.#record(row, { kind: 'downstream_gone' }, undefined, { secret_destroy_after: new Date(now + this.options.secretGraceMs), gone_suspected_at: null })
+    return await this.#record(row, { kind: 'downstream_gone' }, undefined, {
+      secret_destroy_after: new Date(now + this.options.secretGraceMs),
+      gone_suspected_at: null
+    })
   }
 
   /** Returns whether the state changed. Skips rows whose lease we lost (another replica owns them now). */
-  async #record (claimed: ConnectionRow, observation: Observation, etag: string | undefined, patch: ConnectionUpdate): Promise<boolean> {
-    return await transaction(this.deps.db, async (tx, onCommit) => {
-      const row = await lockConnection(tx, claimed.id)
-      if (row === undefined || row.lease_owner !== this.options.owner) return false
-      const before = row.state
-      let updated = await recordObservation(tx, row, observation, { observedBy: 'poller', actor: POLLER, requestId: null, onTransition: afterCommit(onCommit, this.deps.onTransition) })
-      const delay = nextPollDelay(updated.state, updated.state_reason !== null && !isTerminal(updated.state), this.options, Math.random, this.#clock.now() - updated.updated_at.getTime())
-      updated = await updateConnection(tx, row.id, {
-        next_poll_at: delay === null ? null : new Date(this.#clock.now() + delay),
-        poll_failures: 0,
-        lease_owner: null,
-        lease_until: null,
-        ...(etag !== undefined ? { etag } : {}),
-        ...patch
-      })
-      // A deletion downstream keeps the secret until secret_destroy_after; the reconciler destroys it then.
-      return updated.state !== before
-    }, this.deps.logger)
+  async #record(
+    claimed: ConnectionRow,
+    observation: Observation,
+    etag: string | undefined,
+    patch: ConnectionUpdate
+  ): Promise<boolean> {
+    return await transaction(
+      this.deps.db,
+      async (tx, onCommit) => {
+        const row = await lockConnection(tx, claimed.id)
+        if (row === undefined || row.lease_owner !== this.options.owner) return false
+        const before = row.state
+        let updated = await recordObservation(tx, row, observation, {
+          observedBy: 'poller',
+          actor: POLLER,
+          requestId: null,
+          onTransition: afterCommit(onCommit, this.deps.onTransition)
+        })
+        const delay = nextPollDelay(
+          updated.state,
+          updated.state_reason !== null && !isTerminal(updated.state),
+          this.options,
+          Math.random,
+          this.#clock.now() - updated.updated_at.getTime()
+        )
+        updated = await updateConnection(tx, row.id, {
+          next_poll_at: delay === null ? null : new Date(this.#clock.now() + delay),
+          poll_failures: 0,
+          lease_owner: null,
+          lease_until: null,
+          ...(etag !== undefined ? { etag } : {}),
+          ...patch
+        })
+        // A deletion downstream keeps the secret until secret_destroy_after; the reconciler destroys it then.
+        return updated.state !== before
+      },
+      this.deps.logger
+    )
   }
 
-  #unchangedPoll (row: ConnectionRow, listed: FlowConnection): UnchangedPoll {
+  #unchangedPoll(row: ConnectionRow, listed: FlowConnection): UnchangedPoll {
     const hasUnknownState = row.state_reason !== null && !isTerminal(row.state)
-    const delay = nextPollDelay(row.state, hasUnknownState, this.options, Math.random, this.#clock.now() - row.updated_at.getTime())
+    const delay = nextPollDelay(
+      row.state,
+      hasUnknownState,
+      this.options,
+      Math.random,
+      this.#clock.now() - row.updated_at.getTime()
+    )
     return {
       id: row.id,
       state: row.state,
@@ -292,7 +384,7 @@ export class StatePoller {
     }
   }
 
-  async #recordFailure (row: ConnectionRow): Promise<void> {
+  async #recordFailure(row: ConnectionRow): Promise<void> {
     const failures = row.poll_failures + 1
     // Never due again before a Retry-After we were given, whichever replica looks next.
     const at = Math.max(this.#clock.now() + backoffDelay(failures, this.options), this.#pausedUntil)
@@ -300,21 +392,28 @@ export class StatePoller {
   }
 
   /** Releases the rows to be due when the pause ends, no failure counted. */
-  async #deferToPauseEnd (rows: ConnectionRow[]): Promise<void> {
+  async #deferToPauseEnd(rows: ConnectionRow[]): Promise<void> {
     for (const row of rows) await this.#release(row, { next_poll_at: new Date(this.#pausedUntil) })
   }
 
-  #isPaused (): boolean {
+  #isPaused(): boolean {
     return this.#clock.now() < this.#pausedUntil
   }
 
-  async #release (row: ConnectionRow, patch: { next_poll_at: Date | null, poll_failures?: number, gone_suspected_at?: Date }): Promise<void> {
-    await this.deps.db.updateTable('connections').set({ ...patch, lease_owner: null, lease_until: null })
-      .where('id', '=', row.id).where('lease_owner', '=', this.options.owner).execute()
+  async #release(
+    row: ConnectionRow,
+    patch: { next_poll_at: Date | null; poll_failures?: number; gone_suspected_at?: Date }
+  ): Promise<void> {
+    await this.deps.db
+      .updateTable('connections')
+      .set({ ...patch, lease_owner: null, lease_until: null })
+      .where('id', '=', row.id)
+      .where('lease_owner', '=', this.options.owner)
+      .execute()
   }
 
   /** A 429, or the request budget refusing a call, pauses every call of this poller for Retry-After (or a default). */
-  #noteThrottle (err: unknown): void {
+  #noteThrottle(err: unknown): void {
     if (err instanceof FlowServiceError && (err.status === 429 || err.code === REQUEST_BUDGET_CODE)) {
       this.#pausedUntil = this.#clock.now() + (err.retryAfterMs ?? 5000)
     }
@@ -326,7 +425,7 @@ const noResult = (): SweepResult => ({ polled: 0, changed: 0, failed: 0, downstr
 const isBudgetRefusal = (err: unknown): boolean => err instanceof FlowServiceError && err.code === REQUEST_BUDGET_CODE
 
 /** False when the item is marked for another broker connection (no marker at all proves nothing either way). */
-function isOurs (row: ConnectionRow, item: FlowConnection): boolean {
+function isOurs(row: ConnectionRow, item: FlowConnection): boolean {
   const owner = markedBrokerId(item.description)
   return owner === undefined || owner === row.id
 }
@@ -335,7 +434,7 @@ function isOurs (row: ConnectionRow, item: FlowConnection): boolean {
  * Whether recording `downstreamState` would leave the row as it is: same downstream string, and no transition
  * (or one to the very state and reason it already has, as a repeated unknown state gives).
  */
-function isUnchanged (row: ConnectionRow, downstreamState: string): boolean {
+function isUnchanged(row: ConnectionRow, downstreamState: string): boolean {
   if (downstreamState !== row.downstream_state) return false
   const transition = nextState(row.state, { kind: 'downstream_state', state: downstreamState })
   return transition === null || (transition.to === row.state && transition.reason === row.state_reason)

@@ -27,30 +27,36 @@ export class SecretOrphanSweep {
   readonly #firstSeen = new Map<string, number>()
   readonly #worker: PeriodicWorker
 
-  constructor (
-    private readonly deps: { db: Kysely<Database>, secrets: SecretStore, logger: Logger },
+  constructor(
+    private readonly deps: { db: Kysely<Database>; secrets: SecretStore; logger: Logger },
     private readonly options: OrphanSweepOptions
   ) {
     // A failed sweep is tried again next interval: the keys wait, nothing is lost.
-    this.#worker = new PeriodicWorker(async () => { await this.sweep(); return undefined }, {
-      name: 'secret orphan sweep',
-      intervalMs: options.intervalMs,
-      logger: deps.logger,
-      clock: options.clock
-    })
+    this.#worker = new PeriodicWorker(
+      async () => {
+        await this.sweep()
+        return undefined
+      },
+      {
+        name: 'secret orphan sweep',
+        intervalMs: options.intervalMs,
+        logger: deps.logger,
+        clock: options.clock
+      }
+    )
   }
 
   /** Sweeps now (boot), then every intervalMs. */
-  start (): void {
+  start(): void {
     this.#worker.start()
   }
 
   /** Stops sweeping and waits for a sweep in flight. */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     await this.#worker.stop()
   }
 
-  async sweep (): Promise<OrphanSweepResult> {
+  async sweep(): Promise<OrphanSweepResult> {
     const now = (this.options.clock ?? systemClock).now()
     const keys = await this.deps.secrets.listKeys()
     const result: OrphanSweepResult = { scanned: keys.length, removed: [], waiting: 0 }
@@ -82,10 +88,12 @@ export class SecretOrphanSweep {
    * Keys whose connection exists and is not terminal, or was deleted downstream and keeps its secret for an operator
    * a while longer (secret_destroy_after). Keys that are not connection ids are never live.
    */
-  async #liveKeys (keys: string[], now: number): Promise<Set<string>> {
+  async #liveKeys(keys: string[], now: number): Promise<Set<string>> {
     const ids = keys.filter((k) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(k))
     if (ids.length === 0) return new Set()
-    const rows = await this.deps.db.selectFrom('connections').select('id')
+    const rows = await this.deps.db
+      .selectFrom('connections')
+      .select('id')
       .where('id', 'in', ids)
       .where((eb) => eb.or([eb('state', 'not in', TERMINAL_STATES), eb('secret_destroy_after', '>', new Date(now))]))
       .execute()

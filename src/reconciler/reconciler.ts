@@ -7,7 +7,13 @@ import type { Actor } from '../audit/audit-log.js'
 import { systemClock, type Clock } from '../shared/clock.js'
 import { PeriodicWorker } from '../background/periodic-worker.js'
 import type { ConnectionDeps } from '../connections/connection-deps.js'
-import { claimStalePending, claimUnsettledRotations, claimWatchedConnections, forgetIdempotencyKeys, releaseLease } from '../connections/connection-repository.js'
+import {
+  claimStalePending,
+  claimUnsettledRotations,
+  claimWatchedConnections,
+  forgetIdempotencyKeys,
+  releaseLease
+} from '../connections/connection-repository.js'
 import { IDEMPOTENCY_KEY_TTL_MS } from '../connections/create/idempotent-create.js'
 import { settlePendingCreate } from '../connections/create/settle-pending-create.js'
 import { settlePendingRotation } from '../connections/change/settle-pending-rotation.js'
@@ -49,24 +55,33 @@ export class Reconciler {
   readonly #worker: PeriodicWorker
   readonly #clock: Clock
 
-  constructor (private readonly deps: ConnectionDeps, private readonly options: ReconcilerOptions) {
+  constructor(
+    private readonly deps: ConnectionDeps,
+    private readonly options: ReconcilerOptions
+  ) {
     this.#clock = options.clock ?? systemClock
-    this.#worker = new PeriodicWorker(async (signal) => { await this.sweep(signal); return undefined }, {
-      name: 'reconciler sweep',
-      intervalMs: options.intervalMs,
-      maxBackoffMs: MAX_FAILURE_PAUSE_MS,
-      logger: deps.logger,
-      clock: options.clock
-    })
+    this.#worker = new PeriodicWorker(
+      async (signal) => {
+        await this.sweep(signal)
+        return undefined
+      },
+      {
+        name: 'reconciler sweep',
+        intervalMs: options.intervalMs,
+        maxBackoffMs: MAX_FAILURE_PAUSE_MS,
+        logger: deps.logger,
+        clock: options.clock
+      }
+    )
   }
 
   /** Starts the loop; its first sweep runs now (boot). */
-  start (): void {
+  start(): void {
     this.#worker.start()
   }
 
   /** Stops the loop and waits for the sweep in flight to finish recording. */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     await this.#worker.stop()
   }
 
@@ -74,32 +89,59 @@ export class Reconciler {
    * One pass over every kind of work. Database failures throw (the loop backs off); per-row failures are deferred.
    * Once `signal` aborts (the loop stops), no further batch is claimed.
    */
-  async sweep (signal?: AbortSignal): Promise<ReconcileResult> {
-    const result: ReconcileResult = { completed: 0, rolledBack: 0, rotationsSettled: 0, duplicatesDeleted: 0, secretsDestroyed: 0, keysForgotten: 0, deferred: 0 }
+  async sweep(signal?: AbortSignal): Promise<ReconcileResult> {
+    const result: ReconcileResult = {
+      completed: 0,
+      rolledBack: 0,
+      rotationsSettled: 0,
+      duplicatesDeleted: 0,
+      secretsDestroyed: 0,
+      keysForgotten: 0,
+      deferred: 0
+    }
     await this.#settlePending(result, signal)
     await this.#settleRotations(result, signal)
     await this.#watchDuplicates(result, signal)
     result.secretsDestroyed += await destroyDeadSecrets(this.deps)
-    result.keysForgotten = await forgetIdempotencyKeys(this.deps.db, new Date(this.#clock.now() - IDEMPOTENCY_KEY_TTL_MS))
-    if (result.completed + result.rolledBack + result.rotationsSettled + result.duplicatesDeleted + result.secretsDestroyed + result.keysForgotten + result.deferred > 0) {
+    result.keysForgotten = await forgetIdempotencyKeys(
+      this.deps.db,
+      new Date(this.#clock.now() - IDEMPOTENCY_KEY_TTL_MS)
+    )
+    if (
+      result.completed +
+        result.rolledBack +
+        result.rotationsSettled +
+        result.duplicatesDeleted +
+        result.secretsDestroyed +
+        result.keysForgotten +
+        result.deferred >
+      0
+    ) {
       this.deps.logger.info({ reconciled: result }, 'reconciler sweep')
     }
     return result
   }
 
-  get #batchSize (): number {
+  get #batchSize(): number {
     return this.options.batchSize ?? 10
   }
 
   /** Long enough to settle a whole batch: a list (maybe two pages) and a delete of a duplicate per row. */
-  get #leaseMs (): number {
+  get #leaseMs(): number {
     return this.#batchSize * 3 * this.options.flowTimeoutMs + 5000
   }
 
-  async #settlePending (result: ReconcileResult, signal: AbortSignal | undefined): Promise<void> {
+  async #settlePending(result: ReconcileResult, signal: AbortSignal | undefined): Promise<void> {
     for (let batch = 0; batch < MAX_BATCHES && signal?.aborted !== true; batch++) {
       const now = new Date(this.#clock.now())
-      const rows = await claimStalePending(this.deps.db, this.options.owner, now, new Date(now.getTime() - this.options.pendingGraceMs), new Date(now.getTime() + this.#leaseMs), this.#batchSize)
+      const rows = await claimStalePending(
+        this.deps.db,
+        this.options.owner,
+        now,
+        new Date(now.getTime() - this.options.pendingGraceMs),
+        new Date(now.getTime() + this.#leaseMs),
+        this.#batchSize
+      )
       for (const row of rows) {
         try {
           const outcome = await settlePendingCreate(this.deps, row, this.options.owner)
@@ -107,7 +149,10 @@ export class Reconciler {
           if (outcome === 'rolled_back') result.rolledBack++
         } catch (err) {
           result.deferred++
-          this.deps.logger.warn({ err, connectionId: row.id }, 'could not settle a pending create now; tried again next sweep')
+          this.deps.logger.warn(
+            { err, connectionId: row.id },
+            'could not settle a pending create now; tried again next sweep'
+          )
           await releaseLease(this.deps.db, row.id, this.options.owner)
         }
       }
@@ -116,17 +161,27 @@ export class Reconciler {
     }
   }
 
-  async #settleRotations (result: ReconcileResult, signal: AbortSignal | undefined): Promise<void> {
+  async #settleRotations(result: ReconcileResult, signal: AbortSignal | undefined): Promise<void> {
     for (let batch = 0; batch < MAX_BATCHES && signal?.aborted !== true; batch++) {
       const now = new Date(this.#clock.now())
-      const rows = await claimUnsettledRotations(this.deps.db, this.options.owner, now, new Date(now.getTime() + this.#leaseMs), this.#batchSize)
+      const rows = await claimUnsettledRotations(
+        this.deps.db,
+        this.options.owner,
+        now,
+        new Date(now.getTime() + this.#leaseMs),
+        this.#batchSize
+      )
       let deferred = 0
       for (const row of rows) {
         try {
-          if (await settlePendingRotation(this.deps, row, this.options.owner, RECONCILER, null) !== 'skipped') result.rotationsSettled++
+          if ((await settlePendingRotation(this.deps, row, this.options.owner, RECONCILER, null)) !== 'skipped')
+            result.rotationsSettled++
         } catch (err) {
           deferred++
-          this.deps.logger.warn({ err, connectionId: row.id }, 'could not settle a rotation now; tried again next sweep')
+          this.deps.logger.warn(
+            { err, connectionId: row.id },
+            'could not settle a rotation now; tried again next sweep'
+          )
         }
         await releaseLease(this.deps.db, row.id, this.options.owner)
       }
@@ -135,11 +190,17 @@ export class Reconciler {
     }
   }
 
-  async #watchDuplicates (result: ReconcileResult, signal: AbortSignal | undefined): Promise<void> {
+  async #watchDuplicates(result: ReconcileResult, signal: AbortSignal | undefined): Promise<void> {
     const seen = new Set<string>()
     for (let batch = 0; batch < MAX_BATCHES && signal?.aborted !== true; batch++) {
       const now = new Date(this.#clock.now())
-      const rows = await claimWatchedConnections(this.deps.db, this.options.owner, now, new Date(now.getTime() + this.#leaseMs), this.#batchSize)
+      const rows = await claimWatchedConnections(
+        this.deps.db,
+        this.options.owner,
+        now,
+        new Date(now.getTime() + this.#leaseMs),
+        this.#batchSize
+      )
       let again = false
       for (const row of rows) {
         if (seen.has(row.id)) {
@@ -152,7 +213,10 @@ export class Reconciler {
           result.duplicatesDeleted += (await watchDuplicates(this.deps, row, now.getTime())).deleted
         } catch (err) {
           result.deferred++
-          this.deps.logger.warn({ err, connectionId: row.id }, 'could not look for duplicates now; tried again next sweep')
+          this.deps.logger.warn(
+            { err, connectionId: row.id },
+            'could not look for duplicates now; tried again next sweep'
+          )
         }
         await releaseLease(this.deps.db, row.id, this.options.owner)
       }

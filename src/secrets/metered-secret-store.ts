@@ -6,9 +6,9 @@ import { SecretStoreError, type SecretStore } from './secret-store.js'
 
 const UNTIMED = new Set<PropertyKey>(['reference', 'kind', 'close'])
 
-export function meterSecretStore (inner: SecretStore, duration: Histogram<'operation' | 'outcome'>): SecretStore {
+export function meterSecretStore(inner: SecretStore, duration: Histogram<'operation' | 'outcome'>): SecretStore {
   return new Proxy(inner, {
-    get (target, property) {
+    get(target, property) {
       const value: unknown = Reflect.get(target, property, target)
       if (typeof value !== 'function') return value
       const method = value as (...args: unknown[]) => unknown

@@ -13,26 +13,26 @@ export interface SecretStore {
    * (0 = the key must not exist yet). Resolves to the new version number (1, 2, ...).
    * Rejects with SecretStoreError code `cas_mismatch` when `cas` is not the current version.
    */
-  write (key: string, data: SecretData, options: { cas: number }): Promise<number>
+  write(key: string, data: SecretData, options: { cas: number }): Promise<number>
   /** Reads one version (default: the latest). Rejects with code `not_found` when absent or destroyed. */
-  read (key: string, version?: number): Promise<SecretData>
+  read(key: string, version?: number): Promise<SecretData>
   /**
    * The latest version written for `key` (0 when none): the `cas` for the next write. It may be newer than the
    * version a connection row names as live (a rotation Flow Service refused leaves its version behind).
    */
-  currentVersion (key: string): Promise<number>
+  currentVersion(key: string): Promise<number>
   /** Removes the key and every version of it. Succeeds when the key does not exist. */
-  destroy (key: string): Promise<void>
+  destroy(key: string): Promise<void>
   /** Every key the store holds for the broker (used by the orphan sweep). */
-  listKeys (): Promise<string[]>
+  listKeys(): Promise<string[]>
   /**
    * The reference shown in place of a secret param, e.g.
    * `vault:secret/credential-broker/connections/<id>#password@v2` or `local:connections/<id>#password@v2`.
    */
-  reference (key: string, field: string, version: number): string
+  reference(key: string, field: string, version: number): string
   /** Throws SecretStoreError when the store cannot serve requests (readiness). */
-  ping (): Promise<void>
-  close (): Promise<void>
+  ping(): Promise<void>
+  close(): Promise<void>
 }
 
 export type SecretStoreErrorCode =
@@ -43,11 +43,15 @@ export type SecretStoreErrorCode =
 
 export class SecretStoreError extends Error {
   override readonly name = 'SecretStoreError'
-  constructor (readonly code: SecretStoreErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: SecretStoreErrorCode,
+    message: string,
+    options?: { cause?: unknown }
+  ) {
     super(message, options)
   }
 
-  get retryable (): boolean {
+  get retryable(): boolean {
     return this.code === 'unavailable'
   }
 }

@@ -12,5 +12,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: async (ms, signal) => { await delay(ms, undefined, signal !== undefined ? { signal } : undefined) }
+  sleep: async (ms, signal) => {
+    await delay(ms, undefined, signal !== undefined ? { signal } : undefined)
+  }
 }

@@ -2,7 +2,7 @@
 // A leaf module: it imports nothing from the app.
 
 /** The error's own string `code`, if it has one. */
-export function errorCode (error: unknown): string | undefined {
+export function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null || !('code' in error)) return undefined
   return typeof error.code === 'string' ? error.code : undefined
 }
@@ -11,7 +11,7 @@ export function errorCode (error: unknown): string | undefined {
  * The first string `code` on the error or down its causes; a failed connect under happy eyeballs (autoSelectFamily)
  * is an AggregateError of per-address errors, read through its first.
  */
-export function deepErrorCode (error: unknown, depth = 0): string | undefined {
+export function deepErrorCode(error: unknown, depth = 0): string | undefined {
   if (typeof error !== 'object' || error === null || depth > 8) return undefined
   const own = errorCode(error)
   if (own !== undefined) return own

@@ -12,14 +12,14 @@ export interface Page<T> {
 export const rowsForPage = (limit: number): number => limit + 1
 
 /** The page in `rows` (fetched with rowsForPage), its next cursor at the position of its last row. */
-export function pageOf<T> (rows: T[], limit: number, positionOf: (row: T) => string): Page<T> {
+export function pageOf<T>(rows: T[], limit: number, positionOf: (row: T) => string): Page<T> {
   const items = rows.slice(0, limit)
   const last = items.at(-1)
   return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : null }
 }
 
 /** The filters a list read was asked for, as its audit row records them: paging says nothing about intent. */
-export function listFilters (query: object): Record<string, unknown> {
+export function listFilters(query: object): Record<string, unknown> {
   const { limit: _limit, cursor: _cursor, ...filters } = query as Record<string, unknown>
   return filters
 }

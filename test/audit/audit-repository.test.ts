@@ -34,33 +34,73 @@ void t.test('audit lookups use an index', async (t) => {
   for (const [name, filters, index] of CASES) {
     void t.test(`${name}: ${index}, on the first and a later page`, async (t) => {
       for (const beforeId of [undefined, '4000']) {
-        const plan = await planOf(db, await firstSelect(db, async (db) => await listAuditEvents(db, filters, { limit: 51, ...(beforeId !== undefined ? { beforeId } : {}) })))
+        const plan = await planOf(
+          db,
+          await firstSelect(
+            db,
+            async (db) =>
+              await listAuditEvents(db, filters, { limit: 51, ...(beforeId !== undefined ? { beforeId } : {}) })
+          )
+        )
         t.notOk(scansTable(plan), 'no sequential scan')
         t.ok(indexesUsed(plan).includes(index), `uses ${index} (plan: ${indexesUsed(plan).join(', ') || 'no index'})`)
       }
     })
   }
 
-  void t.test('the unfiltered (admin) history reads the primary key backwards: a page reads only its own rows', async (t) => {
-    const plan = await planOf(db, await firstSelect(db, async (db) => await listAuditEvents(db, {}, { limit: 51, beforeId: '4000' })))
-    t.ok(indexesUsed(plan).includes('audit_events_pkey'), indexesUsed(plan).join(', '))
-    t.notOk(sorts(plan), 'no sort')
-  })
+  void t.test(
+    'the unfiltered (admin) history reads the primary key backwards: a page reads only its own rows',
+    async (t) => {
+      const plan = await planOf(
+        db,
+        await firstSelect(db, async (db) => await listAuditEvents(db, {}, { limit: 51, beforeId: '4000' }))
+      )
+      t.ok(indexesUsed(plan).includes('audit_events_pkey'), indexesUsed(plan).join(', '))
+      t.notOk(sorts(plan), 'no sort')
+    }
+  )
 
-  void t.test('a team reader asking about one of its connections (its rows and the poller’s) uses the connection index', async (t) => {
-    const plan = await planOf(db, await firstSelect(db, async (db) => await listAuditEvents(db, { connectionId: rare, actorTeam: { team: 'rare-team', orTeamless: true } }, { limit: 51 })))
-    t.notOk(scansTable(plan))
-    t.ok(indexesUsed(plan).includes('audit_events_connection_idx'), indexesUsed(plan).join(', '))
-  })
+  void t.test(
+    'a team reader asking about one of its connections (its rows and the poller’s) uses the connection index',
+    async (t) => {
+      const plan = await planOf(
+        db,
+        await firstSelect(
+          db,
+          async (db) =>
+            await listAuditEvents(
+              db,
+              { connectionId: rare, actorTeam: { team: 'rare-team', orTeamless: true } },
+              { limit: 51 }
+            )
+        )
+      )
+      t.notOk(scansTable(plan))
+      t.ok(indexesUsed(plan).includes('audit_events_connection_idx'), indexesUsed(plan).join(', '))
+    }
+  )
 
   void t.test('a time window uses an index', async (t) => {
-    const plan = await planOf(db, await firstSelect(db, async (db) => await listAuditEvents(db, { since: new Date(Date.now() - 60_000), until: new Date() }, { limit: 51 })))
+    const plan = await planOf(
+      db,
+      await firstSelect(
+        db,
+        async (db) =>
+          await listAuditEvents(db, { since: new Date(Date.now() - 60_000), until: new Date() }, { limit: 51 })
+      )
+    )
     t.notOk(scansTable(plan))
     t.ok(indexesUsed(plan).length > 0, indexesUsed(plan).join(', '))
   })
 
   void t.test('verify walks the chain through the primary key', async (t) => {
-    const plan = await planOf(db, await firstSelect(db, async (db) => await auditEventsInChainOrder(db, { afterId: '2000', throughId: '4000' }, 500)))
+    const plan = await planOf(
+      db,
+      await firstSelect(
+        db,
+        async (db) => await auditEventsInChainOrder(db, { afterId: '2000', throughId: '4000' }, 500)
+      )
+    )
     t.notOk(scansTable(plan))
     t.ok(indexesUsed(plan).includes('audit_events_pkey'), indexesUsed(plan).join(', '))
     t.notOk(sorts(plan), 'in id order, one page at a time')

@@ -11,8 +11,10 @@ void t.test('caller cache', async (t) => {
   let now = 1_000_000
   const clock = (): number => now
   /** Revoked in the table only, as a lost notification would leave it: only a lookup can tell. */
-  const revokeBehindItsBack = async (keyId: string): Promise<void> => { await sql`update api_keys set revoked_at = now() where id = ${keyId}`.execute(db) }
-  const issue = async (name: string): Promise<{ id: string, key: string }> => {
+  const revokeBehindItsBack = async (keyId: string): Promise<void> => {
+    await sql`update api_keys set revoked_at = now() where id = ${keyId}`.execute(db)
+  }
+  const issue = async (name: string): Promise<{ id: string; key: string }> => {
     const { row, key } = await insertApiKey(db, { team: 'crm', name, scopes: ['connections:read'] })
     return { id: row.id, key }
   }
@@ -23,7 +25,11 @@ void t.test('caller cache', async (t) => {
     t.match(await cache.find(k.key), { keyId: k.id, team: 'crm', scopes: ['connections:read'] })
     await revokeBehindItsBack(k.id)
     now += 9_999
-    t.match(await cache.find(k.key), { keyId: k.id }, 'within the TTL: remembered (this is the bound a lost notification leaves)')
+    t.match(
+      await cache.find(k.key),
+      { keyId: k.id },
+      'within the TTL: remembered (this is the bound a lost notification leaves)'
+    )
     now += 2
     t.equal(await cache.find(k.key), undefined, 'after it: looked up, and refused')
   })

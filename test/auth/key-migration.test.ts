@@ -18,8 +18,8 @@ import { createTestDatabase } from '../support/test-database.js'
 
 const THIS_MIGRATION = '2026-12-03T0002_key_limits'
 
-async function migration (name: string): Promise<Migration> {
-  return await import(pathToFileURL(path.join(MIGRATIONS_DIR, `${name}.ts`)).href) as Migration
+async function migration(name: string): Promise<Migration> {
+  return (await import(pathToFileURL(path.join(MIGRATIONS_DIR, `${name}.ts`)).href)) as Migration
 }
 
 void t.test('key limits migration', async (t) => {
@@ -31,23 +31,51 @@ void t.test('key limits migration', async (t) => {
   })
   const { db } = database
   const audit = new AuditLog(db)
-  const earlier = ['2026-11-22T0001_initial', '2026-11-23T0001_audit_actor_team_index', '2026-11-24T0001_connection_lifecycle', '2026-11-25T0001_audit_append_function', '2026-12-03T0001_downstream_evidence']
-  const previous = Object.fromEntries(await Promise.all(earlier.map(async (name) => [name, await migration(name)] as const)))
+  const earlier = [
+    '2026-11-22T0001_initial',
+    '2026-11-23T0001_audit_actor_team_index',
+    '2026-11-24T0001_connection_lifecycle',
+    '2026-11-25T0001_audit_append_function',
+    '2026-12-03T0001_downstream_evidence'
+  ]
+  const previous = Object.fromEntries(
+    await Promise.all(earlier.map(async (name) => [name, await migration(name)] as const))
+  )
   const { error } = await new Migrator({ db, provider: { getMigrations: async () => previous } }).migrateToLatest()
   if (error !== undefined) throw error as Error
 
   // As the previous release left things: boot keys in `platform` and `dev`, a plain key in `platform`.
   // Only the columns that release had.
-  const legacyKey = async (team: string, name: string, scopes: string[], createdBy: string): Promise<{ id: string, team: string }> =>
-    await db.insertInto('api_keys').values({ id: uuidv7(), team, name, scopes: JSON.stringify(scopes), key_hash: hashApiKey(generateApiKey()), created_by: createdBy })
-      .returning(['id', 'team']).executeTakeFirstOrThrow()
+  const legacyKey = async (
+    team: string,
+    name: string,
+    scopes: string[],
+    createdBy: string
+  ): Promise<{ id: string; team: string }> =>
+    await db
+      .insertInto('api_keys')
+      .values({
+        id: uuidv7(),
+        team,
+        name,
+        scopes: JSON.stringify(scopes),
+        key_hash: hashApiKey(generateApiKey()),
+        created_by: createdBy
+      })
+      .returning(['id', 'team'])
+      .executeTakeFirstOrThrow()
   const bootAdmin = await legacyKey('platform', 'BROKER_ADMIN_KEY', ['admin'], 'boot')
   const oldBootAdmin = await legacyKey('platform', 'BROKER_ADMIN_KEY', ['admin'], 'boot')
   const devAdmin = await legacyKey('dev', 'dev admin key', ['admin'], 'boot')
   const plain = await legacyKey('platform', 'platform sync', ['connections:read', 'connections:write'], 'cli:ops')
-  const made = async (key: { id: string, team: string }, idempotencyKey: string | null): Promise<string> => {
+  const made = async (key: { id: string; team: string }, idempotencyKey: string | null): Promise<string> => {
     const connection = await insertTestConnection(db, { team: key.team, idempotency_key: idempotencyKey })
-    await audit.append({ actor: { kind: 'key', team: key.team, keyId: key.id }, action: 'connection.create', connectionId: connection.id, outcome: 'success' })
+    await audit.append({
+      actor: { kind: 'key', team: key.team, keyId: key.id },
+      action: 'connection.create',
+      connectionId: connection.id,
+      outcome: 'success'
+    })
     return connection.id
   }
   const byAdmin = await made(bootAdmin, 'retry-1')
@@ -57,24 +85,61 @@ void t.test('key limits migration', async (t) => {
   await migrateToLatest(db)
 
   const keys = Object.fromEntries((await db.selectFrom('api_keys').selectAll().execute()).map((k) => [k.id, k]))
-  t.match(keys[bootAdmin.id], { team: '*admin*', former_team: 'platform', bootstrap: 'BROKER_ADMIN_KEY', sandboxes: null, connection_specs: null })
-  t.match(keys[oldBootAdmin.id], { team: '*admin*', bootstrap: 'BROKER_ADMIN_KEY', revoked_at: null }, 'an earlier value’s key is marked too (the next boot revokes it)')
+  t.match(keys[bootAdmin.id], {
+    team: '*admin*',
+    former_team: 'platform',
+    bootstrap: 'BROKER_ADMIN_KEY',
+    sandboxes: null,
+    connection_specs: null
+  })
+  t.match(
+    keys[oldBootAdmin.id],
+    { team: '*admin*', bootstrap: 'BROKER_ADMIN_KEY', revoked_at: null },
+    'an earlier value’s key is marked too (the next boot revokes it)'
+  )
   t.match(keys[devAdmin.id], { team: '*admin*', former_team: 'dev', bootstrap: 'dev' })
   t.match(keys[plain.id], { team: 'platform', former_team: null, bootstrap: null }, 'a plain key stays in its team')
 
-  const teams = Object.fromEntries((await db.selectFrom('connections').select(['id', 'team', 'idempotency_key']).execute()).map((c) => [c.id, c]))
+  const teams = Object.fromEntries(
+    (await db.selectFrom('connections').select(['id', 'team', 'idempotency_key']).execute()).map((c) => [c.id, c])
+  )
   t.match(teams[byAdmin], { team: '*admin*' }, 'connections made by admin keys move with them')
   t.match(teams[byDevAdmin], { team: '*admin*' })
-  t.same([teams[byAdmin]?.idempotency_key, teams[byDevAdmin]?.idempotency_key], [null, 'retry-1'], 'two admins’ same idempotency key: the newest connection keeps it')
+  t.same(
+    [teams[byAdmin]?.idempotency_key, teams[byDevAdmin]?.idempotency_key],
+    [null, 'retry-1'],
+    'two admins’ same idempotency key: the newest connection keeps it'
+  )
   t.match(teams[byPlain], { team: 'platform', idempotency_key: 'retry-2' }, 'the plain key’s connection stays')
 
   for (const team of ['platform', 'Platform', 'dev']) {
-    await t.rejects(issueApiKey({ db, audit }, { actor: { kind: 'cli', user: 'ops' }, requestId: null }, { team, name: 'new', scopes: ['audit:read'] }), { code: 'conflict', detail: /Admin keys used to belong to team/ }, `a new key for ${team} is refused`)
+    await t.rejects(
+      issueApiKey(
+        { db, audit },
+        { actor: { kind: 'cli', user: 'ops' }, requestId: null },
+        { team, name: 'new', scopes: ['audit:read'] }
+      ),
+      { code: 'conflict', detail: /Admin keys used to belong to team/ },
+      `a new key for ${team} is refused`
+    )
   }
 
   await (await migration(THIS_MIGRATION)).down?.(db)
-  const back = await db.selectFrom('api_keys').select(['id', 'team']).where('id', 'in', [bootAdmin.id, devAdmin.id]).orderBy('id').execute()
-  t.same(back.map((k) => k.team), ['platform', 'dev'], 'down puts admin keys back in their teams')
-  const connectionsBack = await db.selectFrom('connections').select(['id', 'team']).where('id', 'in', [byAdmin, byDevAdmin]).execute()
+  const back = await db
+    .selectFrom('api_keys')
+    .select(['id', 'team'])
+    .where('id', 'in', [bootAdmin.id, devAdmin.id])
+    .orderBy('id')
+    .execute()
+  t.same(
+    back.map((k) => k.team),
+    ['platform', 'dev'],
+    'down puts admin keys back in their teams'
+  )
+  const connectionsBack = await db
+    .selectFrom('connections')
+    .select(['id', 'team'])
+    .where('id', 'in', [byAdmin, byDevAdmin])
+    .execute()
   t.same(connectionsBack.map((c) => c.team).sort(), ['dev', 'platform'], 'and their connections')
 })

@@ -3,9 +3,14 @@
 import t from 'tap'
 import { RateLimiter } from '../../src/auth/rate-limiter.js'
 
-function clock (): { now: () => number, advance: (ms: number) => void } {
+function clock(): { now: () => number; advance: (ms: number) => void } {
   let at = 1_000_000
-  return { now: () => at, advance: (ms) => { at += ms } }
+  return {
+    now: () => at,
+    advance: (ms) => {
+      at += ms
+    }
+  }
 }
 
 void t.test('a new key may spend its whole budget at once, and not one request more', async (t) => {

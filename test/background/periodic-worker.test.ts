@@ -3,28 +3,50 @@
 // stop() that waits for the pass in flight and ends a pause at once, and passes that never overlap.
 import t from 'tap'
 import { systemClock } from '../../src/shared/clock.js'
-import { JITTER, nominalPause, PeriodicWorker, type Pass, type PeriodicWorkerOptions } from '../../src/background/periodic-worker.js'
+import {
+  JITTER,
+  nominalPause,
+  PeriodicWorker,
+  type Pass,
+  type PeriodicWorkerOptions
+} from '../../src/background/periodic-worker.js'
 import { captureLogger } from '../support/captured-logger.js'
 import { FakeClock } from '../support/fake-clock.js'
 import { gate, settle } from '../support/gate.js'
 
-function worker (pass: Pass, options: Partial<PeriodicWorkerOptions> = {}): { worker: PeriodicWorker, clock: FakeClock, log: ReturnType<typeof captureLogger> } {
+function worker(
+  pass: Pass,
+  options: Partial<PeriodicWorkerOptions> = {}
+): { worker: PeriodicWorker; clock: FakeClock; log: ReturnType<typeof captureLogger> } {
   const clock = new FakeClock(1_000_000)
   const log = captureLogger()
-  const w = new PeriodicWorker(pass, { name: 'test pass', intervalMs: 100, logger: log.logger, clock, random: () => 0.5, ...options })
+  const w = new PeriodicWorker(pass, {
+    name: 'test pass',
+    intervalMs: 100,
+    logger: log.logger,
+    clock,
+    random: () => 0.5,
+    ...options
+  })
   return { worker: w, clock, log }
 }
 
 void t.test('the nominal pause: the interval after a success, doubling per failure in a row, capped', async (t) => {
   t.equal(nominalPause(0, 100, 1000), 100)
-  t.same([1, 2, 3, 4, 5, 60].map((f) => nominalPause(f, 100, 1000)), [200, 400, 800, 1000, 1000, 1000])
+  t.same(
+    [1, 2, 3, 4, 5, 60].map((f) => nominalPause(f, 100, 1000)),
+    [200, 400, 800, 1000, 1000, 1000]
+  )
   t.equal(nominalPause(3, 100), 100, 'no maximum: no growth')
   t.equal(nominalPause(3, 5000, 1000), 5000, 'never below the interval')
 })
 
 void t.test('the first pass runs at start, the next one an interval later', async (t) => {
   let passes = 0
-  const { worker: w, clock } = worker(async () => { passes++; return undefined })
+  const { worker: w, clock } = worker(async () => {
+    passes++
+    return undefined
+  })
   w.start()
   t.equal(passes, 1, 'the first pass runs at once (boot)')
   await clock.asleep()
@@ -39,7 +61,11 @@ void t.test('the first pass runs at start, the next one an interval later', asyn
 })
 
 void t.test('every pause is jittered within ±10 % of the interval', async (t) => {
-  for (const [random, expected] of [[0, 90], [0.5, 100], [0.999999, 110]] as const) {
+  for (const [random, expected] of [
+    [0, 90],
+    [0.5, 100],
+    [0.999999, 110]
+  ] as const) {
     const { worker: w, clock } = worker(async () => undefined, { random: () => random })
     w.start()
     await clock.asleep()
@@ -50,27 +76,52 @@ void t.test('every pause is jittered within ±10 % of the interval', async (t) =
   }
 })
 
-void t.test('failures back off exponentially up to the maximum, each logged with the count; a success resets', async (t) => {
-  let outcomes = ['fail', 'fail', 'fail', 'fail', 'fail', 'ok', 'fail', 'ok']
-  const { worker: w, clock, log } = worker(async () => {
-    const outcome = outcomes[0]
-    outcomes = outcomes.slice(1)
-    if (outcome === 'fail') throw new Error('database down')
-    return undefined
-  }, { maxBackoffMs: 1000 })
-  w.start()
-  for (let i = 0; i < 8; i++) {
+void t.test(
+  'failures back off exponentially up to the maximum, each logged with the count; a success resets',
+  async (t) => {
+    let outcomes = ['fail', 'fail', 'fail', 'fail', 'fail', 'ok', 'fail', 'ok']
+    const {
+      worker: w,
+      clock,
+      log
+    } = worker(
+      async () => {
+        const outcome = outcomes[0]
+        outcomes = outcomes.slice(1)
+        if (outcome === 'fail') throw new Error('database down')
+        return undefined
+      },
+      { maxBackoffMs: 1000 }
+    )
+    w.start()
+    for (let i = 0; i < 8; i++) {
+      await clock.asleep()
+      clock.advance(clock.sleeps.at(-1) ?? 0)
+    }
     await clock.asleep()
-    clock.advance(clock.sleeps.at(-1) ?? 0)
+    t.same(
+      clock.sleeps.slice(0, 8),
+      [200, 400, 800, 1000, 1000, 100, 200, 100],
+      'doubling, capped, reset by each success'
+    )
+    const failed = log.lines().filter((l) => l.msg === 'test pass failed')
+    t.same(
+      failed.map((l) => l.failures),
+      [1, 2, 3, 4, 5, 1],
+      'each failed pass logged with the failures in a row'
+    )
+    t.ok(
+      failed.every((l) => l.level === 50 && typeof l.err === 'object'),
+      'as errors, with the error'
+    )
+    t.same(
+      failed.map((l) => l.nextPassInMs),
+      [200, 400, 800, 1000, 1000, 200],
+      'and when the next pass comes'
+    )
+    await w.stop()
   }
-  await clock.asleep()
-  t.same(clock.sleeps.slice(0, 8), [200, 400, 800, 1000, 1000, 100, 200, 100], 'doubling, capped, reset by each success')
-  const failed = log.lines().filter((l) => l.msg === 'test pass failed')
-  t.same(failed.map((l) => l.failures), [1, 2, 3, 4, 5, 1], 'each failed pass logged with the failures in a row')
-  t.ok(failed.every((l) => l.level === 50 && typeof l.err === 'object'), 'as errors, with the error')
-  t.same(failed.map((l) => l.nextPassInMs), [200, 400, 800, 1000, 1000, 200], 'and when the next pass comes')
-  await w.stop()
-})
+)
 
 void t.test('a pass may put the next one off (a Retry-After), never bring it forward', async (t) => {
   let notBefore = 1_000_000 + 5000
@@ -97,7 +148,9 @@ void t.test('stop() waits for the pass in flight, which is told to end', async (
   })
   w.start()
   let stopped = false
-  const stopping = w.stop().then(() => { stopped = true })
+  const stopping = w.stop().then(() => {
+    stopped = true
+  })
   await settle()
   t.equal(stopped, false, 'stop() has not resolved while the pass runs')
   t.equal(signalSeen?.aborted, true, 'the pass is told the worker stops')
@@ -110,7 +163,13 @@ void t.test('stop() waits for the pass in flight, which is told to end', async (
 
 void t.test('stop() during a pause returns at once, with no further pass', async (t) => {
   let passes = 0
-  const { worker: w, clock } = worker(async () => { passes++; return undefined }, { intervalMs: 3_600_000 })
+  const { worker: w, clock } = worker(
+    async () => {
+      passes++
+      return undefined
+    },
+    { intervalMs: 3_600_000 }
+  )
   w.start()
   await clock.asleep()
   await w.stop()
@@ -155,7 +214,10 @@ void t.test('a pass never overlaps itself, however time moves or start() is call
 
 void t.test('a stopped worker starts again with a pass at once', async (t) => {
   let passes = 0
-  const { worker: w, clock } = worker(async () => { passes++; return undefined })
+  const { worker: w, clock } = worker(async () => {
+    passes++
+    return undefined
+  })
   w.start()
   await clock.asleep()
   await w.stop()
@@ -165,14 +227,26 @@ void t.test('a stopped worker starts again with a pass at once', async (t) => {
   await w.stop()
 })
 
-void t.test('on the system clock (whose sleep rejects when aborted), stop() during an hour-long pause returns at once', async (t) => {
-  let passes = 0
-  const log = captureLogger()
-  const w = new PeriodicWorker(async () => { passes++; return undefined }, { name: 'test pass', intervalMs: 3_600_000, logger: log.logger, clock: systemClock })
-  w.start()
-  await settle()
-  await w.stop()
-  t.equal(passes, 1, 'the first pass ran, the second was not waited for')
-  t.notOk(log.lines().some((l) => String(l.msg).includes('failed')), 'the aborted pause is not a failure')
-  t.ok(Math.abs(systemClock.now() - Date.now()) < 1000, 'now() is the time of day')
-})
+void t.test(
+  'on the system clock (whose sleep rejects when aborted), stop() during an hour-long pause returns at once',
+  async (t) => {
+    let passes = 0
+    const log = captureLogger()
+    const w = new PeriodicWorker(
+      async () => {
+        passes++
+        return undefined
+      },
+      { name: 'test pass', intervalMs: 3_600_000, logger: log.logger, clock: systemClock }
+    )
+    w.start()
+    await settle()
+    await w.stop()
+    t.equal(passes, 1, 'the first pass ran, the second was not waited for')
+    t.notOk(
+      log.lines().some((l) => String(l.msg).includes('failed')),
+      'the aborted pause is not a failure'
+    )
+    t.ok(Math.abs(systemClock.now() - Date.now()) < 1000, 'now() is the time of day')
+  }
+)

@@ -34,7 +34,8 @@ void t.test('a param name is secret everywhere or nowhere (redaction works by na
 void t.test('secret params are free text: no format rewrites a secret', async (t) => {
   for (const spec of catalog) {
     for (const auth of spec.authSpecs) {
-      for (const p of auth.params.filter((q) => q.secret)) t.equal(p.format, 'text', `${spec.name} / ${auth.name} / ${p.name}`)
+      for (const p of auth.params.filter((q) => q.secret))
+        t.equal(p.format, 'text', `${spec.name} / ${auth.name} / ${p.name}`)
     }
   }
 })
@@ -43,7 +44,11 @@ void t.test('every example passes its own format unchanged', async (t) => {
   for (const spec of catalog) {
     for (const auth of spec.authSpecs) {
       for (const p of auth.params.filter((q) => q.example !== undefined)) {
-        t.same(normaliseParamValue(p, p.example), { ok: true, value: p.example, notes: [] }, `${spec.name} / ${auth.name} / ${p.name}`)
+        t.same(
+          normaliseParamValue(p, p.example),
+          { ok: true, value: p.example, notes: [] },
+          `${spec.name} / ${auth.name} / ${p.name}`
+        )
       }
     }
   }

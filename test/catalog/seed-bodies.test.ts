@@ -9,37 +9,77 @@ import { validateCredentials, type CredentialsInput } from '../../src/catalog/va
  */
 const seedBodies: Record<string, CredentialsInput> = {
   'Marketing Cloud (000): host is the bare subdomain': {
-    auth: { specName: 'Client-Id-Secret Based Authentication', params: { host: 'acme-ab12c3d4e5fg6hijk7lmnop8qrst', clientId: 'acme-salesforce-marketing-cloud', clientSecret: 'xxxx' } },
+    auth: {
+      specName: 'Client-Id-Secret Based Authentication',
+      params: {
+        host: 'acme-ab12c3d4e5fg6hijk7lmnop8qrst',
+        clientId: 'acme-salesforce-marketing-cloud',
+        clientSecret: 'xxxx'
+      }
+    },
     connectionSpec: { id: 'ea1c2a08-b722-11eb-8529-0242ac130003', version: '1.0' }
   },
   'Service Cloud (001): mistyped connection spec id': {
-    auth: { specName: 'Basic Authentication', params: { username: '{USERNAME}', password: '{PASSWORD}', securityToken: '{SECURITY_TOKEN}' } },
+    auth: {
+      specName: 'Basic Authentication',
+      params: { username: '{USERNAME}', password: '{PASSWORD}', securityToken: '{SECURITY_TOKEN}' }
+    },
     connectionSpec: { id: 'b66ab34-8619-49cb-96d1-39b37ede86ea', version: '1.0' }
   },
   'Salesforce (002): Basic Authentication': {
-    auth: { specName: 'Basic Authentication', params: { environmentUrl: 'https://acme-enterprise-3126.my.salesforce.com', username: 'acme-salesforce', password: 'xxxx', securityToken: 'xxxx' } },
+    auth: {
+      specName: 'Basic Authentication',
+      params: {
+        environmentUrl: 'https://acme-enterprise-3126.my.salesforce.com',
+        username: 'acme-salesforce',
+        password: 'xxxx',
+        securityToken: 'xxxx'
+      }
+    },
     connectionSpec: { id: 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5', version: '1.0' }
   },
   'Salesforce (002): OAuth2 Client Credential': {
-    auth: { specName: 'OAuth2 Client Credential', params: { environmentUrl: 'https://acme-enterprise-3126.my.salesforce.com', clientId: 'xxxx', clientSecret: 'xxxx', apiVersion: '60.0' } },
+    auth: {
+      specName: 'OAuth2 Client Credential',
+      params: {
+        environmentUrl: 'https://acme-enterprise-3126.my.salesforce.com',
+        clientId: 'xxxx',
+        clientSecret: 'xxxx',
+        apiVersion: '60.0'
+      }
+    },
     connectionSpec: { id: 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5', version: '1.0' }
   },
   'Salesforce (002): OAuth2 JWT Token Credential': {
-    auth: { specName: 'OAuth2 JWT Token Credential', params: { jwtToken: '{JWT_TOKEN}', clientId: 'xxxx', clientSecret: 'xxxx', instanceUrl: 'https://acme-enterprise-3126.my.salesforce.com' } },
+    auth: {
+      specName: 'OAuth2 JWT Token Credential',
+      params: {
+        jwtToken: '{JWT_TOKEN}',
+        clientId: 'xxxx',
+        clientSecret: 'xxxx',
+        instanceUrl: 'https://acme-enterprise-3126.my.salesforce.com'
+      }
+    },
     connectionSpec: { id: 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5', version: '1.0' }
   },
   'Salesforce (003): Basic Authentication without environmentUrl': {
-    auth: { specName: 'Basic Authentication', params: { username: '{USERNAME}', password: '{PASSWORD}', securityToken: '{SECURITY_TOKEN}' } },
+    auth: {
+      specName: 'Basic Authentication',
+      params: { username: '{USERNAME}', password: '{PASSWORD}', securityToken: '{SECURITY_TOKEN}' }
+    },
     connectionSpec: { id: 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5', version: '1.0' }
   },
   'Oracle Service Cloud (004): host is a placeholder': {
-    auth: { specName: 'Basic Authentication', params: { host: '{HOST}', username: '{USERNAME}', password: '{PASSWORD}' } },
+    auth: {
+      specName: 'Basic Authentication',
+      params: { host: '{HOST}', username: '{USERNAME}', password: '{PASSWORD}' }
+    },
     connectionSpec: { id: 'ba5126ec-c9ac-11eb-b8bc-0242ac130003', version: '1.0' }
   }
 }
 
 /** The three JSON faults of the seeds: `"params":` without `{`, a missing comma after `host`, an unterminated `"{JWT_TOKEN}`. */
-function repair (body: string): string {
+function repair(body: string): string {
   return body
     .replace(/"params":(\s*\n\s*)"/g, '"params": {$1"')
     .replace(/"(\s*\n\s*)"/g, '",$1"')
@@ -48,17 +88,21 @@ function repair (body: string): string {
 
 const seedsDir = new URL('../../../shared/seeds/', import.meta.url)
 
-void t.test('the bodies above are exactly the seeds’ request bodies, repaired', { skip: existsSync(seedsDir) ? false : 'shared/seeds is not beside the repo' }, async (t) => {
-  const fromSeeds: unknown[] = []
-  for (const file of readdirSync(seedsDir).sort()) {
-    const text = readFileSync(new URL(file, seedsDir), 'utf8')
-    for (const m of text.matchAll(/-d '(\{[\s\S]*?\})'/g)) {
-      const parsed = JSON.parse(repair(m[1] ?? '')) as Record<string, unknown>
-      fromSeeds.push({ auth: parsed.auth, connectionSpec: parsed.connectionSpec })
+void t.test(
+  'the bodies above are exactly the seeds’ request bodies, repaired',
+  { skip: existsSync(seedsDir) ? false : 'shared/seeds is not beside the repo' },
+  async (t) => {
+    const fromSeeds: unknown[] = []
+    for (const file of readdirSync(seedsDir).sort()) {
+      const text = readFileSync(new URL(file, seedsDir), 'utf8')
+      for (const m of text.matchAll(/-d '(\{[\s\S]*?\})'/g)) {
+        const parsed = JSON.parse(repair(m[1] ?? '')) as Record<string, unknown>
+        fromSeeds.push({ auth: parsed.auth, connectionSpec: parsed.connectionSpec })
+      }
     }
+    t.same(fromSeeds, Object.values(seedBodies))
   }
-  t.same(fromSeeds, Object.values(seedBodies))
-})
+)
 
 void t.test('every seed body is accepted', async (t) => {
   for (const [label, body] of Object.entries(seedBodies)) {
@@ -68,10 +112,12 @@ void t.test('every seed body is accepted', async (t) => {
 })
 
 void t.test('the seeds’ known faults are met with a notice, and nothing else is changed', async (t) => {
-  const notices = Object.fromEntries(Object.entries(seedBodies).map(([label, body]) => {
-    const c = validateCredentials(body)
-    return [label, c.ok ? c.notices.map((n) => n.path) : ['rejected']]
-  }))
+  const notices = Object.fromEntries(
+    Object.entries(seedBodies).map(([label, body]) => {
+      const c = validateCredentials(body)
+      return [label, c.ok ? c.notices.map((n) => n.path) : ['rejected']]
+    })
+  )
   t.same(notices, {
     'Marketing Cloud (000): host is the bare subdomain': ['/auth/params/host'],
     'Service Cloud (001): mistyped connection spec id': ['/connectionSpec/id'],

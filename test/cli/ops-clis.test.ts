@@ -17,46 +17,60 @@ import { bundledEntry, ROOT, type EntryPoint } from '../support/bundle.js'
 import { copyMigratedDataDir } from '../support/pglite-data-dir.js'
 import { createTestDatabase } from '../support/test-database.js'
 
-interface Run { code: number, stdout: string, stderr: string }
-interface Teardown { teardown: (fn: () => Promise<void> | void) => void }
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
+interface Teardown {
+  teardown: (fn: () => Promise<void> | void) => void
+}
 
 const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
 
 /** A migrated database the CLIs can open from their environment. */
-async function configuredDatabase (t: Teardown): Promise<Record<string, string>> {
+async function configuredDatabase(t: Teardown): Promise<Record<string, string>> {
   if (process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '') {
     const test = await createTestDatabase()
-    t.teardown(async () => { await test.drop() })
+    t.teardown(async () => {
+      await test.drop()
+    })
     const database = await openDatabase(test.config, pino({ level: 'silent' }))
     await migrateToLatest(database.db)
     await database.close()
     return { DATABASE_URL: test.url ?? '' }
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'broker-cli-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  t.teardown(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
   await copyMigratedDataDir(dir)
   return { DATABASE_URL: '', BROKER_DATA_DIR: dir }
 }
 
 /** Runs `command` (a file and its first arguments) with `args` and waits for it to exit. */
-async function run (command: string[], args: string[], env: Record<string, string>): Promise<Run> {
+async function run(command: string[], args: string[], env: Record<string, string>): Promise<Run> {
   const [file = '', ...first] = command
   try {
-    const { stdout, stderr } = await promisify(execFile)(file, [...first, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 })
+    const { stdout, stderr } = await promisify(execFile)(file, [...first, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      timeout: 60_000
+    })
     return { code: 0, stdout, stderr }
   } catch (err) {
-    const e = err as { code?: number, stdout?: string, stderr?: string }
+    const e = err as { code?: number; stdout?: string; stderr?: string }
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
   }
 }
 
 /** The script `npm run <name>` runs, as npm runs it: tsx from node_modules/.bin. */
-function documented (name: 'keys' | 'audit'): string[] {
+function documented(name: 'keys' | 'audit'): string[] {
   const [bin = '', ...rest] = (pkg.scripts[name] ?? '').split(' ')
   return [path.join(ROOT, 'node_modules', '.bin', bin), ...rest]
 }
 
-async function bundled (entry: EntryPoint): Promise<string[]> {
+async function bundled(entry: EntryPoint): Promise<string[]> {
   return [process.execPath, await bundledEntry(entry)]
 }
 
@@ -87,13 +101,25 @@ void t.test('a bad setting stops it naming the variable', async (t) => {
 
 void t.test('beside a process holding the embedded database, a CLI refuses and names that process', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'broker-cli-locked-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  t.teardown(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
   await copyMigratedDataDir(dir)
   // This test process plays the running broker.
   const holder = await openDatabase({ kind: 'pglite', dataDir: dir }, pino({ level: 'silent' }))
-  t.teardown(async () => { await holder.close() })
-  const res = await run(await bundled('keys'), ['create', '--team', 'platform', '--name', 'late admin', '--scopes', 'admin'], { DATABASE_URL: '', BROKER_DATA_DIR: dir })
+  t.teardown(async () => {
+    await holder.close()
+  })
+  const res = await run(
+    await bundled('keys'),
+    ['create', '--team', 'platform', '--name', 'late admin', '--scopes', 'admin'],
+    { DATABASE_URL: '', BROKER_DATA_DIR: dir }
+  )
   t.equal(res.code, 2)
   t.match(res.stderr, new RegExp(`in use by process ${process.pid} on ${os.hostname()} .*Stop that process first`))
-  t.equal(await holder.db.selectFrom('api_keys').select('id').where('name', '=', 'late admin').executeTakeFirst(), undefined, 'nothing written')
+  t.equal(
+    await holder.db.selectFrom('api_keys').select('id').where('name', '=', 'late admin').executeTakeFirst(),
+    undefined,
+    'nothing written'
+  )
 })

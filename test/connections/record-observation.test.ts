@@ -19,12 +19,16 @@ const downstream = (state: string): Observation => ({ kind: 'downstream_state', 
 void t.test('recordObservation', async (t) => {
   const { db } = await openMigratedDatabase(t)
 
-  async function observe (row: ConnectionRow, observation: Observation, ctx: ObservationContext = BY_POLLER): Promise<ConnectionRow> {
+  async function observe(
+    row: ConnectionRow,
+    observation: Observation,
+    ctx: ObservationContext = BY_POLLER
+  ): Promise<ConnectionRow> {
     return await db.transaction().execute(async (tx) => await recordObservation(tx, row, observation, ctx))
   }
 
   /** Observes each state in turn, always from the row as stored. */
-  async function observeAll (id: string, states: string[]): Promise<ConnectionRow> {
+  async function observeAll(id: string, states: string[]): Promise<ConnectionRow> {
     let row = await connectionRow(db, id)
     for (const state of states) row = await observe(await connectionRow(db, id), downstream(state))
     return row
@@ -40,7 +44,16 @@ void t.test('recordObservation', async (t) => {
     t.equal((await connectionRow(db, row.id)).state, 'enabled', 'the returned row is what is stored')
 
     const events = await connectionEvents(db, row.id)
-    t.match(events, [{ from_state: 'initializing', to_state: 'enabled', reason: null, downstream_state: 'enabled', observed_by: 'poller', request_id: null }])
+    t.match(events, [
+      {
+        from_state: 'initializing',
+        to_state: 'enabled',
+        reason: null,
+        downstream_state: 'enabled',
+        observed_by: 'poller',
+        request_id: null
+      }
+    ])
     t.equal(events.length, 1)
 
     const audit = await auditRows(db, row.id)
@@ -56,10 +69,18 @@ void t.test('recordObservation', async (t) => {
 
   void t.test('a request’s change carries its request id and the caller as actor', async (t) => {
     const row = await insertTestConnection(db, { state: 'enabled', downstream_state: 'enabled' })
-    await observe(row, { kind: 'deleted_by_request' }, { observedBy: 'request', actor: { kind: 'key', team: 'crm', keyId: 'key-1' }, requestId: 'req-42' })
+    await observe(
+      row,
+      { kind: 'deleted_by_request' },
+      { observedBy: 'request', actor: { kind: 'key', team: 'crm', keyId: 'key-1' }, requestId: 'req-42' }
+    )
 
-    t.match(await connectionEvents(db, row.id), [{ from_state: 'enabled', to_state: 'deleted', observed_by: 'request', request_id: 'req-42' }])
-    t.match(await auditRows(db, row.id), [{ actor: 'key:key-1', actor_team: 'crm', actor_key_id: 'key-1', request_id: 'req-42' }])
+    t.match(await connectionEvents(db, row.id), [
+      { from_state: 'enabled', to_state: 'deleted', observed_by: 'request', request_id: 'req-42' }
+    ])
+    t.match(await auditRows(db, row.id), [
+      { actor: 'key:key-1', actor_team: 'crm', actor_key_id: 'key-1', request_id: 'req-42' }
+    ])
   })
 
   void t.test('the same state again records nothing and leaves the row untouched', async (t) => {
@@ -84,10 +105,13 @@ void t.test('recordObservation', async (t) => {
 
   void t.test('the state, its event and its audit row roll back together with the caller’s transaction', async (t) => {
     const row = await insertTestConnection(db, { state: 'initializing', downstream_state: 'initializing' })
-    await t.rejects(db.transaction().execute(async (tx) => {
-      await recordObservation(tx, row, downstream('enabled'), BY_POLLER)
-      throw new Error('the caller fails after recording')
-    }), /the caller fails/)
+    await t.rejects(
+      db.transaction().execute(async (tx) => {
+        await recordObservation(tx, row, downstream('enabled'), BY_POLLER)
+        throw new Error('the caller fails after recording')
+      }),
+      /the caller fails/
+    )
 
     t.equal((await connectionRow(db, row.id)).state, 'initializing')
     t.equal((await connectionEvents(db, row.id)).length, 0)
@@ -101,7 +125,14 @@ void t.test('recordObservation', async (t) => {
     t.equal(after.state, 'enabled')
     t.equal(after.downstream_state, 'enabled-finalizing')
     t.match(after.state_reason, /"enabled-finalizing"/)
-    t.match(await connectionEvents(db, row.id), [{ from_state: 'enabled', to_state: 'enabled', downstream_state: 'enabled-finalizing', reason: /"enabled-finalizing"/ }])
+    t.match(await connectionEvents(db, row.id), [
+      {
+        from_state: 'enabled',
+        to_state: 'enabled',
+        downstream_state: 'enabled-finalizing',
+        reason: /"enabled-finalizing"/
+      }
+    ])
     t.equal((await auditRows(db, row.id)).length, 1)
   })
 
@@ -119,7 +150,10 @@ void t.test('recordObservation', async (t) => {
 
     t.equal(after.state, 'disabled')
     t.match(after.state_reason, /"disabled-archived"/)
-    t.same((await connectionEvents(db, row.id)).map((e) => e.downstream_state), ['disabled-pending-review', 'disabled-archived'])
+    t.same(
+      (await connectionEvents(db, row.id)).map((e) => e.downstream_state),
+      ['disabled-pending-review', 'disabled-archived']
+    )
   })
 
   void t.test('returning to the known state clears the reason, once', async (t) => {
@@ -142,46 +176,81 @@ void t.test('recordObservation', async (t) => {
 
     t.equal(after.state, 'disabled')
     t.equal(after.state_reason, null)
-    t.same((await connectionEvents(db, row.id)).map((e) => e.to_state), ['enabled', 'disabled'])
+    t.same(
+      (await connectionEvents(db, row.id)).map((e) => e.to_state),
+      ['enabled', 'disabled']
+    )
   })
 
-  void t.test('a terminal connection records nothing and keeps its reason, whatever Flow Service reports', async (t) => {
-    const reason = 'Flow Service rejected the connection (1418-400): bad password'
-    const failed = await insertTestConnection(db, { state: 'failed', state_reason: reason, downstream_state: null })
-    const after = await observe(failed, downstream('enabled'))
+  void t.test(
+    'a terminal connection records nothing and keeps its reason, whatever Flow Service reports',
+    async (t) => {
+      const reason = 'Flow Service rejected the connection (1418-400): bad password'
+      const failed = await insertTestConnection(db, { state: 'failed', state_reason: reason, downstream_state: null })
+      const after = await observe(failed, downstream('enabled'))
 
-    t.equal(after.state, 'failed')
-    t.equal(after.state_reason, reason)
-    t.equal((await connectionEvents(db, failed.id)).length, 0)
-    t.equal((await auditRows(db, failed.id)).length, 0)
-  })
+      t.equal(after.state, 'failed')
+      t.equal(after.state_reason, reason)
+      t.equal((await connectionEvents(db, failed.id)).length, 0)
+      t.equal((await auditRows(db, failed.id)).length, 0)
+    }
+  )
 
-  void t.test('the metrics count a transition once its transaction commits, once, and never one rolled back', async (t) => {
-    const transitions = new Counter({ name: 'test_transitions_total', help: 'test', labelNames: ['from', 'to', 'observed_by'], registers: [] })
-    const counted = async (): Promise<number> => (await transitions.get()).values.filter((v) => v.labels.from === 'initializing' && v.labels.to === 'enabled').reduce((sum, v) => sum + v.value, 0)
-    const listener = transitionCounter({ transitions })
-    const row = await insertTestConnection(db, { state: 'initializing', downstream_state: 'initializing' })
+  void t.test(
+    'the metrics count a transition once its transaction commits, once, and never one rolled back',
+    async (t) => {
+      const transitions = new Counter({
+        name: 'test_transitions_total',
+        help: 'test',
+        labelNames: ['from', 'to', 'observed_by'],
+        registers: []
+      })
+      const counted = async (): Promise<number> =>
+        (await transitions.get()).values
+          .filter((v) => v.labels.from === 'initializing' && v.labels.to === 'enabled')
+          .reduce((sum, v) => sum + v.value, 0)
+      const listener = transitionCounter({ transitions })
+      const row = await insertTestConnection(db, { state: 'initializing', downstream_state: 'initializing' })
 
-    await t.rejects(transaction(db, async (tx, onCommit) => {
-      await recordObservation(tx, row, downstream('enabled'), { ...BY_POLLER, onTransition: afterCommit(onCommit, listener) })
-      throw new Error('the rest of the change failed')
-    }))
-    t.equal((await connectionRow(db, row.id)).state, 'initializing', 'rolled back')
-    t.equal(await counted(), 0, 'a rolled-back transition is not counted')
+      await t.rejects(
+        transaction(db, async (tx, onCommit) => {
+          await recordObservation(tx, row, downstream('enabled'), {
+            ...BY_POLLER,
+            onTransition: afterCommit(onCommit, listener)
+          })
+          throw new Error('the rest of the change failed')
+        })
+      )
+      t.equal((await connectionRow(db, row.id)).state, 'initializing', 'rolled back')
+      t.equal(await counted(), 0, 'a rolled-back transition is not counted')
 
-    await transaction(db, async (tx, onCommit) => {
-      await recordObservation(tx, row, downstream('enabled'), { ...BY_POLLER, onTransition: afterCommit(onCommit, listener) })
-    })
-    t.equal((await connectionRow(db, row.id)).state, 'enabled', 'committed')
-    t.equal(await counted(), 1, 'a committed transition is counted once')
-    t.same((await transitions.get()).values.map((v) => v.labels), [{ from: 'initializing', to: 'enabled', observed_by: 'poller' }], 'with its labels, and nothing else')
-  })
+      await transaction(db, async (tx, onCommit) => {
+        await recordObservation(tx, row, downstream('enabled'), {
+          ...BY_POLLER,
+          onTransition: afterCommit(onCommit, listener)
+        })
+      })
+      t.equal((await connectionRow(db, row.id)).state, 'enabled', 'committed')
+      t.equal(await counted(), 1, 'a committed transition is counted once')
+      t.same(
+        (await transitions.get()).values.map((v) => v.labels),
+        [{ from: 'initializing', to: 'enabled', observed_by: 'poller' }],
+        'with its labels, and nothing else'
+      )
+    }
+  )
 
   void t.test('a pending connection Flow Service never had becomes failed', async (t) => {
     const row = await insertTestConnection(db, { state: 'pending', downstream_state: null })
-    const after = await observe(row, { kind: 'downstream_gone' }, { observedBy: 'reconciler', actor: { kind: 'system', name: 'reconciler' }, requestId: null })
+    const after = await observe(
+      row,
+      { kind: 'downstream_gone' },
+      { observedBy: 'reconciler', actor: { kind: 'system', name: 'reconciler' }, requestId: null }
+    )
 
     t.equal(after.state, 'failed')
-    t.match(await connectionEvents(db, row.id), [{ from_state: 'pending', to_state: 'failed', observed_by: 'reconciler' }])
+    t.match(await connectionEvents(db, row.id), [
+      { from_state: 'pending', to_state: 'failed', observed_by: 'reconciler' }
+    ])
   })
 })

@@ -1,7 +1,14 @@
 // nextState, the one function that decides every broker state transition, checked cell by cell:
 // every broker state against every kind of observation, including downstream states the broker does not know.
 import t from 'tap'
-import { BROKER_STATES, isTerminal, nextState, type BrokerState, type Observation, type Transition } from '../../src/connections/state/states.js'
+import {
+  BROKER_STATES,
+  isTerminal,
+  nextState,
+  type BrokerState,
+  type Observation,
+  type Transition
+} from '../../src/connections/state/states.js'
 
 /** The columns of the table: one observation per kind, and each downstream state Flow Service may report. */
 const OBSERVATIONS = {
@@ -26,7 +33,7 @@ const KINDS_COVERED = {
 } satisfies Record<Observation['kind'], true>
 
 /** What a cell expects: no change (null), or the new state and a reason (exact, or a pattern). */
-type Cell = null | { to: BrokerState, reason: string | RegExp | null }
+type Cell = null | { to: BrokerState; reason: string | RegExp | null }
 
 const UNKNOWN_REASON = /"enabled-finalizing"/
 const GONE_DOWNSTREAM = 'deleted in Flow Service outside the broker (404 on GET)'
@@ -89,7 +96,7 @@ const TABLE: Record<BrokerState, Record<Column, Cell>> = {
   failed: NOTHING
 }
 
-function describe (cell: Cell | Transition | null): string {
+function describe(cell: Cell | Transition | null): string {
   if (cell === null) return 'no change'
   return `${cell.to} (${cell.reason === null ? 'no reason' : String(cell.reason)})`
 }
@@ -124,12 +131,24 @@ for (const from of BROKER_STATES) {
 void t.test('terminal states never move, whatever Flow Service reports', async (t) => {
   const reports = ['initializing', 'enabled', 'disabled', 'deleted', 'failed', 'pending', 'enabled-finalizing', '']
   for (const from of ['deleted', 'failed'] as const) {
-    for (const state of reports) t.equal(nextState(from, { kind: 'downstream_state', state }), null, `${from} ignores downstream "${state}"`)
+    for (const state of reports)
+      t.equal(nextState(from, { kind: 'downstream_state', state }), null, `${from} ignores downstream "${state}"`)
   }
 })
 
 void t.test('an unknown downstream state keeps the broker state and quotes the string verbatim', async (t) => {
-  const strange = ['enabled-finalizing', 'ENABLED', 'Enabled', 'deleted', 'failed', 'pending', '', ' enabled', 'état ✓', 'a"quote']
+  const strange = [
+    'enabled-finalizing',
+    'ENABLED',
+    'Enabled',
+    'deleted',
+    'failed',
+    'pending',
+    '',
+    ' enabled',
+    'état ✓',
+    'a"quote'
+  ]
   for (const state of strange) {
     const transition = nextState('enabled', { kind: 'downstream_state', state })
     t.equal(transition?.to, 'enabled', `"${state}" keeps enabled`)
@@ -148,5 +167,9 @@ void t.test('downstream strings that name Object.prototype members are unknown s
 
 void t.test('isTerminal is true for deleted and failed only', async (t) => {
   t.same(BROKER_STATES.filter(isTerminal), ['deleted', 'failed'])
-  t.equal(isTerminal('enabled-finalizing' as BrokerState), false, 'a string the table does not know (a row written by a newer version)')
+  t.equal(
+    isTerminal('enabled-finalizing' as BrokerState),
+    false,
+    'a string the table does not know (a row written by a newer version)'
+  )
 })

@@ -14,18 +14,20 @@ import { copyMigratedDataDir } from '../support/pglite-data-dir.js'
 
 const logger = pino({ level: 'silent' })
 
-async function tempDir (t: Test): Promise<string> {
+async function tempDir(t: Test): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'broker-data-dir-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  t.teardown(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
   return dir
 }
 
 /** Mode (e.g. '600') of every file and directory under `dir`, by kind. */
-async function modes (dir: string): Promise<{ dirs: Set<string>, files: Set<string>, count: number }> {
+async function modes(dir: string): Promise<{ dirs: Set<string>; files: Set<string>; count: number }> {
   const dirs = new Set<string>()
   const files = new Set<string>()
   let count = 0
-  async function walk (d: string): Promise<void> {
+  async function walk(d: string): Promise<void> {
     dirs.add(((await stat(d)).mode & 0o777).toString(8))
     for (const entry of await readdir(d, { withFileTypes: true })) {
       const file = path.join(d, entry.name)
@@ -42,7 +44,9 @@ async function modes (dir: string): Promise<{ dirs: Set<string>, files: Set<stri
 
 void t.test('under umask 000, the data dir is 0700 and every PGlite file 0600, while open and after', async (t) => {
   const previous = process.umask(0)
-  t.teardown(() => { process.umask(previous) })
+  t.teardown(() => {
+    process.umask(previous)
+  })
   const dataDir = path.join(await tempDir(t), 'fresh', '.data')
   const database = await openDatabase({ kind: 'pglite', dataDir }, logger)
   await migrateToLatest(database.db) // creates tables: new files after the open
@@ -63,7 +67,9 @@ void t.test('a data dir left readable by an earlier version is made private at o
   await chmod(leftOver, 0o666)
   await chmod(dataDir, 0o755)
   const second = await openDatabase({ kind: 'pglite', dataDir }, logger)
-  t.teardown(async () => { await second.close() })
+  t.teardown(async () => {
+    await second.close()
+  })
   t.equal(((await stat(leftOver)).mode & 0o777).toString(8), '600')
   t.equal(((await stat(dataDir)).mode & 0o777).toString(8), '700')
 })
@@ -72,13 +78,19 @@ void t.test('a second opener is refused with the holder named; the lock goes wit
   const dataDir = await tempDir(t)
   await copyMigratedDataDir(dataDir)
   const first = await openDatabase({ kind: 'pglite', dataDir }, logger)
-  const lock = JSON.parse(await readFile(path.join(dataDir, LOCK_FILE_NAME), 'utf8')) as { pid: number, host: string }
+  const lock = JSON.parse(await readFile(path.join(dataDir, LOCK_FILE_NAME), 'utf8')) as { pid: number; host: string }
   t.same({ pid: lock.pid, host: lock.host }, { pid: process.pid, host: os.hostname() }, 'the lock holds pid and host')
   t.equal(((await stat(path.join(dataDir, LOCK_FILE_NAME))).mode & 0o777).toString(8), '600')
 
-  const err = await openDatabase({ kind: 'pglite', dataDir }, logger).then(() => undefined, (e: unknown) => e)
+  const err = await openDatabase({ kind: 'pglite', dataDir }, logger).then(
+    () => undefined,
+    (e: unknown) => e
+  )
   t.ok(err instanceof DataDirLockedError, 'refused')
-  t.match((err as Error).message, new RegExp(`in use by process ${process.pid} on ${os.hostname()} .*only one process may open it`))
+  t.match(
+    (err as Error).message,
+    new RegExp(`in use by process ${process.pid} on ${os.hostname()} .*only one process may open it`)
+  )
   t.equal(await first.ping().then(() => 'ok'), 'ok', 'the holder is undisturbed')
 
   await first.close()
@@ -91,20 +103,44 @@ void t.test('a lock left by a process that is gone (same host, pid not running) 
   const dataDir = await tempDir(t)
   await copyMigratedDataDir(dataDir)
   // The highest pid Linux hands out is below 2^22: this one is not running.
-  await writeFile(path.join(dataDir, LOCK_FILE_NAME), JSON.stringify({ pid: 2 ** 22 + 7, host: os.hostname(), since: '2026-01-01T00:00:00.000Z', command: 'server.ts', token: 'dead' }))
+  await writeFile(
+    path.join(dataDir, LOCK_FILE_NAME),
+    JSON.stringify({
+      pid: 2 ** 22 + 7,
+      host: os.hostname(),
+      since: '2026-01-01T00:00:00.000Z',
+      command: 'server.ts',
+      token: 'dead'
+    })
+  )
   const database = await openDatabase({ kind: 'pglite', dataDir }, logger)
   const lock = JSON.parse(await readFile(path.join(dataDir, LOCK_FILE_NAME), 'utf8')) as { pid: number }
   t.equal(lock.pid, process.pid, 'now ours')
   await database.close()
 })
 
-void t.test('a lock from another host cannot be judged: refused, saying which file to delete if it is stale', async (t) => {
-  const dataDir = await tempDir(t)
-  const file = path.join(dataDir, LOCK_FILE_NAME)
-  await writeFile(file, JSON.stringify({ pid: 1, host: 'other-host', since: '2026-01-01T00:00:00.000Z', command: 'server.js', token: 'x' }))
-  const err = await openDatabase({ kind: 'pglite', dataDir }, logger).then(() => undefined, (e: unknown) => e)
-  t.ok(err instanceof DataDirLockedError)
-  t.match((err as Error).message, `in use by process 1 on other-host (server.js, since 2026-01-01T00:00:00.000Z)`)
-  t.match((err as Error).message, `delete ${file} if it is no longer running`)
-  t.same(await readdir(dataDir), [LOCK_FILE_NAME], 'nothing opened')
-})
+void t.test(
+  'a lock from another host cannot be judged: refused, saying which file to delete if it is stale',
+  async (t) => {
+    const dataDir = await tempDir(t)
+    const file = path.join(dataDir, LOCK_FILE_NAME)
+    await writeFile(
+      file,
+      JSON.stringify({
+        pid: 1,
+        host: 'other-host',
+        since: '2026-01-01T00:00:00.000Z',
+        command: 'server.js',
+        token: 'x'
+      })
+    )
+    const err = await openDatabase({ kind: 'pglite', dataDir }, logger).then(
+      () => undefined,
+      (e: unknown) => e
+    )
+    t.ok(err instanceof DataDirLockedError)
+    t.match((err as Error).message, `in use by process 1 on other-host (server.js, since 2026-01-01T00:00:00.000Z)`)
+    t.match((err as Error).message, `delete ${file} if it is no longer running`)
+    t.same(await readdir(dataDir), [LOCK_FILE_NAME], 'nothing opened')
+  }
+)

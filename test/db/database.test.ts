@@ -11,14 +11,29 @@ void t.test('database', async (t) => {
   const { db } = database
 
   void t.test('int8 values come back as strings, exactly, beyond 2^53 too', async (t) => {
-    const { rows } = await sql<{ big: unknown, small: unknown }>`select 9007199254740993::int8 as big, 5::int8 as small`.execute(db)
+    const { rows } = await sql<{
+      big: unknown
+      small: unknown
+    }>`select 9007199254740993::int8 as big, 5::int8 as small`.execute(db)
     t.same(rows[0], { big: '9007199254740993', small: '5' })
   })
 
   void t.test('generated bigint ids are strings, as the schema types say', async (t) => {
     const row = await insertTestConnection(db)
-    await insertConnectionEvent(db, { connectionId: row.id, fromState: null, toState: 'pending', reason: null, downstreamState: null, observedBy: 'request', requestId: null })
-    const event = await db.selectFrom('connection_events').select('id').where('connection_id', '=', row.id).executeTakeFirstOrThrow()
+    await insertConnectionEvent(db, {
+      connectionId: row.id,
+      fromState: null,
+      toState: 'pending',
+      reason: null,
+      downstreamState: null,
+      observedBy: 'request',
+      requestId: null
+    })
+    const event = await db
+      .selectFrom('connection_events')
+      .select('id')
+      .where('connection_id', '=', row.id)
+      .executeTakeFirstOrThrow()
     t.type(event.id, 'string')
   })
 
@@ -35,9 +50,19 @@ void t.test('database', async (t) => {
         throw new Error('roll me back')
       })
     ])
-    t.same(results.map((r) => r.status), ['fulfilled', 'rejected'])
-    const states = await db.selectFrom('connections').select(['id', 'state']).where('id', 'in', [kept.id, undone.id]).execute()
-    t.same(Object.fromEntries(states.map((s) => [s.id, s.state])), { [kept.id]: 'enabled', [undone.id]: 'initializing' })
+    t.same(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected']
+    )
+    const states = await db
+      .selectFrom('connections')
+      .select(['id', 'state'])
+      .where('id', 'in', [kept.id, undone.id])
+      .execute()
+    t.same(Object.fromEntries(states.map((s) => [s.id, s.state])), {
+      [kept.id]: 'enabled',
+      [undone.id]: 'initializing'
+    })
   })
 
   // Last: it closes the file's database.

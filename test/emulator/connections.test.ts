@@ -1,6 +1,15 @@
 // Connections: create, read, update, delete, test, as Flow Service answers them, with their errors.
 import t from 'tap'
-import { harness, MARKETING_CLOUD, QUOTED_ETAG, SALESFORCE, salesforceBody, SECRET_ARN, SERVICE_CLOUD, UUID } from './helpers.js'
+import {
+  harness,
+  MARKETING_CLOUD,
+  QUOTED_ETAG,
+  SALESFORCE,
+  salesforceBody,
+  SECRET_ARN,
+  SERVICE_CLOUD,
+  UUID
+} from './helpers.js'
 
 void t.test('create', async (t) => {
   const h = await harness(t)
@@ -8,7 +17,7 @@ void t.test('create', async (t) => {
   void t.test('201 with the new id and a quoted etag, and a Location', async (t) => {
     const res = await h.flow('POST', '/connections', { body: salesforceBody() })
     t.equal(res.status, 201)
-    const body = res.json as { id: string, etag: string }
+    const body = res.json as { id: string; etag: string }
     t.same(Object.keys(body).sort(), ['etag', 'id'])
     t.match(body.id, UUID)
     t.match(body.etag, QUOTED_ETAG, 'the etag value itself contains double quotes')
@@ -21,7 +30,10 @@ void t.test('create', async (t) => {
     t.match(stored, {
       name: 'stored as sent',
       sandboxName: 'prod',
-      auth: { specName: 'Basic Authentication', params: { password: 'hunter2-very-secret', securityToken: 'tok-5up3r-s3cr3t' } },
+      auth: {
+        specName: 'Basic Authentication',
+        params: { password: 'hunter2-very-secret', securityToken: 'tok-5up3r-s3cr3t' }
+      },
       connectionSpec: { id: SALESFORCE, version: '1.0' }
     })
   })
@@ -30,7 +42,10 @@ void t.test('create', async (t) => {
     const res = await h.flow('POST', '/connections', {
       body: {
         name: 'SFMC',
-        auth: { specName: 'Client-Id-Secret Based Authentication', params: { host: 'acme.rest.marketingcloudapis.com', clientId: 'cid', clientSecret: 'cs' } },
+        auth: {
+          specName: 'Client-Id-Secret Based Authentication',
+          params: { host: 'acme.rest.marketingcloudapis.com', clientId: 'cid', clientSecret: 'cs' }
+        },
         connectionSpec: { id: MARKETING_CLOUD, version: '1.0' }
       }
     })
@@ -38,13 +53,17 @@ void t.test('create', async (t) => {
   })
 
   void t.test('an unknown connectionSpec.id is 1413-400', async (t) => {
-    const res = await h.flow('POST', '/connections', { body: salesforceBody({ connectionSpec: { id: '00000000-0000-0000-0000-000000000000', version: '1.0' } }) })
+    const res = await h.flow('POST', '/connections', {
+      body: salesforceBody({ connectionSpec: { id: '00000000-0000-0000-0000-000000000000', version: '1.0' } })
+    })
     t.equal(res.status, 400)
     t.match(res.json, { type: 'https://ns.adobe.com/aep/errors/FLOW-1413-400', status: 400 })
   })
 
   void t.test('the seed’s mistyped Service Cloud id is not Adobe’s business: 1413-400', async (t) => {
-    const res = await h.flow('POST', '/connections', { body: salesforceBody({ connectionSpec: { id: SERVICE_CLOUD.slice(1), version: '1.0' } }) })
+    const res = await h.flow('POST', '/connections', {
+      body: salesforceBody({ connectionSpec: { id: SERVICE_CLOUD.slice(1), version: '1.0' } })
+    })
     t.equal(res.status, 400)
     t.match((res.json as { type: string }).type, /1413-400$/)
   })
@@ -58,7 +77,9 @@ void t.test('create', async (t) => {
   })
 
   void t.test('a missing connectionSpec.version is 422', async (t) => {
-    const res = await h.flow('POST', '/connections', { body: { ...salesforceBody(), connectionSpec: { id: SALESFORCE } } })
+    const res = await h.flow('POST', '/connections', {
+      body: { ...salesforceBody(), connectionSpec: { id: SALESFORCE } }
+    })
     t.equal(res.status, 422)
     t.match(res.json, { status: 422, errorMessage: /version/ })
   })
@@ -79,20 +100,25 @@ void t.test('create', async (t) => {
   })
 
   void t.test('an empty body is 1405-400', async (t) => {
-    const res = await h.flow('POST', '/connections', { body: '' , headers: { 'content-type': 'application/json' } })
+    const res = await h.flow('POST', '/connections', { body: '', headers: { 'content-type': 'application/json' } })
     t.equal(res.status, 400)
     t.match((res.json as { type: string }).type, /1405-400$/)
   })
 
   void t.test('malformed JSON is 400', async (t) => {
-    const res = await h.flow('POST', '/connections', { body: '{"name": "x", "auth": {"params": ', headers: { 'content-type': 'application/json' } })
+    const res = await h.flow('POST', '/connections', {
+      body: '{"name": "x", "auth": {"params": ',
+      headers: { 'content-type': 'application/json' }
+    })
     t.equal(res.status, 400)
     t.match(res.json, { errorMessage: /JSON/ })
   })
 
   void t.test('rejected creates store nothing', async (t) => {
     const before = h.emu.control.storedConnections().length
-    await h.flow('POST', '/connections', { body: { ...salesforceBody(), connectionSpec: { id: 'nope', version: '1.0' } } })
+    await h.flow('POST', '/connections', {
+      body: { ...salesforceBody(), connectionSpec: { id: 'nope', version: '1.0' } }
+    })
     t.equal(h.emu.control.storedConnections().length, before)
   })
 })
@@ -107,10 +133,28 @@ void t.test('get', async (t) => {
     const body = res.json as { items: Array<Record<string, unknown>> }
     t.equal(body.items.length, 1, 'an array even for one id')
     const conn = body.items[0] as Record<string, unknown>
-    t.same(Object.keys(conn).sort(), [
-      'auth', 'connectionSpec', 'createdAt', 'createdBy', 'createdClient', 'description', 'etag', 'id', 'imsOrgId',
-      'name', 'sandboxId', 'sandboxName', 'state', 'updatedAt', 'updatedBy', 'updatedClient', 'version'
-    ].sort())
+    t.same(
+      Object.keys(conn).sort(),
+      [
+        'auth',
+        'connectionSpec',
+        'createdAt',
+        'createdBy',
+        'createdClient',
+        'description',
+        'etag',
+        'id',
+        'imsOrgId',
+        'name',
+        'sandboxId',
+        'sandboxName',
+        'state',
+        'updatedAt',
+        'updatedBy',
+        'updatedClient',
+        'version'
+      ].sort()
+    )
     t.match(conn, {
       id,
       createdAt: Number,
@@ -182,17 +226,26 @@ void t.test('update (PATCH)', async (t) => {
   void t.test('replace /name and add /description with the quoted etag: 200 {id, etag} with a new etag', async (t) => {
     const { id } = await h.create()
     const before = await h.read(id)
-    const res = await patch(id, [
-      { op: 'replace', path: '/name', value: 'Renamed' },
-      { op: 'add', path: '/description', value: 'new words' }
-    ], before.etag as string)
+    const res = await patch(
+      id,
+      [
+        { op: 'replace', path: '/name', value: 'Renamed' },
+        { op: 'add', path: '/description', value: 'new words' }
+      ],
+      before.etag as string
+    )
     t.equal(res.status, 200)
-    const body = res.json as { id: string, etag: string }
+    const body = res.json as { id: string; etag: string }
     t.equal(body.id, id)
     t.match(body.etag, QUOTED_ETAG)
     t.not(body.etag, before.etag, 'every update changes the etag')
     const after = await h.read(id)
-    t.match(after, { name: 'Renamed', description: 'new words', etag: body.etag, updatedBy: h.emu.credentials.clientId })
+    t.match(after, {
+      name: 'Renamed',
+      description: 'new words',
+      etag: body.etag,
+      updatedBy: h.emu.credentials.clientId
+    })
     t.ok((after.updatedAt as number) >= (before.updatedAt as number))
   })
 
@@ -200,18 +253,26 @@ void t.test('update (PATCH)', async (t) => {
     const { id } = await h.create()
     const res = await patch(id, [{ op: 'remove', path: '/description' }], (await h.read(id)).etag as string)
     t.equal(res.status, 200)
-    t.notOk('description' in await h.read(id))
+    t.notOk('description' in (await h.read(id)))
   })
 
   void t.test('replace /auth/params swaps the whole params object and mints new secret references', async (t) => {
     const { id } = await h.create()
     const before = await h.read(id)
-    const params = { environmentUrl: 'https://acme.my.salesforce.com', username: 'integration@acme.com', password: 'rotated!', securityToken: 'rotated-token' }
+    const params = {
+      environmentUrl: 'https://acme.my.salesforce.com',
+      username: 'integration@acme.com',
+      password: 'rotated!',
+      securityToken: 'rotated-token'
+    }
     const res = await patch(id, [{ op: 'replace', path: '/auth/params', value: params }], before.etag as string)
     t.equal(res.status, 200)
     t.same(h.emu.control.storedConnection(id)?.auth.params, params)
     const after = await h.read(id)
-    t.not((after.auth as { params: Record<string, string> }).params.password, (before.auth as { params: Record<string, string> }).params.password)
+    t.not(
+      (after.auth as { params: Record<string, string> }).params.password,
+      (before.auth as { params: Record<string, string> }).params.password
+    )
   })
 
   void t.test('replace /auth/params missing a required param is 400 and changes nothing', async (t) => {
@@ -232,7 +293,9 @@ void t.test('update (PATCH)', async (t) => {
   void t.test('a stale etag: 412 1404-412 naming both versions', async (t) => {
     const { id } = await h.create()
     const first = (await h.read(id)).etag as string
-    const second = (await patch(id, [{ op: 'replace', path: '/name', value: 'one' }], first).then((r) => r.json as { etag: string })).etag
+    const second = (
+      await patch(id, [{ op: 'replace', path: '/name', value: 'one' }], first).then((r) => r.json as { etag: string })
+    ).etag
     const res = await patch(id, [{ op: 'replace', path: '/name', value: 'two' }], first)
     t.equal(res.status, 412)
     t.match(res.json, {
@@ -252,7 +315,9 @@ void t.test('update (PATCH)', async (t) => {
 
   void t.test('while initializing: 1417-400', async (t) => {
     h.emu.control.setReadyDelayMs(60_000)
-    t.teardown(() => { h.emu.control.setReadyDelayMs(0) })
+    t.teardown(() => {
+      h.emu.control.setReadyDelayMs(0)
+    })
     const { id, etag } = await h.create()
     const res = await patch(id, [{ op: 'replace', path: '/name', value: 'x' }], etag)
     t.equal(res.status, 400)
@@ -289,7 +354,11 @@ void t.test('update (PATCH)', async (t) => {
 
   void t.test('another path is refused', async (t) => {
     const { id } = await h.create()
-    const res = await patch(id, [{ op: 'replace', path: '/connectionSpec/id', value: 'x' }], (await h.read(id)).etag as string)
+    const res = await patch(
+      id,
+      [{ op: 'replace', path: '/connectionSpec/id', value: 'x' }],
+      (await h.read(id)).etag as string
+    )
     t.equal(res.status, 400)
   })
 
@@ -300,7 +369,12 @@ void t.test('update (PATCH)', async (t) => {
 
   void t.test('the trailing-slash path of the published spec works', async (t) => {
     const { id } = await h.create()
-    const res = await patch(id, [{ op: 'replace', path: '/name', value: 'slash' }], (await h.read(id)).etag as string, `/connections/${id}/`)
+    const res = await patch(
+      id,
+      [{ op: 'replace', path: '/name', value: 'slash' }],
+      (await h.read(id)).etag as string,
+      `/connections/${id}/`
+    )
     t.equal(res.status, 200)
   })
 })
@@ -331,7 +405,9 @@ void t.test('delete', async (t) => {
 
   void t.test('while initializing: 1417-400, and the connection stays', async (t) => {
     h.emu.control.setReadyDelayMs(60_000)
-    t.teardown(() => { h.emu.control.setReadyDelayMs(0) })
+    t.teardown(() => {
+      h.emu.control.setReadyDelayMs(0)
+    })
     const { id, etag } = await h.create()
     const res = await h.flow('DELETE', `/connections/${id}`, { headers: { 'if-match': etag } })
     t.equal(res.status, 400)
@@ -344,7 +420,11 @@ void t.test('delete', async (t) => {
     for (const headers of [{}, { 'if-match': '' }]) {
       const res = await h.flow('DELETE', `/connections/${id}`, { headers })
       t.equal(res.status, 400)
-      t.match(res.json, { type: 'https://ns.adobe.com/aep/errors/FLOW-1403-400', title: 'Header is missing', errorMessage: /If-Match/ })
+      t.match(res.json, {
+        type: 'https://ns.adobe.com/aep/errors/FLOW-1403-400',
+        title: 'Header is missing',
+        errorMessage: /If-Match/
+      })
     }
     t.ok(h.emu.control.storedConnection(id))
   })
@@ -356,7 +436,10 @@ void t.test('delete', async (t) => {
     for (const stale of [createEtag, '"00000000-0000-0200-0000-000000000000"', current.slice(1, -1)]) {
       const res = await h.flow('DELETE', `/connections/${id}`, { headers: { 'if-match': stale } })
       t.equal(res.status, 412, `If-Match ${stale}`)
-      t.match(res.json, { type: 'https://ns.adobe.com/aep/errors/FLOW-1404-412', errorMessage: /does not match the current version/ })
+      t.match(res.json, {
+        type: 'https://ns.adobe.com/aep/errors/FLOW-1404-412',
+        errorMessage: /does not match the current version/
+      })
     }
     t.ok(h.emu.control.storedConnection(id))
     t.equal((await h.flow('DELETE', `/connections/${id}`, { headers: { 'if-match': current } })).status, 204)
@@ -378,9 +461,16 @@ void t.test('sandboxes are isolated', async (t) => {
 
   void t.test('nor can it be updated or deleted from there', async (t) => {
     const etag = (await h.read(id, 'dev')).etag as string
-    const res = await h.flow('PATCH', `/connections/${id}`, { sandbox: 'prod', body: [{ op: 'replace', path: '/name', value: 'x' }], headers: { 'if-match': etag } })
+    const res = await h.flow('PATCH', `/connections/${id}`, {
+      sandbox: 'prod',
+      body: [{ op: 'replace', path: '/name', value: 'x' }],
+      headers: { 'if-match': etag }
+    })
     t.equal(res.status, 404)
-    t.equal((await h.flow('DELETE', `/connections/${id}`, { sandbox: 'prod', headers: { 'if-match': etag } })).status, 404)
+    t.equal(
+      (await h.flow('DELETE', `/connections/${id}`, { sandbox: 'prod', headers: { 'if-match': etag } })).status,
+      404
+    )
   })
 
   void t.test('it carries its own sandbox name and a stable sandbox id', async (t) => {

@@ -5,10 +5,12 @@ import { answer, fetchToken, harness, salesforceBody } from './helpers.js'
 void t.test('HTTP control API', async (t) => {
   const h = await harness(t)
   const control = async (method: string, path: string, body?: unknown): ReturnType<typeof answer> =>
-    await answer(await fetch(`${h.emu.origin}/_emulator${path}`, {
-      method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-    }))
+    await answer(
+      await fetch(`${h.emu.origin}/_emulator${path}`, {
+        method,
+        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      })
+    )
 
   void t.test('GET /health', async (t) => {
     t.same((await control('GET', '/health')).json, { status: 'ok' })
@@ -17,10 +19,17 @@ void t.test('HTTP control API', async (t) => {
   void t.test('POST /seed creates connections and returns their ids', async (t) => {
     const res = await control('POST', '/seed', { count: 3, sandboxName: 'qa', namePrefix: 'qa-' })
     t.equal(res.status, 201)
-    const body = res.json as { count: number, ids: string[] }
+    const body = res.json as { count: number; ids: string[] }
     t.equal(body.count, 3)
     const list = await h.flow('GET', '/connections', { sandbox: 'qa' })
-    t.same((list.json as { items: Array<{ name: string, state: string }> }).items.map((c) => [c.name, c.state]), [['qa-0', 'enabled'], ['qa-1', 'enabled'], ['qa-2', 'enabled']])
+    t.same(
+      (list.json as { items: Array<{ name: string; state: string }> }).items.map((c) => [c.name, c.state]),
+      [
+        ['qa-0', 'enabled'],
+        ['qa-1', 'enabled'],
+        ['qa-2', 'enabled']
+      ]
+    )
   })
 
   void t.test('POST /seed refuses a bad body with 400', async (t) => {
@@ -59,9 +68,15 @@ void t.test('HTTP control API', async (t) => {
   })
 
   void t.test('POST /faults queues a fault, GET lists, DELETE clears', async (t) => {
-    const res = await control('POST', '/faults', { operation: 'create', fault: { kind: 'status', status: 503 }, count: 2 })
+    const res = await control('POST', '/faults', {
+      operation: 'create',
+      fault: { kind: 'status', status: 503 },
+      count: 2
+    })
     t.equal(res.status, 201)
-    t.same((await control('GET', '/faults')).json, { items: [{ operation: 'create', fault: { kind: 'status', status: 503 }, remaining: 2 }] })
+    t.same((await control('GET', '/faults')).json, {
+      items: [{ operation: 'create', fault: { kind: 'status', status: 503 }, remaining: 2 }]
+    })
     t.equal((await h.flow('POST', '/connections', { body: salesforceBody() })).status, 503)
     t.equal((await control('DELETE', '/faults?operation=create')).status, 204)
     t.same((await control('GET', '/faults')).json, { items: [] })
@@ -76,15 +91,30 @@ void t.test('HTTP control API', async (t) => {
 
   void t.test('POST /faults takes the new kinds, and refuses one that cannot apply to the operation', async (t) => {
     const { id } = await h.create({ name: 'over http' })
-    t.equal((await control('POST', '/faults', { operation: 'get', fault: { kind: 'odd-200', body: 'empty-items' } })).status, 201)
+    t.equal(
+      (await control('POST', '/faults', { operation: 'get', fault: { kind: 'odd-200', body: 'empty-items' } })).status,
+      201
+    )
     const odd = await h.flow('GET', `/connections/${id}`)
     t.same(odd.json, { items: [] })
     t.match(h.emu.control.recentRequests().at(-1), { operation: 'get', status: 200, fault: 'odd-200' })
     const refused = await control('POST', '/faults', { operation: 'get', fault: { kind: 'same-id' } })
     t.equal(refused.status, 400)
     t.match(refused.json, { error: /same-id.*create/ })
-    t.equal((await control('POST', '/faults', { operation: 'create', fault: { kind: 'echo', encodings: [] } })).status, 400, 'echo needs an encoding')
-    t.equal((await control('POST', '/faults', { operation: 'create', fault: { kind: 'late-landing', delayMs: 60_000, answer: '504' } })).status, 201)
+    t.equal(
+      (await control('POST', '/faults', { operation: 'create', fault: { kind: 'echo', encodings: [] } })).status,
+      400,
+      'echo needs an encoding'
+    )
+    t.equal(
+      (
+        await control('POST', '/faults', {
+          operation: 'create',
+          fault: { kind: 'late-landing', delayMs: 60_000, answer: '504' }
+        })
+      ).status,
+      201
+    )
     t.equal((await h.flow('POST', '/connections', { body: salesforceBody({ name: 'lands over http' }) })).status, 504)
     t.match((await control('GET', '/landings')).json, { items: [{ name: 'lands over http', sandboxName: 'prod' }] })
     const landed = (await control('POST', '/landings/land')).json as { ids: string[] }
@@ -97,7 +127,10 @@ void t.test('HTTP control API', async (t) => {
     const options = { seed: 7, rate: 1, kinds: ['status'], maxDelayMs: 10 }
     t.same((await control('PUT', '/chaos', options)).json, { options })
     t.ok([500, 502, 503, 504].includes((await h.flow('GET', '/connections')).status))
-    t.match((await control('GET', '/chaos')).json, { options, log: [{ request: 1, operation: 'list', kind: 'status', fault: { kind: 'status' } }] })
+    t.match((await control('GET', '/chaos')).json, {
+      options,
+      log: [{ request: 1, operation: 'list', kind: 'status', fault: { kind: 'status' } }]
+    })
     t.equal((await control('DELETE', '/chaos')).status, 204)
     t.same((await control('GET', '/chaos')).json, { options: null, log: [] })
     t.equal((await h.flow('GET', '/connections')).status, 200)
@@ -170,9 +203,21 @@ void t.test('the request log is bounded and redacts a client_secret sent in a qu
   const h = await harness(t, { requestLogSize: 3 })
   for (let i = 0; i < 5; i++) await h.flow('GET', `/connections?limit=${i + 1}`)
   const log = h.emu.control.recentRequests()
-  t.same(log.map((e) => e.query), ['limit=3', 'limit=4', 'limit=5'], 'the oldest entries go first')
-  t.match(log[0], { method: 'GET', path: '/data/foundation/flowservice/connections', sandbox: 'prod', operation: 'list', status: 200 })
+  t.same(
+    log.map((e) => e.query),
+    ['limit=3', 'limit=4', 'limit=5'],
+    'the oldest entries go first'
+  )
+  t.match(log[0], {
+    method: 'GET',
+    path: '/data/foundation/flowservice/connections',
+    sandbox: 'prod',
+    operation: 'list',
+    status: 200
+  })
 
-  await fetch(`${h.emu.imsUrl}/ims/token/v3?client_secret=leaked`, { method: 'POST' }).then(async (r) => await r.arrayBuffer())
+  await fetch(`${h.emu.imsUrl}/ims/token/v3?client_secret=leaked`, { method: 'POST' }).then(
+    async (r) => await r.arrayBuffer()
+  )
   t.notMatch(JSON.stringify(h.emu.control.recentRequests()), 'leaked')
 })

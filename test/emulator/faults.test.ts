@@ -5,7 +5,9 @@ import { fetchToken, flowHeaders, harness, mintToken, salesforceBody, sleep } fr
 
 void t.test('answering faults', async (t) => {
   const h = await harness(t)
-  t.afterEach(() => { h.emu.control.clearFaults() })
+  t.afterEach(() => {
+    h.emu.control.clearFaults()
+  })
 
   void t.test('status 500 answers 1102-500 once, without creating anything', async (t) => {
     h.emu.control.injectFault('create', { kind: 'status', status: 500 })
@@ -13,7 +15,11 @@ void t.test('answering faults', async (t) => {
     t.equal(failed.status, 500)
     t.match(failed.json, { type: /FLOW-1102-500$/, status: 500 })
     t.equal(h.emu.control.storedConnections().length, 0)
-    t.equal((await h.flow('POST', '/connections', { body: salesforceBody() })).status, 201, 'the next call goes through')
+    t.equal(
+      (await h.flow('POST', '/connections', { body: salesforceBody() })).status,
+      201,
+      'the next call goes through'
+    )
   })
 
   void t.test('status 503 with Retry-After, 504, and 502 in the gateway shape', async (t) => {
@@ -75,7 +81,11 @@ void t.test('answering faults', async (t) => {
   void t.test('token faults answer in the IMS shape', async (t) => {
     h.emu.control.injectFault('token', { kind: 'status', status: 500 })
     h.emu.control.injectFault('token', { kind: 'rate-limit', retryAfterSeconds: 1 })
-    h.emu.control.injectFault('token', { kind: 'reject', code: 'invalid_client', message: 'invalid client_secret parameter' })
+    h.emu.control.injectFault('token', {
+      kind: 'reject',
+      code: 'invalid_client',
+      message: 'invalid client_secret parameter'
+    })
     const a = await fetchToken(h.emu)
     t.equal(a.status, 500)
     t.match(a.json, { error: 'internal_error' })
@@ -98,7 +108,10 @@ void t.test('answering faults', async (t) => {
   void t.test('faults of one operation do not touch another', async (t) => {
     h.emu.control.injectFault('update', { kind: 'status', status: 500 })
     t.equal((await h.flow('GET', '/connections')).status, 200)
-    t.same(h.emu.control.pendingFaults().map((f) => [f.operation, f.remaining]), [['update', 1]])
+    t.same(
+      h.emu.control.pendingFaults().map((f) => [f.operation, f.remaining]),
+      [['update', 1]]
+    )
     h.emu.control.clearFaults('update')
     t.same(h.emu.control.pendingFaults(), [])
   })
@@ -121,7 +134,9 @@ void t.test('answering faults', async (t) => {
 
 void t.test('faults that never answer', async (t) => {
   const h = await harness(t)
-  t.afterEach(() => { h.emu.control.clearFaults() })
+  t.afterEach(() => {
+    h.emu.control.clearFaults()
+  })
 
   void t.test('lost-answer: the connection IS created but the client sees a socket error', async (t) => {
     h.emu.control.injectFault('create', { kind: 'lost-answer' })
@@ -151,12 +166,15 @@ void t.test('faults that never answer', async (t) => {
     const before = h.emu.control.storedConnections().length
     h.emu.control.injectFault('create', { kind: 'timeout' })
     const started = Date.now()
-    await t.rejects(fetch(`${h.emu.flowServiceUrl}/connections`, {
-      method: 'POST',
-      headers: { ...flowHeaders(h.emu, h.token), 'content-type': 'application/json' },
-      body: JSON.stringify(salesforceBody()),
-      signal: AbortSignal.timeout(300)
-    }), { name: 'TimeoutError' })
+    await t.rejects(
+      fetch(`${h.emu.flowServiceUrl}/connections`, {
+        method: 'POST',
+        headers: { ...flowHeaders(h.emu, h.token), 'content-type': 'application/json' },
+        body: JSON.stringify(salesforceBody()),
+        signal: AbortSignal.timeout(300)
+      }),
+      { name: 'TimeoutError' }
+    )
     t.ok(Date.now() - started >= 290)
     t.equal(h.emu.control.storedConnections().length, before)
     await sleep(20)
@@ -176,7 +194,10 @@ void t.test('close() releases held requests at once', async (t) => {
   const token = await mintToken(emu)
   emu.control.injectFault('list', { kind: 'timeout', delayMs: 60_000 })
   const held = fetch(`${emu.flowServiceUrl}/connections`, { headers: flowHeaders(emu, token) })
-  const outcome = held.then(() => 'answered', () => 'dropped')
+  const outcome = held.then(
+    () => 'answered',
+    () => 'dropped'
+  )
   while (emu.control.callCounts().list === 0) await sleep(5)
   const started = Date.now()
   await emu.close()

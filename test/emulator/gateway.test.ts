@@ -70,7 +70,12 @@ void t.test('gateway and header checks', async (t) => {
     t.match((res.json as { type: string }).type, /2105-400$/)
   })
 
-  const contentTypeError = { type: '/placeholder/type/uri', status: 400, title: 'BadRequestError', detail: 'A valid content-type must be specified' }
+  const contentTypeError = {
+    type: '/placeholder/type/uri',
+    status: 400,
+    title: 'BadRequestError',
+    detail: 'A valid content-type must be specified'
+  }
 
   void t.test('POST without Content-Type: the placeholder BadRequestError', async (t) => {
     const res = await h.flow('POST', '/connections', { body: salesforceBody(), headers: { 'content-type': undefined } })
@@ -80,13 +85,19 @@ void t.test('gateway and header checks', async (t) => {
   })
 
   void t.test('POST with text/plain: the same error', async (t) => {
-    const res = await h.flow('POST', '/connections', { body: salesforceBody(), headers: { 'content-type': 'text/plain' } })
+    const res = await h.flow('POST', '/connections', {
+      body: salesforceBody(),
+      headers: { 'content-type': 'text/plain' }
+    })
     t.equal(res.status, 400)
     t.same(res.json, contentTypeError)
   })
 
   void t.test('application/json with a charset is fine', async (t) => {
-    const res = await h.flow('POST', '/connections', { body: salesforceBody(), headers: { 'content-type': 'application/json; charset=utf-8' } })
+    const res = await h.flow('POST', '/connections', {
+      body: salesforceBody(),
+      headers: { 'content-type': 'application/json; charset=utf-8' }
+    })
     t.equal(res.status, 201)
   })
 

@@ -5,7 +5,9 @@ import { answer, fetchToken, flowHeaders, SCOPES } from './helpers.js'
 
 void t.test('IMS token endpoint', async (t) => {
   const emu = await startEmulator({ readyDelayMs: 0, tokenTtlSeconds: 120 })
-  t.teardown(async () => { await emu.close() })
+  t.teardown(async () => {
+    await emu.close()
+  })
   const good = {
     grant_type: 'client_credentials',
     client_id: emu.credentials.clientId,
@@ -31,7 +33,9 @@ void t.test('IMS token endpoint', async (t) => {
 
   void t.test('defaults to 86399 seconds, what IMS answers', async (t) => {
     const other = await startEmulator()
-    t.teardown(async () => { await other.close() })
+    t.teardown(async () => {
+      await other.close()
+    })
     const res = await fetchToken(other)
     t.equal((res.json as { expires_in: number }).expires_in, 86399)
   })
@@ -69,11 +73,13 @@ void t.test('IMS token endpoint', async (t) => {
   })
 
   void t.test('a JSON body is invalid_request: IMS takes a form', async (t) => {
-    const res = await answer(await fetch(`${emu.imsUrl}/ims/token/v3`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(good)
-    }))
+    const res = await answer(
+      await fetch(`${emu.imsUrl}/ims/token/v3`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(good)
+      })
+    )
     t.equal(res.status, 400)
     t.equal((res.json as { error: string }).error, 'invalid_request')
   })
@@ -93,7 +99,9 @@ void t.test('IMS token endpoint', async (t) => {
     const first = (await fetchToken(emu)).json as { access_token: string }
     t.equal(await list(first.access_token), 200)
     emu.control.expireTokens()
-    const expired = await answer(await fetch(`${emu.flowServiceUrl}/connections`, { headers: flowHeaders(emu, first.access_token) }))
+    const expired = await answer(
+      await fetch(`${emu.flowServiceUrl}/connections`, { headers: flowHeaders(emu, first.access_token) })
+    )
     t.equal(expired.status, 401)
     t.same(expired.json, { error_code: '401013', message: 'Oauth token is not valid' })
 
@@ -109,7 +117,9 @@ void t.test('IMS token endpoint', async (t) => {
 
   void t.test('a token past its TTL is refused', async (t) => {
     const short = await startEmulator({ tokenTtlSeconds: 1 })
-    t.teardown(async () => { await short.close() })
+    t.teardown(async () => {
+      await short.close()
+    })
     const token = ((await fetchToken(short)).json as { access_token: string }).access_token
     await new Promise((resolve) => setTimeout(resolve, 1100))
     const res = await fetch(`${short.flowServiceUrl}/connections`, { headers: flowHeaders(short, token) })

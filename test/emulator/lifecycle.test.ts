@@ -38,7 +38,10 @@ void t.test('with a ready delay', async (t) => {
   void t.test('the state also settles in lists and state filters without a GET by id', async (t) => {
     const other = await h.create({ name: 'second' })
     const init = await h.flow('GET', '/connections?property=state==initializing')
-    t.same((init.json as { items: Array<{ id: string }> }).items.map((c) => c.id), [other.id])
+    t.same(
+      (init.json as { items: Array<{ id: string }> }).items.map((c) => c.id),
+      [other.id]
+    )
     await sleep(350)
     const after = await h.flow('GET', '/connections?property=state==initializing&count=true')
     t.same(after.json, { count: 0 })

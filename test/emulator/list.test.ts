@@ -2,19 +2,28 @@
 import t from 'tap'
 import { harness, MARKETING_CLOUD, SALESFORCE } from './helpers.js'
 
-interface ListBody { items: Array<{ id: string, name: string, state: string, connectionSpec: { id: string } }>, _links: { next?: { href: string } } }
+interface ListBody {
+  items: Array<{ id: string; name: string; state: string; connectionSpec: { id: string } }>
+  _links: { next?: { href: string } }
+}
 
 void t.test('listing connections', async (t) => {
   const h = await harness(t)
   const ids: string[] = []
-  for (let i = 0; i < 7; i++) ids.push((await h.create({ name: `conn-${i}`, description: i % 2 === 0 ? 'even' : 'odd' })).id)
-  const sfmc = (await h.flow('POST', '/connections', {
-    body: {
-      name: 'sfmc',
-      auth: { specName: 'Client-Id-Secret Based Authentication', params: { host: 'acme.rest.marketingcloudapis.com', clientId: 'c', clientSecret: 's' } },
-      connectionSpec: { id: MARKETING_CLOUD, version: '1.0' }
-    }
-  })).json as { id: string }
+  for (let i = 0; i < 7; i++)
+    ids.push((await h.create({ name: `conn-${i}`, description: i % 2 === 0 ? 'even' : 'odd' })).id)
+  const sfmc = (
+    await h.flow('POST', '/connections', {
+      body: {
+        name: 'sfmc',
+        auth: {
+          specName: 'Client-Id-Secret Based Authentication',
+          params: { host: 'acme.rest.marketingcloudapis.com', clientId: 'c', clientSecret: 's' }
+        },
+        connectionSpec: { id: MARKETING_CLOUD, version: '1.0' }
+      }
+    })
+  ).json as { id: string }
   h.emu.control.forceState(ids[0] as string, 'disabled')
   h.emu.control.forceState(ids[1] as string, 'enabled-finalizing')
 
@@ -33,7 +42,10 @@ void t.test('listing connections', async (t) => {
 
   void t.test('property=id==a,b,c returns those ids (comma = OR)', async (t) => {
     const body = await list(`?property=id==${ids[5]},${ids[2]},${sfmc.id},not-there`)
-    t.same(body.items.map((c) => c.id), [ids[2], ids[5], sfmc.id])
+    t.same(
+      body.items.map((c) => c.id),
+      [ids[2], ids[5], sfmc.id]
+    )
   })
 
   void t.test('property=name==x matches the exact name', async (t) => {
@@ -45,7 +57,11 @@ void t.test('listing connections', async (t) => {
     const { id } = await h.create({ name: 'With Spaces & Symbols, Inc.' })
     const body = await list(`?property=${encodeURIComponent('name==With Spaces & Symbols, Inc.')}`)
     t.same(body.items, [], 'looked up as "With Spaces & Symbols" or " Inc."')
-    t.same(names(await list(`?property=${encodeURIComponent('name==conn-1 ,conn-2, conn-3')}`)), ['conn-2'], 'parts are not trimmed')
+    t.same(
+      names(await list(`?property=${encodeURIComponent('name==conn-1 ,conn-2, conn-3')}`)),
+      ['conn-2'],
+      'parts are not trimmed'
+    )
     h.emu.control.deleteConnection(id)
   })
 

@@ -22,7 +22,9 @@ void t.test('the standalone emulator', async (t) => {
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
 
   let out = ''
   child.stdout.setEncoding('utf8')
@@ -30,10 +32,19 @@ void t.test('the standalone emulator', async (t) => {
     child.stdout.on('data', (chunk: string) => {
       out += chunk
       if (out.includes('IMS_ORG_ID=')) {
-        resolve(Object.fromEntries(out.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])))
+        resolve(
+          Object.fromEntries(
+            out
+              .split('\n')
+              .filter((l) => /^[A-Z_]+=/.test(l))
+              .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])
+          )
+        )
       }
     })
-    child.once('exit', (code) => { reject(new Error(`exited early with ${String(code)}: ${out}`)) })
+    child.once('exit', (code) => {
+      reject(new Error(`exited early with ${String(code)}: ${out}`))
+    })
   })
 
   t.match(settings, {
@@ -44,18 +55,25 @@ void t.test('the standalone emulator', async (t) => {
     IMS_ORG_ID: 'STANDALONE@AdobeOrg'
   })
 
-  const token = await answer(await fetch(`${settings.IMS_URL}/ims/token/v3`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'standalone-client', client_secret: 'standalone-secret', scope: 'openid' })
-  }))
+  const token = await answer(
+    await fetch(`${settings.IMS_URL}/ims/token/v3`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'standalone-client',
+        client_secret: 'standalone-secret',
+        scope: 'openid'
+      })
+    })
+  )
   t.equal(token.status, 200, 'the configured client gets a token')
   const health = await fetch(`${settings.IMS_URL}/_emulator/health`)
   t.equal(health.status, 200)
   await health.arrayBuffer()
 
   child.kill('SIGTERM')
-  const [code] = await once(child, 'exit') as [number | null]
+  const [code] = (await once(child, 'exit')) as [number | null]
   t.equal(code, 0, 'SIGTERM stops it cleanly')
 })
 
@@ -67,19 +85,27 @@ void t.test('a bad EMULATOR_PORT stops the boot with a message naming it', async
   })
   let err = ''
   child.stderr.setEncoding('utf8')
-  child.stderr.on('data', (c: string) => { err += c })
-  const [code] = await once(child, 'exit') as [number | null]
+  child.stderr.on('data', (c: string) => {
+    err += c
+  })
+  const [code] = (await once(child, 'exit')) as [number | null]
   t.equal(code, 1)
   t.match(err, /EMULATOR_PORT/)
 })
 
 void t.test('a pino logger plugs in', async (t) => {
   const emu = await startEmulator({ logger: pino({ level: 'silent' }) })
-  t.teardown(async () => { await emu.close() })
+  t.teardown(async () => {
+    await emu.close()
+  })
   t.match(emu.origin, /^http:\/\/127\.0\.0\.1:\d+$/)
   t.equal(emu.flowServiceUrl, `${emu.origin}/data/foundation/flowservice`)
   t.equal(emu.imsUrl, emu.origin)
-  t.same(emu.credentials, { clientId: 'broker-dev-client', clientSecret: emu.credentials.clientSecret, orgId: 'DEV0000000000000000000000@AdobeOrg' })
+  t.same(emu.credentials, {
+    clientId: 'broker-dev-client',
+    clientSecret: emu.credentials.clientSecret,
+    orgId: 'DEV0000000000000000000000@AdobeOrg'
+  })
 })
 
 void t.test('close() is idempotent', async (t) => {

@@ -42,11 +42,22 @@ const UNEXPECTED_ANSWER = 'unexpected_answer'
 
 const body: CreateConnectionBody = {
   name: 'Salesforce prod',
-  auth: { specName: 'Basic Authentication', params: { environmentUrl: 'https://acme.my.salesforce.com', username: 'integration@acme.com', password: 'pw-spec-peer-client', securityToken: 'st-spec-peer-client' } },
+  auth: {
+    specName: 'Basic Authentication',
+    params: {
+      environmentUrl: 'https://acme.my.salesforce.com',
+      username: 'integration@acme.com',
+      password: 'pw-spec-peer-client',
+      securityToken: 'st-spec-peer-client'
+    }
+  },
   connectionSpec: { id: SALESFORCE_SPEC, version: '1.0' }
 }
 
-async function setUp (t: { teardown: (fn: () => Promise<void>) => void }, options: AdobeSpecPeerOptions = {}): Promise<{ peer: AdobeSpecPeer, fs: FlowServiceClient }> {
+async function setUp(
+  t: { teardown: (fn: () => Promise<void>) => void },
+  options: AdobeSpecPeerOptions = {}
+): Promise<{ peer: AdobeSpecPeer; fs: FlowServiceClient }> {
   const ims = await startEmulator({ readyDelayMs: 0 })
   t.teardown(ims.close)
   const peer = await startAdobeSpecPeer(options)
@@ -64,7 +75,7 @@ async function setUp (t: { teardown: (fn: () => Promise<void>) => void }, option
   return { peer, fs }
 }
 
-async function failure (promise: Promise<unknown>): Promise<unknown> {
+async function failure(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise
   } catch (err) {
@@ -73,7 +84,7 @@ async function failure (promise: Promise<unknown>): Promise<unknown> {
   return undefined
 }
 
-function callsTo (peer: AdobeSpecPeer, method: string): number {
+function callsTo(peer: AdobeSpecPeer, method: string): number {
   return peer.requests().filter((r) => r.method === method).length
 }
 
@@ -116,19 +127,28 @@ void t.test('listConnections keeps only items that match what was asked', async 
   const { fs } = await setUp(t)
 
   await t.test('ids: the asked id is kept', async (t) => {
-    t.same((await fs.listConnections('prod', { ids: [EXAMPLE.id] })).items.map((c) => c.id), [EXAMPLE.id])
+    t.same(
+      (await fs.listConnections('prod', { ids: [EXAMPLE.id] })).items.map((c) => c.id),
+      [EXAMPLE.id]
+    )
   })
   await t.test('[flow-client] ids: an item whose id was not asked is dropped', async (t) => {
     t.same((await fs.listConnections('prod', { ids: [ASKED_ID], limit: 100 })).items, [])
   })
   await t.test('connectionSpecId: an item of that spec is kept', async (t) => {
-    t.same((await fs.listConnections('prod', { connectionSpecId: EXAMPLE.connectionSpecId })).items.map((c) => c.id), [EXAMPLE.id])
+    t.same(
+      (await fs.listConnections('prod', { connectionSpecId: EXAMPLE.connectionSpecId })).items.map((c) => c.id),
+      [EXAMPLE.id]
+    )
   })
   await t.test('[flow-client] connectionSpecId: an item of another spec is dropped', async (t) => {
     t.same((await fs.listConnections('prod', { connectionSpecId: SALESFORCE_SPEC })).items, [])
   })
   await t.test('name: an item of that name is kept', async (t) => {
-    t.same((await fs.listConnections('prod', { name: EXAMPLE.name })).items.map((c) => c.id), [EXAMPLE.id])
+    t.same(
+      (await fs.listConnections('prod', { name: EXAMPLE.name })).items.map((c) => c.id),
+      [EXAMPLE.id]
+    )
   })
   await t.test('[flow-client] name: an item whose name differs is dropped', async (t) => {
     t.same((await fs.listConnections('prod', { name: 'Salesforce prod', limit: 100 })).items, [])
@@ -138,22 +158,32 @@ void t.test('listConnections keeps only items that match what was asked', async 
 void t.test('updateConnection', async (t) => {
   await t.test('as published, the documented PATCH path is refused (405), not taken for a success', async (t) => {
     const { fs } = await setUp(t)
-    const err = await failure(fs.updateConnection('prod', EXAMPLE.id, EXAMPLE.etag, [{ op: 'replace', path: '/name', value: 'Renamed' }]))
+    const err = await failure(
+      fs.updateConnection('prod', EXAMPLE.id, EXAMPLE.etag, [{ op: 'replace', path: '/name', value: 'Renamed' }])
+    )
     t.type(err, FlowServiceError)
     t.match(err, { status: 405, operation: 'updateConnection' })
   })
 
   await t.test('with the documented path, the answer naming the patched id is the new ref', async (t) => {
     const { fs } = await setUp(t, { paths: 'documented-paths' })
-    t.same(await fs.updateConnection('prod', EXAMPLE.id, EXAMPLE.etag, [{ op: 'replace', path: '/name', value: 'Renamed' }]), { id: EXAMPLE.id, etag: EXAMPLE.etag })
+    t.same(
+      await fs.updateConnection('prod', EXAMPLE.id, EXAMPLE.etag, [{ op: 'replace', path: '/name', value: 'Renamed' }]),
+      { id: EXAMPLE.id, etag: EXAMPLE.etag }
+    )
   })
 
-  await t.test('[flow-client] an answer naming another id is ambiguous: the patch may have landed on the asked one', async (t) => {
-    const { fs } = await setUp(t, { paths: 'documented-paths' })
-    const err = await failure(fs.updateConnection('prod', ASKED_ID, EXAMPLE.etag, [{ op: 'replace', path: '/name', value: 'Renamed' }]))
-    t.type(err, FlowServiceError)
-    t.match(err, { kind: 'ambiguous', code: UNEXPECTED_ANSWER, operation: 'updateConnection' })
-  })
+  await t.test(
+    '[flow-client] an answer naming another id is ambiguous: the patch may have landed on the asked one',
+    async (t) => {
+      const { fs } = await setUp(t, { paths: 'documented-paths' })
+      const err = await failure(
+        fs.updateConnection('prod', ASKED_ID, EXAMPLE.etag, [{ op: 'replace', path: '/name', value: 'Renamed' }])
+      )
+      t.type(err, FlowServiceError)
+      t.match(err, { kind: 'ambiguous', code: UNEXPECTED_ANSWER, operation: 'updateConnection' })
+    }
+  )
 })
 
 void t.test('deleteConnection', async (t) => {
@@ -164,12 +194,15 @@ void t.test('deleteConnection', async (t) => {
     t.equal(callsTo(peer, 'DELETE'), 0, 'no DELETE reached the peer')
   })
 
-  await t.test('as published, the documented DELETE path is refused (405): neither deleted nor not_found', async (t) => {
-    const { fs } = await setUp(t)
-    const err = await failure(fs.deleteConnection('prod', EXAMPLE.id, EXAMPLE.etag))
-    t.type(err, FlowServiceError)
-    t.match(err, { status: 405, operation: 'deleteConnection' })
-  })
+  await t.test(
+    'as published, the documented DELETE path is refused (405): neither deleted nor not_found',
+    async (t) => {
+      const { fs } = await setUp(t)
+      const err = await failure(fs.deleteConnection('prod', EXAMPLE.id, EXAMPLE.etag))
+      t.type(err, FlowServiceError)
+      t.match(err, { status: 405, operation: 'deleteConnection' })
+    }
+  )
 
   await t.test('with the documented path, 204 is deleted and the etag went out as If-Match', async (t) => {
     const { peer, fs } = await setUp(t, { paths: 'documented-paths' })

@@ -6,17 +6,23 @@ import { BudgetExhausted, RequestBudget, type RequestBudgetOptions } from '../..
 /** A clock that moves only when the test says; sleepers wake in time order as it passes their deadline. */
 class FakeClock {
   now = 1_000_000
-  readonly #sleepers: Array<{ at: number, wake: () => void }> = []
+  readonly #sleepers: Array<{ at: number; wake: () => void }> = []
 
   readonly sleep = async (ms: number, signal: AbortSignal): Promise<void> => {
     await new Promise<void>((resolve, reject) => {
       this.#sleepers.push({ at: this.now + ms, wake: resolve })
-      signal.addEventListener('abort', () => { reject(new Error('aborted')) }, { once: true })
+      signal.addEventListener(
+        'abort',
+        () => {
+          reject(new Error('aborted'))
+        },
+        { once: true }
+      )
     })
   }
 
   /** Moves time forward step by step, letting each woken sleeper run before the next wakes. */
-  async advance (ms: number): Promise<void> {
+  async advance(ms: number): Promise<void> {
     const end = this.now + ms
     for (;;) {
       await settle()
@@ -32,21 +38,33 @@ class FakeClock {
   }
 }
 
-async function settle (): Promise<void> {
+async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await Promise.resolve()
 }
 
-function budgetOn (clock: FakeClock, options: Partial<RequestBudgetOptions> = {}): RequestBudget {
-  return new RequestBudget({ ratePerSecond: 10, maxWaitMs: 60000, now: () => clock.now, sleep: clock.sleep, ...options })
+function budgetOn(clock: FakeClock, options: Partial<RequestBudgetOptions> = {}): RequestBudget {
+  return new RequestBudget({
+    ratePerSecond: 10,
+    maxWaitMs: 60000,
+    now: () => clock.now,
+    sleep: clock.sleep,
+    ...options
+  })
 }
 
 /** Starts `count` acquisitions and records when (fake time) each was let through, in order of release. */
-function acquireMany (budget: RequestBudget, clock: FakeClock, count: number): { starts: Array<{ caller: number, at: number }>, done: Promise<unknown> } {
-  const starts: Array<{ caller: number, at: number }> = []
-  const done = Promise.all(Array.from({ length: count }, async (_, caller) => {
-    await budget.acquire()
-    starts.push({ caller, at: clock.now })
-  }))
+function acquireMany(
+  budget: RequestBudget,
+  clock: FakeClock,
+  count: number
+): { starts: Array<{ caller: number; at: number }>; done: Promise<unknown> } {
+  const starts: Array<{ caller: number; at: number }> = []
+  const done = Promise.all(
+    Array.from({ length: count }, async (_, caller) => {
+      await budget.acquire()
+      starts.push({ caller, at: clock.now })
+    })
+  )
   return { starts, done }
 }
 
@@ -57,7 +75,10 @@ void t.test('calls are spaced evenly at 1 / rate, never in a burst', async (t) =
   const { starts, done } = acquireMany(budget, clock, 5)
   await clock.advance(1000)
   await done
-  t.same(starts.map((s) => s.at - t0), [0, 100, 200, 300, 400])
+  t.same(
+    starts.map((s) => s.at - t0),
+    [0, 100, 200, 300, 400]
+  )
 })
 
 void t.test('callers are let through first come, first served', async (t) => {
@@ -66,7 +87,10 @@ void t.test('callers are let through first come, first served', async (t) => {
   const { starts, done } = acquireMany(budget, clock, 6)
   await clock.advance(1000)
   await done
-  t.same(starts.map((s) => s.caller), [0, 1, 2, 3, 4, 5])
+  t.same(
+    starts.map((s) => s.caller),
+    [0, 1, 2, 3, 4, 5]
+  )
 })
 
 void t.test('an idle budget lets the next call through at once, and saves up no burst', async (t) => {
@@ -78,7 +102,11 @@ void t.test('an idle budget lets the next call through at once, and saves up no 
   const { starts, done } = acquireMany(budget, clock, 3)
   await clock.advance(1000)
   await done
-  t.same(starts.map((s) => s.at - t1), [0, 100, 200], 'five idle seconds do not buy five seconds of calls at once')
+  t.same(
+    starts.map((s) => s.at - t1),
+    [0, 100, 200],
+    'five idle seconds do not buy five seconds of calls at once'
+  )
 })
 
 void t.test('acquire reports how long the caller waited', async (t) => {
@@ -101,7 +129,10 @@ void t.test('a pause (429) holds every call until it ends, then pacing resumes',
   t.same(starts, [], 'nothing during the pause')
   await clock.advance(1000)
   await done
-  t.same(starts.map((s) => s.at - t0), [2000, 2100, 2200])
+  t.same(
+    starts.map((s) => s.at - t0),
+    [2000, 2100, 2200]
+  )
   t.equal(budget.pausedUntil(), undefined, 'no longer paused')
 })
 
@@ -111,11 +142,18 @@ void t.test('callers already waiting for their slot when a 429 arrives wait for 
   const t0 = clock.now
   const { starts, done } = acquireMany(budget, clock, 3)
   await clock.advance(50)
-  t.same(starts.map((s) => s.at - t0), [0], 'the first went at once')
+  t.same(
+    starts.map((s) => s.at - t0),
+    [0],
+    'the first went at once'
+  )
   budget.pause(1000)
   await clock.advance(2000)
   await done
-  t.ok(starts.slice(1).every((s) => s.at - t0 >= 1050), `the others went after the pause (${starts.map((s) => s.at - t0).join(', ')})`)
+  t.ok(
+    starts.slice(1).every((s) => s.at - t0 >= 1050),
+    `the others went after the pause (${starts.map((s) => s.at - t0).join(', ')})`
+  )
 })
 
 void t.test('a pause never shortens an earlier, longer one', async (t) => {
@@ -126,23 +164,35 @@ void t.test('a pause never shortens an earlier, longer one', async (t) => {
   t.equal(budget.pausedUntil(), clock.now + 5000)
 })
 
-void t.test('a call that would wait longer than maxWaitMs is refused at once, with the wait as retry-after', async (t) => {
-  const clock = new FakeClock()
-  const budget = budgetOn(clock, { ratePerSecond: 10, maxWaitMs: 250 })
-  await budget.acquire()
-  const within = [budget.acquire(), budget.acquire()] // 100 and 200 ms away
-  const refused = await budget.acquire().then(() => undefined, (err: unknown) => err) // 300 ms away
-  t.type(refused, BudgetExhausted)
-  t.ok(refused instanceof BudgetExhausted && refused.retryAfterMs === 300, 'retry-after is the wait it would have needed')
-  await clock.advance(1000)
-  t.same(await Promise.all(within), [100, 200], 'the callers within the limit still go, and a refusal took no slot')
-})
+void t.test(
+  'a call that would wait longer than maxWaitMs is refused at once, with the wait as retry-after',
+  async (t) => {
+    const clock = new FakeClock()
+    const budget = budgetOn(clock, { ratePerSecond: 10, maxWaitMs: 250 })
+    await budget.acquire()
+    const within = [budget.acquire(), budget.acquire()] // 100 and 200 ms away
+    const refused = await budget.acquire().then(
+      () => undefined,
+      (err: unknown) => err
+    ) // 300 ms away
+    t.type(refused, BudgetExhausted)
+    t.ok(
+      refused instanceof BudgetExhausted && refused.retryAfterMs === 300,
+      'retry-after is the wait it would have needed'
+    )
+    await clock.advance(1000)
+    t.same(await Promise.all(within), [100, 200], 'the callers within the limit still go, and a refusal took no slot')
+  }
+)
 
 void t.test('during a long pause, calls are refused at once rather than queued past maxWaitMs', async (t) => {
   const clock = new FakeClock()
   const budget = budgetOn(clock, { maxWaitMs: 1000 })
   budget.pause(30000)
-  const err = await budget.acquire().then(() => undefined, (e: unknown) => e)
+  const err = await budget.acquire().then(
+    () => undefined,
+    (e: unknown) => e
+  )
   t.ok(err instanceof BudgetExhausted && err.retryAfterMs === 30000, 'refused with the pause left')
   t.match(String(err), /429/)
 })
@@ -154,19 +204,31 @@ void t.test('rate 0 means no pacing, but a 429 pause still holds calls', async (
   const first = acquireMany(budget, clock, 50)
   await clock.advance(0)
   await first.done
-  t.ok(first.starts.every((s) => s.at === t0), 'fifty calls at once')
+  t.ok(
+    first.starts.every((s) => s.at === t0),
+    'fifty calls at once'
+  )
   budget.pause(500)
   const second = acquireMany(budget, clock, 2)
   await clock.advance(1000)
   await second.done
-  t.same(second.starts.map((s) => s.at - t0), [500, 500])
+  t.same(
+    second.starts.map((s) => s.at - t0),
+    [500, 500]
+  )
 })
 
 void t.test('close() wakes every waiting caller with BudgetExhausted, and refuses new ones', async (t) => {
   const clock = new FakeClock()
   const budget = budgetOn(clock, { ratePerSecond: 1 })
   await budget.acquire()
-  const waiting = [budget.acquire(), budget.acquire()].map(async (p) => await p.then(() => 'went', (e: unknown) => e instanceof BudgetExhausted ? 'refused' : 'other'))
+  const waiting = [budget.acquire(), budget.acquire()].map(
+    async (p) =>
+      await p.then(
+        () => 'went',
+        (e: unknown) => (e instanceof BudgetExhausted ? 'refused' : 'other')
+      )
+  )
   await settle()
   budget.close()
   t.same(await Promise.all(waiting), ['refused', 'refused'])

@@ -13,19 +13,40 @@ import { waitFor } from '../support/poller-scene.js'
 import { SEED_BODIES } from '../support/seed-bodies.js'
 import { startTestBroker } from '../support/test-broker.js'
 
-interface Teardown { teardown: (fn: () => Promise<void> | void) => void }
+interface Teardown {
+  teardown: (fn: () => Promise<void> | void) => void
+}
 
-async function budgetedClient (t: Teardown, emulator: RunningEmulator, budget: RequestBudget, defaultRetryAfterMs = 5000): Promise<{ client: FlowServiceClient, refusals: () => number }> {
+async function budgetedClient(
+  t: Teardown,
+  emulator: RunningEmulator,
+  budget: RequestBudget,
+  defaultRetryAfterMs = 5000
+): Promise<{ client: FlowServiceClient; refusals: () => number }> {
   let refusals = 0
-  const inner = createFlowServiceClient({ url: emulator.flowServiceUrl, imsUrl: emulator.imsUrl, ...emulator.credentials, scopes: 'openid,AdobeID', timeoutMs: 5000 })
-  const client = budgetFlowServiceClient(inner, budget, { defaultRetryAfterMs, onRefused: () => { refusals++ } })
+  const inner = createFlowServiceClient({
+    url: emulator.flowServiceUrl,
+    imsUrl: emulator.imsUrl,
+    ...emulator.credentials,
+    scopes: 'openid,AdobeID',
+    timeoutMs: 5000
+  })
+  const client = budgetFlowServiceClient(inner, budget, {
+    defaultRetryAfterMs,
+    onRefused: () => {
+      refusals++
+    }
+  })
   t.teardown(client.close)
   await client.ping() // a token now, so the calls under test are connection calls only
   return { client, refusals: () => refusals }
 }
 
-async function rejection (promise: Promise<unknown>): Promise<unknown> {
-  return await promise.then(() => undefined, (err: unknown) => err)
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return await promise.then(
+    () => undefined,
+    (err: unknown) => err
+  )
 }
 
 const entries = (emulator: RunningEmulator, operation: string): RequestLogEntry[] =>
@@ -50,7 +71,10 @@ void t.test('budgeted Flow Service client', async (t) => {
     const [throttled] = entries(emulator, 'list')
     const [next] = entries(emulator, 'get')
     if (throttled === undefined || next === undefined) throw new Error('requests missing from the log')
-    t.ok(next.at >= throttled.at + 1000, `the GET reached Flow Service ${next.at - throttled.at} ms after the 429, Retry-After was 1000`)
+    t.ok(
+      next.at >= throttled.at + 1000,
+      `the GET reached Flow Service ${next.at - throttled.at} ms after the 429, Retry-After was 1000`
+    )
   })
 
   void t.test('a 429 without Retry-After pauses for the default', async (t) => {
@@ -65,22 +89,32 @@ void t.test('budgeted Flow Service client', async (t) => {
     t.ok((budget.pausedUntil() ?? 0) >= before + 300, 'paused for the default')
   })
 
-  void t.test('a call the budget would hold too long fails at once as retryable, and never reaches Flow Service', async (t) => {
-    emulator.control.reset({ keepTokens: true })
-    const [c] = emulator.control.seed({ count: 1, sandboxName: 'prod' })
-    const { client, refusals } = await budgetedClient(t, emulator, new RequestBudget({ ratePerSecond: 0, maxWaitMs: 100 }))
-    emulator.control.injectFault('get', { kind: 'rate-limit', retryAfterSeconds: 30 })
-    await rejection(client.getConnection('prod', c ?? ''))
-    const before = emulator.control.callCounts()
+  void t.test(
+    'a call the budget would hold too long fails at once as retryable, and never reaches Flow Service',
+    async (t) => {
+      emulator.control.reset({ keepTokens: true })
+      const [c] = emulator.control.seed({ count: 1, sandboxName: 'prod' })
+      const { client, refusals } = await budgetedClient(
+        t,
+        emulator,
+        new RequestBudget({ ratePerSecond: 0, maxWaitMs: 100 })
+      )
+      emulator.control.injectFault('get', { kind: 'rate-limit', retryAfterSeconds: 30 })
+      await rejection(client.getConnection('prod', c ?? ''))
+      const before = emulator.control.callCounts()
 
-    const err = await rejection(client.createConnection('prod', SEED_BODIES.salesforceBasicWithUrl))
+      const err = await rejection(client.createConnection('prod', SEED_BODIES.salesforceBasicWithUrl))
 
-    t.ok(err instanceof FlowServiceError, 'a FlowServiceError, which callers already handle')
-    t.match(err, { kind: 'retryable', code: REQUEST_BUDGET_CODE, operation: 'createConnection' })
-    t.ok(err instanceof FlowServiceError && (err.retryAfterMs ?? 0) > 29000, 'Retry-After is what is left of the pause')
-    t.same(emulator.control.callCounts(), before, 'nothing was sent')
-    t.equal(refusals(), 1)
-  })
+      t.ok(err instanceof FlowServiceError, 'a FlowServiceError, which callers already handle')
+      t.match(err, { kind: 'retryable', code: REQUEST_BUDGET_CODE, operation: 'createConnection' })
+      t.ok(
+        err instanceof FlowServiceError && (err.retryAfterMs ?? 0) > 29000,
+        'Retry-After is what is left of the pause'
+      )
+      t.same(emulator.control.callCounts(), before, 'nothing was sent')
+      t.equal(refusals(), 1)
+    }
+  )
 
   void t.test('a list of no ids costs nothing, even while paused', async (t) => {
     const budget = new RequestBudget({ ratePerSecond: 0, maxWaitMs: 0 })
@@ -114,12 +148,19 @@ void t.test('in a broker, a 429 the poller got holds an API request’s call to 
   tb.emulator.control.injectFault('list', { kind: 'rate-limit', retryAfterSeconds: 2 })
   await waitFor('the poller to meet the 429', () => tb.emulator.control.pendingFaults().length === 0)
 
-  const second = await tb.request({ method: 'POST', url: '/v1/connections', body: { ...SEED_BODIES.salesforceBasicWithUrl, name: 'second' } })
+  const second = await tb.request({
+    method: 'POST',
+    url: '/v1/connections',
+    body: { ...SEED_BODIES.salesforceBasicWithUrl, name: 'second' }
+  })
 
   t.equal(second.statusCode, 201, 'the create waited and succeeded')
   const throttled = tb.emulator.control.recentRequests().find((r) => r.operation === 'list' && r.status === 429)
   const creates = entries(tb.emulator, 'create')
   const create = creates[creates.length - 1]
   if (throttled === undefined || create === undefined) throw new Error('requests missing from the log')
-  t.ok(create.at >= throttled.at + 2000, `the create reached Flow Service ${create.at - throttled.at} ms after the poller's 429 (Retry-After 2000)`)
+  t.ok(
+    create.at >= throttled.at + 2000,
+    `the create reached Flow Service ${create.at - throttled.at} ms after the poller's 429 (Retry-After 2000)`
+  )
 })

@@ -5,7 +5,10 @@ import { createFlowServiceClient, type FlowServiceClient } from '../../src/flow-
 import { FlowServiceError } from '../../src/flow-service/flow-service-error.js'
 import type { CreateConnectionBody } from '../../src/flow-service/types.js'
 
-async function setUp (t: { teardown: (fn: () => Promise<void>) => void }, readyDelayMs = 0): Promise<{ emulator: RunningEmulator, fs: FlowServiceClient }> {
+async function setUp(
+  t: { teardown: (fn: () => Promise<void>) => void },
+  readyDelayMs = 0
+): Promise<{ emulator: RunningEmulator; fs: FlowServiceClient }> {
   const emulator = await startEmulator({ readyDelayMs })
   t.teardown(emulator.close)
   const fs = createFlowServiceClient({
@@ -21,7 +24,7 @@ async function setUp (t: { teardown: (fn: () => Promise<void>) => void }, readyD
   return { emulator, fs }
 }
 
-async function failure (promise: Promise<unknown>): Promise<FlowServiceError> {
+async function failure(promise: Promise<unknown>): Promise<FlowServiceError> {
   try {
     await promise
   } catch (err) {
@@ -36,7 +39,12 @@ const body: CreateConnectionBody = {
   description: 'CRM source',
   auth: {
     specName: 'Basic Authentication',
-    params: { environmentUrl: 'https://acme.my.salesforce.com', username: 'integration@acme.com', password: 'hunter2', securityToken: 'tok123' }
+    params: {
+      environmentUrl: 'https://acme.my.salesforce.com',
+      username: 'integration@acme.com',
+      password: 'hunter2',
+      securityToken: 'tok123'
+    }
   },
   connectionSpec: { id: 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5', version: '1.0' }
 }
@@ -55,17 +63,26 @@ void t.test('create → get → patch with the etag → delete', async (t) => {
   if (etag === undefined) throw new Error('enabled connection without etag')
   t.match(etag, /^".*"$/, 'the etag keeps its quotes')
 
-  const updated = await fs.updateConnection('prod', created.id, etag, [{ op: 'replace', path: '/name', value: 'Salesforce EU' }])
+  const updated = await fs.updateConnection('prod', created.id, etag, [
+    { op: 'replace', path: '/name', value: 'Salesforce EU' }
+  ])
   t.equal(updated.id, created.id)
   t.not(updated.etag, etag)
   t.equal((await fs.getConnection('prod', created.id))?.name, 'Salesforce EU')
-  t.match(await failure(fs.updateConnection('prod', created.id, etag, [{ op: 'replace', path: '/name', value: 'x' }])), { kind: 'precondition_failed', status: 412 }, 'the old etag is stale now')
+  t.match(
+    await failure(fs.updateConnection('prod', created.id, etag, [{ op: 'replace', path: '/name', value: 'x' }])),
+    { kind: 'precondition_failed', status: 412 },
+    'the old etag is stale now'
+  )
 
   const page = await fs.listConnections('prod', { ids: [created.id, 'not-there'], limit: 100 })
-  t.same(page.items.map((c) => c.id), [created.id])
+  t.same(
+    page.items.map((c) => c.id),
+    [created.id]
+  )
 
   t.equal(await fs.deleteConnection('prod', created.id, updated.etag), 'deleted')
-  t.equal(await fs.getConnection('prod', created.id), null, 'Flow Service\'s own 404')
+  t.equal(await fs.getConnection('prod', created.id), null, "Flow Service's own 404")
   t.equal(await fs.deleteConnection('prod', created.id, updated.etag), 'not_found')
 })
 

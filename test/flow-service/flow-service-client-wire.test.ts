@@ -8,11 +8,18 @@ import type { CreateConnectionBody } from '../../src/flow-service/types.js'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
-interface Upstream { url: string, requests: () => number, close: () => Promise<void> }
+interface Upstream {
+  url: string
+  requests: () => number
+  close: () => Promise<void>
+}
 
-async function listen (handler: Handler): Promise<Upstream> {
+async function listen(handler: Handler): Promise<Upstream> {
   let requests = 0
-  const server = createServer((req, res) => { requests++; handler(req, res) })
+  const server = createServer((req, res) => {
+    requests++
+    handler(req, res)
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return {
@@ -20,21 +27,31 @@ async function listen (handler: Handler): Promise<Upstream> {
     requests: () => requests,
     close: async () => {
       server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => { resolve() }))
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve()
+        })
+      )
     }
   }
 }
 
 /** IMS that always grants. */
-async function ims (t: { teardown: (fn: () => Promise<void>) => void }): Promise<string> {
+async function ims(t: { teardown: (fn: () => Promise<void>) => void }): Promise<string> {
   const upstream = await listen((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'tok', token_type: 'bearer', expires_in: 86399 }))
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ access_token: 'tok', token_type: 'bearer', expires_in: 86399 }))
   })
   t.teardown(upstream.close)
   return upstream.url
 }
 
-async function clientFor (t: { teardown: (fn: () => Promise<void>) => void }, flowUrl: string, timeoutMs = 300): Promise<FlowServiceClient> {
+async function clientFor(
+  t: { teardown: (fn: () => Promise<void>) => void },
+  flowUrl: string,
+  timeoutMs = 300
+): Promise<FlowServiceClient> {
   const fs = createFlowServiceClient({
     url: `${flowUrl}/data/foundation/flowservice`,
     imsUrl: await ims(t),
@@ -48,7 +65,7 @@ async function clientFor (t: { teardown: (fn: () => Promise<void>) => void }, fl
   return fs
 }
 
-async function failure (promise: Promise<unknown>): Promise<FlowServiceError> {
+async function failure(promise: Promise<unknown>): Promise<FlowServiceError> {
   try {
     await promise
   } catch (err) {
@@ -65,10 +82,12 @@ const body: CreateConnectionBody = {
 }
 
 /** Reads the whole request, then does `then` with it: proof the request left the client. */
-function afterRequest (then: Handler): Handler {
+function afterRequest(then: Handler): Handler {
   return (req, res) => {
     req.resume()
-    req.on('end', () => { then(req, res) })
+    req.on('end', () => {
+      then(req, res)
+    })
   }
 }
 
@@ -94,7 +113,10 @@ void t.test('no answer within the timeout after a PATCH was sent: ambiguous', as
   const silent = await listen(afterRequest(() => {}))
   t.teardown(silent.close)
   const fs = await clientFor(t, silent.url)
-  t.match(await failure(fs.updateConnection('prod', 'c1', '"e"', [])), { kind: 'ambiguous', operation: 'updateConnection' })
+  t.match(await failure(fs.updateConnection('prod', 'c1', '"e"', [])), {
+    kind: 'ambiguous',
+    operation: 'updateConnection'
+  })
 })
 
 void t.test('no answer within the timeout after a GET or DELETE: retryable', async (t) => {
@@ -106,7 +128,11 @@ void t.test('no answer within the timeout after a GET or DELETE: retryable', asy
 })
 
 void t.test('the socket reset after a POST was received: ambiguous; after a GET: retryable', async (t) => {
-  const resetting = await listen(afterRequest((req) => { req.socket.destroy() }))
+  const resetting = await listen(
+    afterRequest((req) => {
+      req.socket.destroy()
+    })
+  )
   t.teardown(resetting.close)
   const fs = await clientFor(t, resetting.url)
   t.match(await failure(fs.createConnection('prod', body)), { kind: 'ambiguous', operation: 'createConnection' })
@@ -114,10 +140,12 @@ void t.test('the socket reset after a POST was received: ambiguous; after a GET:
 })
 
 void t.test('a 201 whose body stalls past the timeout: ambiguous', async (t) => {
-  const stalling = await listen(afterRequest((_req, res) => {
-    res.writeHead(201, { 'content-type': 'application/json', 'content-length': '100' })
-    res.write('{"id":')
-  }))
+  const stalling = await listen(
+    afterRequest((_req, res) => {
+      res.writeHead(201, { 'content-type': 'application/json', 'content-length': '100' })
+      res.write('{"id":')
+    })
+  )
   t.teardown(stalling.close)
   const fs = await clientFor(t, stalling.url)
   t.match(await failure(fs.createConnection('prod', body)), { kind: 'ambiguous', status: 201 })
@@ -125,10 +153,12 @@ void t.test('a 201 whose body stalls past the timeout: ambiguous', async (t) => 
 
 void t.test('a healthy round trip over a real socket, with the base path kept', async (t) => {
   let seenPath: string | undefined
-  const healthy = await listen(afterRequest((req, res) => {
-    seenPath = req.url
-    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'c1', etag: '"1"' }))
-  }))
+  const healthy = await listen(
+    afterRequest((req, res) => {
+      seenPath = req.url
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'c1', etag: '"1"' }))
+    })
+  )
   t.teardown(healthy.close)
   const fs = await clientFor(t, healthy.url)
   t.same(await fs.createConnection('prod', body), { id: 'c1', etag: '"1"' })

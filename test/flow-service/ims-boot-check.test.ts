@@ -18,23 +18,38 @@ import { createTestDatabase } from '../support/test-database.js'
 const CLIENT_ID = 'boot-check-client'
 const CLIENT_SECRET = 'boot-check-secret-value'
 const ORG_ID = 'BOOT0000000000000000000000@AdobeOrg'
-const emulator = await startEmulator({ readyDelayMs: 0, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, orgId: ORG_ID })
-t.teardown(async () => { await emulator.close() })
+const emulator = await startEmulator({
+  readyDelayMs: 0,
+  clientId: CLIENT_ID,
+  clientSecret: CLIENT_SECRET,
+  orgId: ORG_ID
+})
+t.teardown(async () => {
+  await emulator.close()
+})
 const adminKey = randomBytes(24).toString('hex')
 
 // IMS is asked before the database is opened: a boot IMS refuses never reaches this one (nothing listens there).
-const UNREACHED_DATABASE: DatabaseConfig = { kind: 'postgres', url: 'postgres://broker@127.0.0.1:1/broker', poolSize: 1 }
+const UNREACHED_DATABASE: DatabaseConfig = {
+  kind: 'postgres',
+  url: 'postgres://broker@127.0.0.1:1/broker',
+  poolSize: 1
+}
 
 /**
  * A broker on the remote emulator with `ims` overriding the IMS settings; the database is the test's own, or
  * `database` for a boot that must stop before it.
  */
-async function boot (t: Test, ims: Record<string, string>, database?: DatabaseConfig): Promise<Broker> {
+async function boot(t: Test, ims: Record<string, string>, database?: DatabaseConfig): Promise<Broker> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'broker-ims-'))
-  t.teardown(async () => { await rm(dataDir, { recursive: true, force: true }) })
+  t.teardown(async () => {
+    await rm(dataDir, { recursive: true, force: true })
+  })
   if (database === undefined) {
     const own = await createTestDatabase()
-    t.teardown(async () => { await own.drop() })
+    t.teardown(async () => {
+      await own.drop()
+    })
     database = own.config
   }
   const config = loadConfig({
@@ -53,12 +68,17 @@ async function boot (t: Test, ims: Record<string, string>, database?: DatabaseCo
     ...ims
   })
   const broker = await createBroker(config, pino({ level: 'silent' }), { database })
-  t.teardown(async () => { await broker.app.close() })
+  t.teardown(async () => {
+    await broker.app.close()
+  })
   return broker
 }
 
-async function refusal (t: Test, ims: Record<string, string>): Promise<ConfigError> {
-  const err = await boot(t, ims, UNREACHED_DATABASE).then(() => undefined, (e: unknown) => e)
+async function refusal(t: Test, ims: Record<string, string>): Promise<ConfigError> {
+  const err = await boot(t, ims, UNREACHED_DATABASE).then(
+    () => undefined,
+    (e: unknown) => e
+  )
   if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${String(err)}`)
   return err
 }
@@ -74,13 +94,16 @@ void t.test('IMS_URL as the console shows it (…/ims/token/v3): the broker crea
   t.equal(created.statusCode, 201, created.body)
 })
 
-void t.test('a wrong client secret stops the boot naming IMS_CLIENT_SECRET, without echoing either secret', async (t) => {
-  const wrong = 'wrong-secret-value-0001'
-  const err = await refusal(t, { IMS_CLIENT_SECRET: wrong })
-  t.equal(err.variable, 'IMS_CLIENT_SECRET')
-  t.match(err.message, /IMS refused the broker's credentials at boot \(HTTP 400: invalid_client/)
-  t.notOk(err.message.includes(wrong) || err.message.includes(CLIENT_SECRET), 'no secret in the message')
-})
+void t.test(
+  'a wrong client secret stops the boot naming IMS_CLIENT_SECRET, without echoing either secret',
+  async (t) => {
+    const wrong = 'wrong-secret-value-0001'
+    const err = await refusal(t, { IMS_CLIENT_SECRET: wrong })
+    t.equal(err.variable, 'IMS_CLIENT_SECRET')
+    t.match(err.message, /IMS refused the broker's credentials at boot \(HTTP 400: invalid_client/)
+    t.notOk(err.message.includes(wrong) || err.message.includes(CLIENT_SECRET), 'no secret in the message')
+  }
+)
 
 void t.test('a wrong client id stops the boot naming IMS_CLIENT_ID', async (t) => {
   const err = await refusal(t, { IMS_CLIENT_ID: 'not-our-client' })
@@ -99,5 +122,8 @@ void t.test('IMS not answering: the broker boots; ready, with Flow Service repor
   const broker = await boot(t, { IMS_URL: closed })
   const ready = await broker.app.inject({ method: 'GET', url: '/health/ready' })
   t.equal(ready.statusCode, 200)
-  t.match(ready.json(), { ready: true, checks: { flowService: { ok: false, required: false, error: /IMS token request failed \(retryable: no answer\)/ } } })
+  t.match(ready.json(), {
+    ready: true,
+    checks: { flowService: { ok: false, required: false, error: /IMS token request failed \(retryable: no answer\)/ } }
+  })
 })

@@ -18,26 +18,35 @@ interface Ims {
   answer: (status: number, body: object, delayMs?: number) => void
 }
 
-function mockIms (t: { teardown: (fn: () => Promise<void>) => void }): Ims {
+function mockIms(t: { teardown: (fn: () => Promise<void>) => void }): Ims {
   const agent = new MockAgent()
   agent.disableNetConnect()
-  t.teardown(async () => { await agent.close() })
+  t.teardown(async () => {
+    await agent.close()
+  })
   const bodies: string[] = []
   return {
     agent,
     bodies,
     calls: () => bodies.length,
     answer: (status, body, delayMs = 0) => {
-      const scope = agent.get(IMS).intercept({ path: '/ims/token/v3', method: 'POST' }).reply((opts) => {
-        bodies.push(typeof opts.body === 'string' ? opts.body : '')
-        return { statusCode: status, data: JSON.stringify(body), responseOptions: { headers: { 'content-type': 'application/json' } } }
-      })
+      const scope = agent
+        .get(IMS)
+        .intercept({ path: '/ims/token/v3', method: 'POST' })
+        .reply((opts) => {
+          bodies.push(typeof opts.body === 'string' ? opts.body : '')
+          return {
+            statusCode: status,
+            data: JSON.stringify(body),
+            responseOptions: { headers: { 'content-type': 'application/json' } }
+          }
+        })
       if (delayMs > 0) scope.delay(delayMs)
     }
   }
 }
 
-function source (ims: Ims, overrides: Partial<ImsTokenSourceOptions> = {}): ImsTokenSource {
+function source(ims: Ims, overrides: Partial<ImsTokenSourceOptions> = {}): ImsTokenSource {
   return new ImsTokenSource({
     imsUrl: IMS,
     clientId: 'broker-client',
@@ -54,7 +63,12 @@ void t.test('asks IMS with a form-encoded client_credentials grant', async (t) =
   ims.answer(200, { access_token: 'tok-1', token_type: 'bearer', expires_in: 86399 })
   t.equal(await source(ims).getToken(), 'tok-1')
   const form = new URLSearchParams(ims.bodies[0])
-  t.same(Object.fromEntries(form), { grant_type: 'client_credentials', client_id: 'broker-client', client_secret: SECRET, scope: 'openid,AdobeID,read_organizations' })
+  t.same(Object.fromEntries(form), {
+    grant_type: 'client_credentials',
+    client_id: 'broker-client',
+    client_secret: SECRET,
+    scope: 'openid,AdobeID,read_organizations'
+  })
 })
 
 void t.test('many concurrent callers share one token call, later callers get the cached token', async (t) => {
@@ -126,9 +140,18 @@ void t.test('invalid_client is a definitive auth error and nothing is cached', a
   ims.answer(400, { error: 'invalid_client', error_description: 'invalid client_secret parameter' })
   ims.answer(200, { access_token: 'tok-1', expires_in: 86399 })
   const tokens = source(ims)
-  const err = await tokens.getToken().then(() => undefined, (e: unknown) => e)
+  const err = await tokens.getToken().then(
+    () => undefined,
+    (e: unknown) => e
+  )
   t.ok(err instanceof FlowServiceError)
-  t.match(err, { kind: 'auth', operation: 'getToken', status: 400, code: 'invalid_client', downstreamMessage: 'invalid client_secret parameter' })
+  t.match(err, {
+    kind: 'auth',
+    operation: 'getToken',
+    status: 400,
+    code: 'invalid_client',
+    downstreamMessage: 'invalid client_secret parameter'
+  })
   t.notMatch(String((err as Error).message), SECRET)
   t.equal(await tokens.getToken(), 'tok-1', 'the next call tries again')
 })
@@ -143,8 +166,16 @@ void t.test('an IMS 500 or an unreachable IMS is retryable', async (t) => {
   const ims = mockIms(t)
   ims.answer(500, { error: 'internal_error' })
   const tokens = source(ims)
-  await t.rejects(tokens.getToken(), { name: 'FlowServiceError', kind: 'retryable', code: 'internal_error', status: 500 })
-  ims.agent.get(IMS).intercept({ path: '/ims/token/v3', method: 'POST' }).replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
+  await t.rejects(tokens.getToken(), {
+    name: 'FlowServiceError',
+    kind: 'retryable',
+    code: 'internal_error',
+    status: 500
+  })
+  ims.agent
+    .get(IMS)
+    .intercept({ path: '/ims/token/v3', method: 'POST' })
+    .replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
   await t.rejects(tokens.getToken(), { name: 'FlowServiceError', kind: 'retryable', operation: 'getToken' })
 })
 
@@ -154,22 +185,25 @@ void t.test('a 200 without access_token is retryable, not a token', async (t) =>
   await t.rejects(source(ims).getToken(), { name: 'FlowServiceError', kind: 'retryable', operation: 'getToken' })
 })
 
-void t.test('a failed early refresh keeps serving the still-valid token and leaves IMS alone for a while', async (t) => {
-  const ims = mockIms(t)
-  let clock = 0
-  ims.answer(200, { access_token: 'tok-1', expires_in: 86400 })
-  ims.answer(503, { error: 'temporarily_unavailable' })
-  ims.answer(200, { access_token: 'tok-2', expires_in: 86400 })
-  const tokens = source(ims, { now: () => clock })
-  await tokens.getToken()
-  clock = 22 * HOUR
-  t.equal(await tokens.getToken(), 'tok-1', 'refresh failed; the old token has two hours left')
-  clock += 10_000
-  t.equal(await tokens.getToken(), 'tok-1', 'no new attempt within the pause')
-  t.equal(ims.calls(), 2)
-  clock += 30_000
-  t.equal(await tokens.getToken(), 'tok-2', 'tried again after the pause')
-})
+void t.test(
+  'a failed early refresh keeps serving the still-valid token and leaves IMS alone for a while',
+  async (t) => {
+    const ims = mockIms(t)
+    let clock = 0
+    ims.answer(200, { access_token: 'tok-1', expires_in: 86400 })
+    ims.answer(503, { error: 'temporarily_unavailable' })
+    ims.answer(200, { access_token: 'tok-2', expires_in: 86400 })
+    const tokens = source(ims, { now: () => clock })
+    await tokens.getToken()
+    clock = 22 * HOUR
+    t.equal(await tokens.getToken(), 'tok-1', 'refresh failed; the old token has two hours left')
+    clock += 10_000
+    t.equal(await tokens.getToken(), 'tok-1', 'no new attempt within the pause')
+    t.equal(ims.calls(), 2)
+    clock += 30_000
+    t.equal(await tokens.getToken(), 'tok-2', 'tried again after the pause')
+  }
+)
 
 void t.test('an expired token is never served when the refresh fails', async (t) => {
   const ims = mockIms(t)
@@ -196,7 +230,15 @@ void t.test('an expires_in in milliseconds (older IMS endpoints) is not read as 
 void t.test('neither the client secret nor the token reaches a log line', async (t) => {
   const ims = mockIms(t)
   const lines: string[] = []
-  const logger = pino({ level: 'trace' }, new Writable({ write (chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done() } }))
+  const logger = pino(
+    { level: 'trace' },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString())
+        done()
+      }
+    })
+  )
   ims.answer(200, { access_token: 'tok-VERY-PRIVATE', expires_in: 86399 })
   ims.answer(400, { error: 'invalid_client', error_description: 'invalid client_secret parameter' })
   const tokens = source(ims, { logger })

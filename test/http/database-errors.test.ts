@@ -16,8 +16,12 @@ void t.test('each connection failure: 503 database_unavailable with Retry-After'
   const loggerInstance: FastifyBaseLogger = pino({ level: 'silent' })
   const app = Fastify({ loggerInstance })
   registerErrorHandling(app)
-  app.get('/:name', async (request) => { throw failures[(request.params as { name: string }).name] ?? new Error('unknown') })
-  t.teardown(async () => { await app.close() })
+  app.get('/:name', async (request) => {
+    throw failures[(request.params as { name: string }).name] ?? new Error('unknown')
+  })
+  t.teardown(async () => {
+    await app.close()
+  })
   for (const name of Object.keys(failures)) {
     const res = await app.inject({ method: 'GET', url: `/${encodeURIComponent(name)}` })
     t.equal(res.statusCode, 503, name)

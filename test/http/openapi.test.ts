@@ -9,7 +9,12 @@ void t.test('openapi/openapi.json matches the routes (run `npm run openapi` afte
 })
 
 void t.test('every route has an operationId, tags, and documented error responses', async (t) => {
-  const doc = await buildOpenApiDocument() as { paths: Record<string, Record<string, { operationId?: string, tags?: string[], responses?: Record<string, unknown> }>> }
+  const doc = (await buildOpenApiDocument()) as {
+    paths: Record<
+      string,
+      Record<string, { operationId?: string; tags?: string[]; responses?: Record<string, unknown> }>
+    >
+  }
   for (const [path, methods] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(methods)) {
       t.ok(op.operationId, `${method} ${path}: operationId`)

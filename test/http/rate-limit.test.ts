@@ -15,7 +15,12 @@ void t.test('a key over its budget gets 429 with Retry-After; other keys carry o
   const b = await startTestBroker(t, { poller: false, env: { API_RATE_LIMIT_PER_MINUTE: '3' } })
   const busy = await b.createKey('crm', ['connections:read'])
   const calm = await b.createKey('crm', ['connections:read'])
-  for (let i = 1; i <= 3; i++) t.equal((await b.request({ method: 'GET', url: '/v1/connections', key: busy })).statusCode, 200, `request ${i} of 3`)
+  for (let i = 1; i <= 3; i++)
+    t.equal(
+      (await b.request({ method: 'GET', url: '/v1/connections', key: busy })).statusCode,
+      200,
+      `request ${i} of 3`
+    )
 
   const auditRowsBefore = (await b.broker.database.db.selectFrom('audit_events').select('id').execute()).length
   const refused = await b.request({ method: 'GET', url: '/v1/connections', key: busy })
@@ -23,11 +28,26 @@ void t.test('a key over its budget gets 429 with Retry-After; other keys carry o
   t.match(refused.headers['content-type'], /^application\/problem\+json/)
   t.match(refused.json(), { status: 429, type: /rate-limited/, detail: /Retry in \d+ s/ })
   const retryAfter = Number(refused.headers['retry-after'])
-  t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 20, `Retry-After ${String(refused.headers['retry-after'])}: seconds until one token (60 s / 3 at most)`)
-  t.equal((await b.broker.database.db.selectFrom('audit_events').select('id').execute()).length, auditRowsBefore, 'a refused request writes no audit row')
+  t.ok(
+    Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 20,
+    `Retry-After ${String(refused.headers['retry-after'])}: seconds until one token (60 s / 3 at most)`
+  )
+  t.equal(
+    (await b.broker.database.db.selectFrom('audit_events').select('id').execute()).length,
+    auditRowsBefore,
+    'a refused request writes no audit row'
+  )
 
-  t.equal((await b.request({ method: 'GET', url: '/v1/connections', key: calm })).statusCode, 200, 'another key has its own budget')
-  t.equal((await b.request({ method: 'GET', url: '/health/live', key: busy })).statusCode, 200, 'open routes are not limited')
+  t.equal(
+    (await b.request({ method: 'GET', url: '/v1/connections', key: calm })).statusCode,
+    200,
+    'another key has its own budget'
+  )
+  t.equal(
+    (await b.request({ method: 'GET', url: '/health/live', key: busy })).statusCode,
+    200,
+    'open routes are not limited'
+  )
 })
 
 void t.test('0 turns the limit off', async (t) => {
@@ -35,6 +55,7 @@ void t.test('0 turns the limit off', async (t) => {
   const key = await b.createKey('crm', ['connections:read'])
   const statuses = new Set<number>()
   // One more than the default budget, so a limit left on would show.
-  for (let i = 0; i < 601; i++) statuses.add((await b.request({ method: 'GET', url: '/v1/connection-specs', key })).statusCode)
+  for (let i = 0; i < 601; i++)
+    statuses.add((await b.request({ method: 'GET', url: '/v1/connection-specs', key })).statusCode)
   t.same([...statuses], [200])
 })

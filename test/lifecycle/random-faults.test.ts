@@ -18,7 +18,14 @@ const b = await startTestBroker(t, {
   poller: false,
   reconciler: false,
   readyDelayMs: 0,
-  env: { FLOW_SERVICE_TIMEOUT_MS: '300', CREATE_DEADLINE_MS: '2000', CHANGE_DEADLINE_MS: '2000', PENDING_GRACE_MS: '2600', GONE_CONFIRM_MS: '100', API_RATE_LIMIT_PER_MINUTE: '0' }
+  env: {
+    FLOW_SERVICE_TIMEOUT_MS: '300',
+    CREATE_DEADLINE_MS: '2000',
+    CHANGE_DEADLINE_MS: '2000',
+    PENDING_GRACE_MS: '2600',
+    GONE_CONFIRM_MS: '100',
+    API_RATE_LIMIT_PER_MINUTE: '0'
+  }
 })
 const control = b.emulator.control
 const db = b.broker.database.db
@@ -32,9 +39,7 @@ const DEFAULT_SEED = 20261203
 
 const NAMES = ['ACME, Inc. Salesforce', 'plain', 'quote "q" \'s\'', 'a==b,c', 'Ünïcødé 🚀', `${'x'.repeat(240)}, tail`]
 
-type Step =
-  | { op: 'create', name: string }
-  | { op: 'rotate' | 'rename' | 'delete', target: number }
+type Step = { op: 'create'; name: string } | { op: 'rotate' | 'rename' | 'delete'; target: number }
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...NAMES).map((name): Step => ({ op: 'create', name })) },
@@ -43,27 +48,39 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.nat(7).map((target): Step => ({ op: 'delete', target })) }
 )
 
-function secret (): string {
+function secret(): string {
   const value = `Rnd-${randomBytes(9).toString('base64url')}`
   SECRETS.add(value)
   return value
 }
 
-async function run (steps: Step[], ids: string[]): Promise<void> {
+async function run(steps: Step[], ids: string[]): Promise<void> {
   for (const s of steps) {
     let res
     if (s.op === 'create') {
-      res = await b.request({ method: 'POST', url: '/v1/connections', body: salesforceBody({ name: s.name, password: secret(), securityToken: secret() }) })
-      const id = res.json<{ id?: string, connectionId?: string }>()
+      res = await b.request({
+        method: 'POST',
+        url: '/v1/connections',
+        body: salesforceBody({ name: s.name, password: secret(), securityToken: secret() })
+      })
+      const id = res.json<{ id?: string; connectionId?: string }>()
       const made = id.id ?? id.connectionId
       if (made !== undefined) ids.push(made)
     } else {
       const id = ids[s.target % Math.max(ids.length, 1)]
       if (id === undefined) continue
       if (s.op === 'rotate') {
-        res = await b.request({ method: 'PUT', url: `/v1/connections/${id}/credentials`, body: { params: salesforceBody({ password: secret(), securityToken: secret() }).auth.params } })
+        res = await b.request({
+          method: 'PUT',
+          url: `/v1/connections/${id}/credentials`,
+          body: { params: salesforceBody({ password: secret(), securityToken: secret() }).auth.params }
+        })
       } else if (s.op === 'rename') {
-        res = await b.request({ method: 'PATCH', url: `/v1/connections/${id}`, body: { name: `renamed, ${randomBytes(2).toString('hex')}` } })
+        res = await b.request({
+          method: 'PATCH',
+          url: `/v1/connections/${id}`,
+          body: { name: `renamed, ${randomBytes(2).toString('hex')}` }
+        })
       } else {
         res = await b.request({ method: 'DELETE', url: `/v1/connections/${id}` })
       }
@@ -74,39 +91,93 @@ async function run (steps: Step[], ids: string[]): Promise<void> {
 }
 
 /** What the poller and reconciler do in the background, until nothing is left unsettled for this run's rows. */
-async function settle (ids: string[]): Promise<void> {
+async function settle(ids: string[]): Promise<void> {
   if (ids.length === 0) return
-  const poller = new StatePoller({ db, flow: b.broker.flow, secrets: b.broker.secrets, logger: pino({ level: 'silent' }) }, {
-    owner: 'property-poller', fastIntervalMs: 50, steadyIntervalMs: 200, batchSize: 100, leaseMs: 10_000, goneConfirmMs: 100, secretGraceMs: 3_600_000
-  })
+  const poller = new StatePoller(
+    { db, flow: b.broker.flow, secrets: b.broker.secrets, logger: pino({ level: 'silent' }) },
+    {
+      owner: 'property-poller',
+      fastIntervalMs: 50,
+      steadyIntervalMs: 200,
+      batchSize: 100,
+      leaseMs: 10_000,
+      goneConfirmMs: 100,
+      secretGraceMs: 3_600_000
+    }
+  )
   // Rounds until nothing is left unsettled: a 429's Retry-After (up to a few seconds) pauses every call meanwhile.
   let last = ''
-  await eventually(async () => {
-    // Time passes: every grace period and watch of this run's rows is over, every poll due.
-    await db.updateTable('connections').set({ lease_owner: null, lease_until: null, next_poll_at: new Date(0) }).where('id', 'in', ids).where('next_poll_at', 'is not', null).execute()
-    await db.updateTable('connections').set({ created_at: new Date(Date.now() - 60_000), lease_owner: null, lease_until: null }).where('id', 'in', ids).where('state', '=', 'pending').execute()
-    await db.updateTable('connections').set({ duplicate_watch_until: new Date(Date.now() - 1) }).where('id', 'in', ids).where('duplicate_watch_until', 'is not', null).execute()
-    await db.updateTable('connections').set({ gone_suspected_at: new Date(Date.now() - 60_000) }).where('id', 'in', ids).where('gone_suspected_at', 'is not', null).execute()
-    await poller.sweep()
-    const swept = await b.broker.reconciler.sweep()
-    const open = await db.selectFrom('connections').select(['id', 'state', 'pending_change', 'duplicate_watch_until', 'gone_suspected_at', 'flow_connection_id'])
-      .where('id', 'in', ids)
-      .where((eb) => eb.or([eb('state', '=', 'pending'), eb('pending_change', 'is not', null), eb('duplicate_watch_until', 'is not', null), eb('gone_suspected_at', 'is not', null)]))
-      .execute()
-    if (open.length === 0) return true
-    last = `${JSON.stringify(open)} last sweep ${JSON.stringify(swept)} ${await diagnose(open[0]?.id ?? '')}`
-    return undefined
-  }, 15_000, 'every row to settle').catch((err: unknown) => { throw new Error(`${String(err)}: ${last}`) })
+  await eventually(
+    async () => {
+      // Time passes: every grace period and watch of this run's rows is over, every poll due.
+      await db
+        .updateTable('connections')
+        .set({ lease_owner: null, lease_until: null, next_poll_at: new Date(0) })
+        .where('id', 'in', ids)
+        .where('next_poll_at', 'is not', null)
+        .execute()
+      await db
+        .updateTable('connections')
+        .set({ created_at: new Date(Date.now() - 60_000), lease_owner: null, lease_until: null })
+        .where('id', 'in', ids)
+        .where('state', '=', 'pending')
+        .execute()
+      await db
+        .updateTable('connections')
+        .set({ duplicate_watch_until: new Date(Date.now() - 1) })
+        .where('id', 'in', ids)
+        .where('duplicate_watch_until', 'is not', null)
+        .execute()
+      await db
+        .updateTable('connections')
+        .set({ gone_suspected_at: new Date(Date.now() - 60_000) })
+        .where('id', 'in', ids)
+        .where('gone_suspected_at', 'is not', null)
+        .execute()
+      await poller.sweep()
+      const swept = await b.broker.reconciler.sweep()
+      const open = await db
+        .selectFrom('connections')
+        .select(['id', 'state', 'pending_change', 'duplicate_watch_until', 'gone_suspected_at', 'flow_connection_id'])
+        .where('id', 'in', ids)
+        .where((eb) =>
+          eb.or([
+            eb('state', '=', 'pending'),
+            eb('pending_change', 'is not', null),
+            eb('duplicate_watch_until', 'is not', null),
+            eb('gone_suspected_at', 'is not', null)
+          ])
+        )
+        .execute()
+      if (open.length === 0) return true
+      last = `${JSON.stringify(open)} last sweep ${JSON.stringify(swept)} ${await diagnose(open[0]?.id ?? '')}`
+      return undefined
+    },
+    15_000,
+    'every row to settle'
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}: ${last}`)
+  })
 }
 
 /** What happened to one connection, for a failure message: its events, audit actions and the faults injected. */
-async function diagnose (id: string): Promise<string> {
-  const events = await db.selectFrom('connection_events').select(['from_state', 'to_state', 'observed_by', 'reason']).where('connection_id', '=', id).orderBy('id').execute()
-  const audit = await db.selectFrom('audit_events').select(['action', 'outcome', 'detail']).where('connection_id', '=', id).orderBy('id').execute()
+async function diagnose(id: string): Promise<string> {
+  const events = await db
+    .selectFrom('connection_events')
+    .select(['from_state', 'to_state', 'observed_by', 'reason'])
+    .where('connection_id', '=', id)
+    .orderBy('id')
+    .execute()
+  const audit = await db
+    .selectFrom('audit_events')
+    .select(['action', 'outcome', 'detail'])
+    .where('connection_id', '=', id)
+    .orderBy('id')
+    .execute()
   return `events ${JSON.stringify(events)} audit ${JSON.stringify(audit)} faults ${JSON.stringify(control.chaosLog())} requests ${JSON.stringify(control.recentRequests().map((r) => [r.method, r.path.slice(-12), r.status, r.fault]))}`
 }
 
-async function checkInvariants (ids: string[]): Promise<void> {
+async function checkInvariants(ids: string[]): Promise<void> {
   const rows = (await allRows(b)).filter((r) => ids.includes(r.id))
   const stored = control.storedConnections()
   const byMarker = new Map<string, string[]>()
@@ -117,16 +188,24 @@ async function checkInvariants (ids: string[]): Promise<void> {
   for (const row of rows) {
     const downstream = byMarker.get(row.id) ?? []
     if (isTerminal(row.state)) {
-      if (downstream.length > 0) throw new Error(`${row.state} connection ${row.id} still has downstream ${downstream.join(', ')}; ${await diagnose(row.id)}`)
+      if (downstream.length > 0)
+        throw new Error(
+          `${row.state} connection ${row.id} still has downstream ${downstream.join(', ')}; ${await diagnose(row.id)}`
+        )
       continue
     }
     if (downstream.length !== 1 || downstream[0] !== row.flow_connection_id) {
-      throw new Error(`${row.state} connection ${row.id} records ${String(row.flow_connection_id)} but downstream holds [${downstream.join(', ')}]; ${await diagnose(row.id)}`)
+      throw new Error(
+        `${row.state} connection ${row.id} records ${String(row.flow_connection_id)} but downstream holds [${downstream.join(', ')}]; ${await diagnose(row.id)}`
+      )
     }
     const held = stored.find((c) => c.id === row.flow_connection_id)
     const live = await b.broker.secrets.read(row.id, row.secret_version ?? 0)
     for (const field of row.secret_fields) {
-      if (held?.auth.params[field] !== live[field]) throw new Error(`${row.id}: Flow Service holds another ${field} than secret version ${String(row.secret_version)}; ${await diagnose(row.id)}`)
+      if (held?.auth.params[field] !== live[field])
+        throw new Error(
+          `${row.id}: Flow Service holds another ${field} than secret version ${String(row.secret_version)}; ${await diagnose(row.id)}`
+        )
     }
   }
   for (const [owner, downstream] of byMarker) {
@@ -140,25 +219,39 @@ async function checkInvariants (ids: string[]): Promise<void> {
 void t.test('random operations against a randomly failing Flow Service keep every invariant', async (t) => {
   let runs = 0
   let injected = 0
-  await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.array(step, { minLength: 1, maxLength: 7 }), async (seed, steps) => {
-    runs++
-    control.reset({ keepTokens: true })
-    control.setChaos({ seed, rate: 0.4, maxDelayMs: 150 })
-    const ids: string[] = []
-    try {
-      await run(steps, ids)
-    } finally {
-      injected += control.chaosLog().length
-      control.setChaos(null)
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      fc.array(step, { minLength: 1, maxLength: 7 }),
+      async (seed, steps) => {
+        runs++
+        control.reset({ keepTokens: true })
+        control.setChaos({ seed, rate: 0.4, maxDelayMs: 150 })
+        const ids: string[] = []
+        try {
+          await run(steps, ids)
+        } finally {
+          injected += control.chaosLog().length
+          control.setChaos(null)
+        }
+        // Late landings arrive within maxDelayMs; wait for the emulator to have none scheduled.
+        await eventually(() => (control.pendingLandings().length === 0 ? true : undefined), 5000, 'late landings')
+        await settle(ids)
+        await checkInvariants(ids)
+      }
+    ),
+    {
+      numRuns: process.env.PROPERTY_PATH !== undefined ? 1 : RUNS,
+      endOnFailure: true,
+      seed: Number(process.env.PROPERTY_SEED ?? DEFAULT_SEED),
+      ...(process.env.PROPERTY_PATH !== undefined ? { path: process.env.PROPERTY_PATH } : {})
     }
-    // Late landings arrive within maxDelayMs; wait for the emulator to have none scheduled.
-    await eventually(() => control.pendingLandings().length === 0 ? true : undefined, 5000, 'late landings')
-    await settle(ids)
-    await checkInvariants(ids)
-  }), { numRuns: process.env.PROPERTY_PATH !== undefined ? 1 : RUNS, endOnFailure: true, seed: Number(process.env.PROPERTY_SEED ?? DEFAULT_SEED), ...(process.env.PROPERTY_PATH !== undefined ? { path: process.env.PROPERTY_PATH } : {}) })
+  )
   t.equal(runs, process.env.PROPERTY_PATH !== undefined ? 1 : RUNS)
   t.ok(injected >= runs / 2, `the emulator injected ${injected} faults over ${runs} runs`)
   const haystack = [...answers, b.logs(), await b.dumpDatabase()].join('\n')
-  const leaked = [...SECRETS].filter((s) => haystack.includes(s) || haystack.includes(Buffer.from(s).toString('base64')))
+  const leaked = [...SECRETS].filter(
+    (s) => haystack.includes(s) || haystack.includes(Buffer.from(s).toString('base64'))
+  )
   t.same(leaked, [], 'no secret value in any answer, log line or row')
 })

@@ -10,23 +10,35 @@ import t, { type Test } from 'tap'
 import { startEmulator } from '../../src/emulator/emulator.js'
 import { bundledEntry, ROOT } from '../support/bundle.js'
 
-interface Exit { code: number | null, output: string }
+interface Exit {
+  code: number | null
+  output: string
+}
 
 /** Runs the server with exactly `env` (plus PATH and HOME) and waits for it to exit. */
-async function runServer (env: Record<string, string>): Promise<Exit> {
+async function runServer(env: Record<string, string>): Promise<Exit> {
   const server = await bundledEntry('server')
   return await new Promise((resolve) => {
-    const child = execFile(process.execPath, [server], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      timeout: 60_000
-    }, (_err, stdout, stderr) => { resolve({ code: child.exitCode, output: stdout + stderr }) })
+    const child = execFile(
+      process.execPath,
+      [server],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+        timeout: 60_000
+      },
+      (_err, stdout, stderr) => {
+        resolve({ code: child.exitCode, output: stdout + stderr })
+      }
+    )
   })
 }
 
-async function emptyDataDir (t: Test): Promise<string> {
+async function emptyDataDir(t: Test): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'broker-safe-boot-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  t.teardown(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
   return dir
 }
 
@@ -59,8 +71,15 @@ void t.test('DATABSE_URL mistyped with Flow Service configured: exit 78 naming t
 })
 
 void t.test('IMS refusing the client secret at boot: exit 78 naming IMS_CLIENT_SECRET', async (t) => {
-  const emulator = await startEmulator({ readyDelayMs: 0, clientId: 'safe-boot-client', clientSecret: 'the-right-secret-value', orgId: 'SAFE0000000000000000000000@AdobeOrg' })
-  t.teardown(async () => { await emulator.close() })
+  const emulator = await startEmulator({
+    readyDelayMs: 0,
+    clientId: 'safe-boot-client',
+    clientSecret: 'the-right-secret-value',
+    orgId: 'SAFE0000000000000000000000@AdobeOrg'
+  })
+  t.teardown(async () => {
+    await emulator.close()
+  })
   const { code, output } = await runServer({
     BROKER_MODE: 'production',
     // Never reached: IMS is asked before the database is opened.
@@ -75,5 +94,8 @@ void t.test('IMS refusing the client secret at boot: exit 78 naming IMS_CLIENT_S
   })
   t.equal(code, 78)
   t.match(output, /bad configuration: IMS_CLIENT_SECRET: IMS refused the broker's credentials at boot/)
-  t.notOk(output.includes('a-wrong-secret-value') || output.includes('the-right-secret-value'), 'no secret in the output')
+  t.notOk(
+    output.includes('a-wrong-secret-value') || output.includes('the-right-secret-value'),
+    'no secret in the output'
+  )
 })

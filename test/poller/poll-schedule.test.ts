@@ -17,10 +17,13 @@ void t.test('a stable connection (enabled, disabled) is polled at the steady int
   t.equal(nextPollDelay('disabled', false, S, MIDDLE), 60000)
 })
 
-void t.test('a connection in a downstream state the broker does not know is polled fast until it settles', async (t) => {
-  t.equal(nextPollDelay('enabled', true, S, MIDDLE), 1000)
-  t.equal(nextPollDelay('disabled', true, S, MIDDLE), 1000)
-})
+void t.test(
+  'a connection in a downstream state the broker does not know is polled fast until it settles',
+  async (t) => {
+    t.equal(nextPollDelay('enabled', true, S, MIDDLE), 1000)
+    t.equal(nextPollDelay('disabled', true, S, MIDDLE), 1000)
+  }
+)
 
 void t.test('deleted and failed connections are never polled again', async (t) => {
   t.equal(nextPollDelay('deleted', false, S, MIDDLE), null)
@@ -28,13 +31,16 @@ void t.test('deleted and failed connections are never polled again', async (t) =
   t.equal(nextPollDelay('failed', true, S, MIDDLE), null, 'not even with a reason pending')
 })
 
-void t.test('a connection that stays unsettled is polled after a quarter of the time it has waited, fast at first', async (t) => {
-  t.equal(nextPollDelay('initializing', false, S, MIDDLE, 0), 1000, 'just created: fast')
-  t.equal(nextPollDelay('initializing', false, S, MIDDLE, 3000), 1000, 'a few seconds in: still fast')
-  t.equal(nextPollDelay('initializing', false, S, MIDDLE, 20000), 5000, '20 s in: 5 s')
-  t.equal(nextPollDelay('pending', false, S, MIDDLE, 120000), 30000, '2 min in: 30 s')
-  t.equal(nextPollDelay('initializing', false, S, MIDDLE, 3600000), 60000, 'an hour in: never slower than steady')
-})
+void t.test(
+  'a connection that stays unsettled is polled after a quarter of the time it has waited, fast at first',
+  async (t) => {
+    t.equal(nextPollDelay('initializing', false, S, MIDDLE, 0), 1000, 'just created: fast')
+    t.equal(nextPollDelay('initializing', false, S, MIDDLE, 3000), 1000, 'a few seconds in: still fast')
+    t.equal(nextPollDelay('initializing', false, S, MIDDLE, 20000), 5000, '20 s in: 5 s')
+    t.equal(nextPollDelay('pending', false, S, MIDDLE, 120000), 30000, '2 min in: 30 s')
+    t.equal(nextPollDelay('initializing', false, S, MIDDLE, 3600000), 60000, 'an hour in: never slower than steady')
+  }
+)
 
 void t.test('an unknown downstream state that persists backs off the same way', async (t) => {
   t.equal(nextPollDelay('enabled', true, S, MIDDLE, 0), 1000)
@@ -52,7 +58,10 @@ void t.test('a settling age that is negative (clock skew between replicas) count
 })
 
 void t.test('backoff doubles the fast interval per consecutive failure', async (t) => {
-  t.same([1, 2, 3, 4].map((n) => backoffDelay(n, S, MIDDLE)), [2000, 4000, 8000, 16000])
+  t.same(
+    [1, 2, 3, 4].map((n) => backoffDelay(n, S, MIDDLE)),
+    [2000, 4000, 8000, 16000]
+  )
 })
 
 void t.test('backoff never exceeds the steady interval, however many failures', async (t) => {
@@ -62,16 +71,37 @@ void t.test('backoff never exceeds the steady interval, however many failures', 
 })
 
 void t.test('jitter stays within ±10% of the interval', async (t) => {
-  t.equal(nextPollDelay('enabled', false, S, () => 0), 54000, 'lowest')
-  t.equal(nextPollDelay('enabled', false, S, () => 0.999999), 66000, 'highest')
-  t.equal(backoffDelay(1000, S, () => 0), 54000, 'a capped backoff is jittered too')
-  t.equal(backoffDelay(1000, S, () => 0.999999), 66000)
+  t.equal(
+    nextPollDelay('enabled', false, S, () => 0),
+    54000,
+    'lowest'
+  )
+  t.equal(
+    nextPollDelay('enabled', false, S, () => 0.999999),
+    66000,
+    'highest'
+  )
+  t.equal(
+    backoffDelay(1000, S, () => 0),
+    54000,
+    'a capped backoff is jittered too'
+  )
+  t.equal(
+    backoffDelay(1000, S, () => 0.999999),
+    66000
+  )
 })
 
 void t.test('jitter spreads delays over the whole ±10% band with Math.random', async (t) => {
   const delays = Array.from({ length: 2000 }, () => nextPollDelay('initializing', false, S) ?? Number.NaN)
-  t.ok(delays.every((d) => d >= 900 && d <= 1100), 'every delay within 900..1100 ms')
+  t.ok(
+    delays.every((d) => d >= 900 && d <= 1100),
+    'every delay within 900..1100 ms'
+  )
   t.ok(Math.min(...delays) < 920 && Math.max(...delays) > 1080, 'the band is used, not one value')
   const backoffs = Array.from({ length: 2000 }, () => backoffDelay(2, S))
-  t.ok(backoffs.every((d) => d >= 3600 && d <= 4400), 'every backoff within 3600..4400 ms')
+  t.ok(
+    backoffs.every((d) => d >= 3600 && d <= 4400),
+    'every backoff within 3600..4400 ms'
+  )
 })

@@ -2,27 +2,42 @@
 // and leave the row's updated_at alone; a connection that stays initializing is polled less and less often;
 // a call the request budget refuses is deferred, not counted as a failure.
 import t from 'tap'
-import type { Kysely, KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely'
+import type {
+  Kysely,
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow
+} from 'kysely'
 import type { Database } from '../../src/db/schema.js'
 import { budgetFlowServiceClient } from '../../src/flow-service/budgeted-flow-service-client.js'
 import { RequestBudget } from '../../src/flow-service/request-budget.js'
 import { StatePoller } from '../../src/poller/state-poller.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
-import { FAST_MS, holdLists, POLLER_DEFAULTS, startPollerScene, STEADY_MS, type Tracked } from '../support/poller-scene.js'
+import {
+  FAST_MS,
+  holdLists,
+  POLLER_DEFAULTS,
+  startPollerScene,
+  STEADY_MS,
+  type Tracked
+} from '../support/poller-scene.js'
 
 /** Counts the statements a Kysely instance sends, by kind. */
 class StatementCounter implements KyselyPlugin {
   readonly kinds: string[] = []
-  transformQuery (args: PluginTransformQueryArgs): RootOperationNode {
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
     this.kinds.push(args.node.kind)
     return args.node
   }
 
-  async transformResult (args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
     return args.result
   }
 
-  count (kind: string): number {
+  count(kind: string): number {
     return this.kinds.filter((k) => k === kind).length
   }
 }
@@ -37,7 +52,10 @@ void t.test('a sweep', async (t) => {
     const connections = await scene.track(250, { downstream: 'enabled', state: 'enabled' })
     const counter = new StatementCounter()
     const counted: Kysely<Database> = db.withPlugin(counter)
-    const poller = new StatePoller({ db: counted, flow: scene.flow, secrets: scene.secrets, logger: scene.log.logger }, { ...POLLER_DEFAULTS, fastIntervalMs: 60000, steadyIntervalMs: 60000 })
+    const poller = new StatePoller(
+      { db: counted, flow: scene.flow, secrets: scene.secrets, logger: scene.log.logger },
+      { ...POLLER_DEFAULTS, fastIntervalMs: 60000, steadyIntervalMs: 60000 }
+    )
 
     t.match(await poller.sweep(), { polled: 250, changed: 0, failed: 0, downstreamCalls: 3 })
 
@@ -70,46 +88,71 @@ void t.test('a sweep', async (t) => {
     t.ok((await scene.row(moved)).updated_at.getTime() > longAgo.getTime(), 'changed: updated_at moved')
   })
 
-  void t.test('a connection that stays initializing is polled less and less often, never slower than steady', async (t) => {
-    const scene = await startPollerScene(t, db, { readyDelayMs: 3600000 })
-    const [fresh, waiting, stuck] = await scene.track(3)
-    if (fresh === undefined || waiting === undefined || stuck === undefined) throw new Error('no connection')
-    const waitingSince = ago(2000)
-    await db.updateTable('connections').set({ updated_at: waitingSince }).where('id', '=', waiting.id).execute()
-    await db.updateTable('connections').set({ updated_at: ago(3600000) }).where('id', '=', stuck.id).execute()
+  void t.test(
+    'a connection that stays initializing is polled less and less often, never slower than steady',
+    async (t) => {
+      const scene = await startPollerScene(t, db, { readyDelayMs: 3600000 })
+      const [fresh, waiting, stuck] = await scene.track(3)
+      if (fresh === undefined || waiting === undefined || stuck === undefined) throw new Error('no connection')
+      const waitingSince = ago(2000)
+      await db.updateTable('connections').set({ updated_at: waitingSince }).where('id', '=', waiting.id).execute()
+      await db
+        .updateTable('connections')
+        .set({ updated_at: ago(3600000) })
+        .where('id', '=', stuck.id)
+        .execute()
 
-    const before = Date.now()
-    t.match(await scene.poller().sweep(), { polled: 3, changed: 0 })
-    const after = Date.now()
+      const before = Date.now()
+      t.match(await scene.poller().sweep(), { polled: 3, changed: 0 })
+      const after = Date.now()
 
-    /** The poll ran at some instant in before..after, and scheduled `delayAt(instant)` ±10% after it. */
-    const scheduledAsIf = async (c: Tracked, delayAt: (now: number) => number, message: string): Promise<void> => {
-      const at = (await scene.row(c)).next_poll_at?.getTime() ?? Number.NaN
-      const low = before + 0.9 * delayAt(before)
-      const high = after + 1.1 * delayAt(after)
-      t.ok(at >= low && at <= high, `${message}: next poll at +${at - before} ms, expected +${Math.round(low - before)}..+${Math.round(high - before)}`)
+      /** The poll ran at some instant in before..after, and scheduled `delayAt(instant)` ±10% after it. */
+      const scheduledAsIf = async (c: Tracked, delayAt: (now: number) => number, message: string): Promise<void> => {
+        const at = (await scene.row(c)).next_poll_at?.getTime() ?? Number.NaN
+        const low = before + 0.9 * delayAt(before)
+        const high = after + 1.1 * delayAt(after)
+        t.ok(
+          at >= low && at <= high,
+          `${message}: next poll at +${at - before} ms, expected +${Math.round(low - before)}..+${Math.round(high - before)}`
+        )
+      }
+      await scheduledAsIf(fresh, () => FAST_MS, 'just created: the fast interval')
+      await scheduledAsIf(
+        waiting,
+        (now) => Math.max(FAST_MS, (now - waitingSince.getTime()) / 4),
+        'initializing for 2 s: a quarter of the wait'
+      )
+      await scheduledAsIf(stuck, () => STEADY_MS, 'initializing for an hour: the steady interval')
     }
-    await scheduledAsIf(fresh, () => FAST_MS, 'just created: the fast interval')
-    await scheduledAsIf(waiting, (now) => Math.max(FAST_MS, (now - waitingSince.getTime()) / 4), 'initializing for 2 s: a quarter of the wait')
-    await scheduledAsIf(stuck, () => STEADY_MS, 'initializing for an hour: the steady interval')
-  })
+  )
 
-  void t.test('a row that moved between the claim and the answer is recorded the careful way, not overwritten', async (t) => {
-    const scene = await startPollerScene(t, db)
-    const [c] = await scene.track(1, { downstream: 'enabled', state: 'enabled' })
-    if (c === undefined) throw new Error('no connection')
-    const held = holdLists(scene.flow)
-    const sweep = scene.poller({}, held.flow).sweep()
-    // While the batch call is held, another writer (say, a delete through the API) changes the row.
-    await held.asked.promise
-    await db.updateTable('connections').set({ state: 'disabled', downstream_state: 'disabled' }).where('id', '=', c.id).execute()
-    held.answer.open()
+  void t.test(
+    'a row that moved between the claim and the answer is recorded the careful way, not overwritten',
+    async (t) => {
+      const scene = await startPollerScene(t, db)
+      const [c] = await scene.track(1, { downstream: 'enabled', state: 'enabled' })
+      if (c === undefined) throw new Error('no connection')
+      const held = holdLists(scene.flow)
+      const sweep = scene.poller({}, held.flow).sweep()
+      // While the batch call is held, another writer (say, a delete through the API) changes the row.
+      await held.asked.promise
+      await db
+        .updateTable('connections')
+        .set({ state: 'disabled', downstream_state: 'disabled' })
+        .where('id', '=', c.id)
+        .execute()
+      held.answer.open()
 
-    t.match(await sweep, { polled: 1, changed: 1 })
+      t.match(await sweep, { polled: 1, changed: 1 })
 
-    t.match(await scene.row(c), { state: 'enabled', downstream_state: 'enabled', lease_owner: null }, 'what Flow Service said, recorded as a change')
-    t.equal(await scene.eventCount([c]), 1)
-  })
+      t.match(
+        await scene.row(c),
+        { state: 'enabled', downstream_state: 'enabled', lease_owner: null },
+        'what Flow Service said, recorded as a change'
+      )
+      t.equal(await scene.eventCount([c]), 1)
+    }
+  )
 
   void t.test('a call the request budget refuses defers the batch without counting a failure', async (t) => {
     const scene = await startPollerScene(t, db)
@@ -119,7 +162,9 @@ void t.test('a sweep', async (t) => {
     budget.pause(5000)
     const poller = new StatePoller({ db, flow, secrets: scene.secrets, logger: scene.log.logger }, POLLER_DEFAULTS)
 
-    const calls = await scene.callsDuring(async () => { t.match(await poller.sweep(), { polled: 0, failed: 0 }) })
+    const calls = await scene.callsDuring(async () => {
+      t.match(await poller.sweep(), { polled: 0, failed: 0 })
+    })
 
     t.match(calls, { list: 0, get: 0 }, 'nothing sent')
     for (const c of connections) {

@@ -16,18 +16,22 @@ import { openStore } from '../support/vault-store-harness.js'
 const GRACE = 60_000
 const VALUE = 'orphan-sweep-secret-value-9d1c'
 
-async function scenario (t: Test, database: MigratedDatabase, secrets: SecretStore): Promise<void> {
+async function scenario(t: Test, database: MigratedDatabase, secrets: SecretStore): Promise<void> {
   const live = await insertTestConnection(database.db, { state: 'enabled' })
   const pending = await insertTestConnection(database.db, { state: 'pending' })
   const failed = await insertTestConnection(database.db, { state: 'failed' })
   const deleted = await insertTestConnection(database.db, { state: 'deleted' })
   const noRow = uuidv7()
-  for (const key of [live.id, pending.id, failed.id, deleted.id, noRow]) await secrets.write(key, { password: VALUE }, { cas: 0 })
+  for (const key of [live.id, pending.id, failed.id, deleted.id, noRow])
+    await secrets.write(key, { password: VALUE }, { cas: 0 })
 
   const { logger, lines } = captureLogger()
   const text = (): string => JSON.stringify(lines())
   const clock = new FakeClock(1_000_000)
-  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger }, { intervalMs: 60_000, graceMs: GRACE, clock })
+  const sweep = new SecretOrphanSweep(
+    { db: database.db, secrets, logger },
+    { intervalMs: 60_000, graceMs: GRACE, clock }
+  )
 
   const first = await sweep.sweep()
   t.same(first.removed, [], 'nothing is removed before the grace period')
@@ -39,7 +43,11 @@ async function scenario (t: Test, database: MigratedDatabase, secrets: SecretSto
   clock.advance(1)
   const third = await sweep.sweep()
   t.same(third.removed.sort(), [failed.id, deleted.id, noRow].sort(), 'removed after the grace period')
-  t.same((await secrets.listKeys()).sort(), [live.id, pending.id].sort(), 'live and pending connections keep their secrets')
+  t.same(
+    (await secrets.listKeys()).sort(),
+    [live.id, pending.id].sort(),
+    'live and pending connections keep their secrets'
+  )
   await t.rejects(secrets.read(deleted.id), { code: 'not_found' })
   t.match(text(), deleted.id, 'the removal is logged by key')
   t.notOk(text().includes(VALUE), 'never a value')
@@ -53,7 +61,9 @@ void t.test('local store', async (t) => {
 void t.test('vault store', async (t) => {
   const database = await openMigratedDatabase(t)
   const vault = await startVaultTarget()
-  t.teardown(async () => { await vault.close() })
+  t.teardown(async () => {
+    await vault.close()
+  })
   await scenario(t, database, openStore(t, vault).store)
 })
 
@@ -63,7 +73,10 @@ void t.test('a key that stops looking orphaned starts its grace period again', a
   const row = await insertTestConnection(database.db, { state: 'failed' })
   await secrets.write(row.id, { password: VALUE }, { cas: 0 })
   const clock = new FakeClock(0)
-  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger: captureLogger().logger }, { intervalMs: 1000, graceMs: GRACE, clock })
+  const sweep = new SecretOrphanSweep(
+    { db: database.db, secrets, logger: captureLogger().logger },
+    { intervalMs: 1000, graceMs: GRACE, clock }
+  )
   await sweep.sweep()
   await database.db.updateTable('connections').set({ state: 'enabled' }).where('id', '=', row.id).execute()
   clock.advance(GRACE)
@@ -79,9 +92,14 @@ void t.test('started, it sweeps at once (boot), then every interval', async (t) 
   const orphan = uuidv7()
   await secrets.write(orphan, { password: VALUE }, { cas: 0 })
   const clock = new FakeClock(1_000_000)
-  const sweep = new SecretOrphanSweep({ db: database.db, secrets, logger: captureLogger().logger }, { intervalMs: 2 * GRACE, graceMs: GRACE, clock })
+  const sweep = new SecretOrphanSweep(
+    { db: database.db, secrets, logger: captureLogger().logger },
+    { intervalMs: 2 * GRACE, graceMs: GRACE, clock }
+  )
   sweep.start()
-  t.teardown(async () => { await sweep.stop() })
+  t.teardown(async () => {
+    await sweep.stop()
+  })
   await clock.asleep()
   t.ok((await secrets.listKeys()).includes(orphan), 'the first sweep saw it orphaned: its grace starts')
   clock.advance(clock.sleeps[0] ?? 0)
@@ -103,5 +121,11 @@ void t.test('a failing store is reported by the loop, not thrown out of it', asy
   await clock.asleep()
   await sweep.stop()
   t.match(text(), /secret orphan sweep failed/)
-  t.same(lines().filter((l) => l.msg === 'secret orphan sweep failed').map((l) => l.failures), [1, 2], 'the loop went on, counting failures')
+  t.same(
+    lines()
+      .filter((l) => l.msg === 'secret orphan sweep failed')
+      .map((l) => l.failures),
+    [1, 2],
+    'the loop went on, counting failures'
+  )
 })

@@ -13,7 +13,7 @@ import { captureLogger } from '../support/captured-logger.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
 
 /** The code a store call fails with, or 'resolved'. */
-async function failureCode (promise: Promise<unknown>): Promise<SecretStoreErrorCode | 'resolved'> {
+async function failureCode(promise: Promise<unknown>): Promise<SecretStoreErrorCode | 'resolved'> {
   try {
     await promise
     return 'resolved'
@@ -69,7 +69,11 @@ void t.test('LocalSecretStore', async (t) => {
     const key = newKey()
     await store.write(key, secret(1), { cas: 0 })
     t.equal(await failureCode(store.write(key, secret(9), { cas: 0 })), 'cas_mismatch', 'cas 0 on an existing key')
-    t.equal(await failureCode(store.write(key, secret(9), { cas: 2 })), 'cas_mismatch', 'a version that does not exist yet')
+    t.equal(
+      await failureCode(store.write(key, secret(9), { cas: 2 })),
+      'cas_mismatch',
+      'a version that does not exist yet'
+    )
     t.equal(await failureCode(store.write(newKey(), secret(9), { cas: 1 })), 'cas_mismatch', 'cas 1 on a missing key')
     t.same(await store.read(key), secret(1))
     t.equal(await failureCode(store.read(key, 2)), 'not_found')
@@ -77,7 +81,10 @@ void t.test('LocalSecretStore', async (t) => {
 
   void t.test('of two concurrent writes with the same cas, exactly one wins', async (t) => {
     const key = newKey()
-    const outcomes = await Promise.all([failureCode(store.write(key, secret(1), { cas: 0 })), failureCode(store.write(key, secret(2), { cas: 0 }))])
+    const outcomes = await Promise.all([
+      failureCode(store.write(key, secret(1), { cas: 0 })),
+      failureCode(store.write(key, secret(2), { cas: 0 }))
+    ])
     t.same(outcomes.sort(), ['cas_mismatch', 'resolved'])
     t.equal(await failureCode(store.read(key, 2)), 'not_found', 'one version only')
   })
@@ -116,29 +123,47 @@ void t.test('LocalSecretStore', async (t) => {
     t.notOk(keys.includes(gone))
   })
 
-  void t.test('the stored ciphertext never contains the plaintext, and equal plaintexts seal differently', async (t) => {
-    const [a, b] = [newKey(), newKey()]
-    await store.write(a, secret(1), { cas: 0 })
-    await store.write(b, secret(1), { cas: 0 })
-    await store.write(a, secret(1), { cas: 1 })
-    const rows = await db.selectFrom('local_secrets').select(['key', 'version', 'sealed']).where('key', 'in', [a, b]).execute()
-    t.equal(rows.length, 3)
+  void t.test(
+    'the stored ciphertext never contains the plaintext, and equal plaintexts seal differently',
+    async (t) => {
+      const [a, b] = [newKey(), newKey()]
+      await store.write(a, secret(1), { cas: 0 })
+      await store.write(b, secret(1), { cas: 0 })
+      await store.write(a, secret(1), { cas: 1 })
+      const rows = await db
+        .selectFrom('local_secrets')
+        .select(['key', 'version', 'sealed'])
+        .where('key', 'in', [a, b])
+        .execute()
+      t.equal(rows.length, 3)
 
-    const plaintexts = [PASSWORD, 'tok-1', JSON.stringify(secret(1))]
-    for (const row of rows) {
-      const bytes = Buffer.from(row.sealed, 'base64')
-      for (const plain of plaintexts) {
-        t.notOk(row.sealed.includes(plain) || bytes.includes(Buffer.from(plain)), `${row.key}@${row.version} holds no "${plain}"`)
+      const plaintexts = [PASSWORD, 'tok-1', JSON.stringify(secret(1))]
+      for (const row of rows) {
+        const bytes = Buffer.from(row.sealed, 'base64')
+        for (const plain of plaintexts) {
+          t.notOk(
+            row.sealed.includes(plain) || bytes.includes(Buffer.from(plain)),
+            `${row.key}@${row.version} holds no "${plain}"`
+          )
+        }
       }
+      t.equal(new Set(rows.map((r) => r.sealed)).size, 3, 'three different ciphertexts')
+      t.equal(
+        new Set(rows.map((r) => Buffer.from(r.sealed, 'base64').subarray(0, 12).toString('hex'))).size,
+        3,
+        'three different IVs'
+      )
     }
-    t.equal(new Set(rows.map((r) => r.sealed)).size, 3, 'three different ciphertexts')
-    t.equal(new Set(rows.map((r) => Buffer.from(r.sealed, 'base64').subarray(0, 12).toString('hex'))).size, 3, 'three different IVs')
-  })
+  )
 
   void t.test('a ciphertext moved to another key fails to open (denied)', async (t) => {
     const [from, to] = [newKey(), newKey()]
     await store.write(from, secret(1), { cas: 0 })
-    const { sealed } = await db.selectFrom('local_secrets').select('sealed').where('key', '=', from).executeTakeFirstOrThrow()
+    const { sealed } = await db
+      .selectFrom('local_secrets')
+      .select('sealed')
+      .where('key', '=', from)
+      .executeTakeFirstOrThrow()
     await db.insertInto('local_secrets').values({ key: to, version: 1, sealed }).execute()
 
     t.equal(await failureCode(store.read(to)), 'denied')
@@ -147,25 +172,32 @@ void t.test('LocalSecretStore', async (t) => {
   void t.test('a ciphertext moved to another version fails to open (denied)', async (t) => {
     const key = newKey()
     await store.write(key, secret(1), { cas: 0 })
-    const { sealed } = await db.selectFrom('local_secrets').select('sealed').where('key', '=', key).executeTakeFirstOrThrow()
+    const { sealed } = await db
+      .selectFrom('local_secrets')
+      .select('sealed')
+      .where('key', '=', key)
+      .executeTakeFirstOrThrow()
     await db.insertInto('local_secrets').values({ key, version: 2, sealed }).execute()
 
     t.equal(await failureCode(store.read(key, 2)), 'denied')
     t.same(await store.read(key, 1), secret(1), 'the original still opens')
   })
 
-  void t.test('a store with another key cannot open what this one sealed (denied), and says nothing of it', async (t) => {
-    const key = newKey()
-    await store.write(key, secret(1), { cas: 0 })
-    const other = new LocalSecretStore(db, randomBytes(32))
-    try {
-      await other.read(key)
-      t.fail('read with the wrong key')
-    } catch (err) {
-      t.match(err, { code: 'denied', retryable: false })
-      t.notMatch((err as Error).message, PASSWORD)
+  void t.test(
+    'a store with another key cannot open what this one sealed (denied), and says nothing of it',
+    async (t) => {
+      const key = newKey()
+      await store.write(key, secret(1), { cas: 0 })
+      const other = new LocalSecretStore(db, randomBytes(32))
+      try {
+        await other.read(key)
+        t.fail('read with the wrong key')
+      } catch (err) {
+        t.match(err, { code: 'denied', retryable: false })
+        t.notMatch((err as Error).message, PASSWORD)
+      }
     }
-  })
+  )
 
   void t.test('references name the key, field and version, never the value', async (t) => {
     t.equal(store.reference('abc', 'password', 2), 'local:connections/abc#password@v2')
@@ -196,28 +228,48 @@ void t.test('LocalSecretStore', async (t) => {
 
 void t.test('loadLocalKey', async (t) => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'broker-key-test-'))
-  t.teardown(async () => { await rm(dataDir, { recursive: true, force: true }) })
+  t.teardown(async () => {
+    await rm(dataDir, { recursive: true, force: true })
+  })
   let n = 0
   const freshDir = (): string => path.join(dataDir, `case-${++n}`, 'data')
 
-  void t.test('without a configured key, a key file is created with mode 0600 and reused on the next load', async (t) => {
-    const dir = freshDir()
-    const log = captureLogger()
-    const first = await loadLocalKey({ dataDir: dir }, log.logger)
-    const file = path.join(dir, KEY_FILE_NAME)
+  void t.test(
+    'without a configured key, a key file is created with mode 0600 and reused on the next load',
+    async (t) => {
+      const dir = freshDir()
+      const log = captureLogger()
+      const first = await loadLocalKey({ dataDir: dir }, log.logger)
+      const file = path.join(dir, KEY_FILE_NAME)
 
-    t.equal(first.length, 32)
-    t.equal((await stat(file)).mode & 0o777, 0o600)
-    t.ok(log.lines().some((l) => l.level === 40 && typeof l.msg === 'string' && l.msg.includes('created a new local secret-store key file')), 'says a key was made')
+      t.equal(first.length, 32)
+      t.equal((await stat(file)).mode & 0o777, 0o600)
+      t.ok(
+        log
+          .lines()
+          .some(
+            (l) =>
+              l.level === 40 && typeof l.msg === 'string' && l.msg.includes('created a new local secret-store key file')
+          ),
+        'says a key was made'
+      )
 
-    const second = await loadLocalKey({ dataDir: dir }, captureLogger().logger)
-    t.ok(second.equals(first), 'the same key next time')
-    t.equal(Buffer.from((await readFile(file, 'utf8')).trim(), 'base64').toString('hex'), first.toString('hex'), 'the file holds it as base64')
-  })
+      const second = await loadLocalKey({ dataDir: dir }, captureLogger().logger)
+      t.ok(second.equals(first), 'the same key next time')
+      t.equal(
+        Buffer.from((await readFile(file, 'utf8')).trim(), 'base64').toString('hex'),
+        first.toString('hex'),
+        'the file holds it as base64'
+      )
+    }
+  )
 
   void t.test('two loads at once agree on one key', async (t) => {
     const dir = freshDir()
-    const [a, b] = await Promise.all([loadLocalKey({ dataDir: dir }, captureLogger().logger), loadLocalKey({ dataDir: dir }, captureLogger().logger)])
+    const [a, b] = await Promise.all([
+      loadLocalKey({ dataDir: dir }, captureLogger().logger),
+      loadLocalKey({ dataDir: dir }, captureLogger().logger)
+    ])
     t.ok(a.equals(b))
   })
 

@@ -8,16 +8,28 @@ import { openStore } from '../support/vault-store-harness.js'
 import type { VaultTarget } from '../support/vault-setup.js'
 
 const emulator = await startVaultEmulator()
-const target: VaultTarget = { addr: emulator.addr, rootToken: emulator.rootToken, emulator, close: async () => { await emulator.close() } }
-t.teardown(async () => { await emulator.close() })
+const target: VaultTarget = {
+  addr: emulator.addr,
+  rootToken: emulator.rootToken,
+  emulator,
+  close: async () => {
+    await emulator.close()
+  }
+}
+t.teardown(async () => {
+  await emulator.close()
+})
 const { control } = emulator
 
 const id = (): string => crypto.randomUUID()
 
 /** Runs `call`, expects an 'unavailable' SecretStoreError, and resolves to how long it took. */
-async function unavailable (t: Tap, call: () => Promise<unknown>, message?: RegExp): Promise<number> {
+async function unavailable(t: Tap, call: () => Promise<unknown>, message?: RegExp): Promise<number> {
   const started = Date.now()
-  const err = await call().then(() => undefined, (e: unknown) => e)
+  const err = await call().then(
+    () => undefined,
+    (e: unknown) => e
+  )
   const elapsed = Date.now() - started
   t.type(err, SecretStoreError)
   t.equal((err as SecretStoreError).code, 'unavailable')
@@ -75,14 +87,21 @@ void t.test('connection reset: unavailable', async (t) => {
   await unavailable(t, async () => await store.write(id(), { password: 'p' }, { cas: 0 }))
 })
 
-void t.test('a Vault that never answers: unavailable once the timeout has passed, not before, not much after', async (t) => {
-  const { store } = openStore(t, target, { timeoutMs: 400 })
-  await control.setUnreachable('hang')
-  for (const call of [async () => await store.read(id()), async () => await store.write(id(), { p: 'x' }, { cas: 0 }), async () => await store.ping()]) {
-    const elapsed = await unavailable(t, call, /did not answer within 400 ms/)
-    t.ok(elapsed >= 380 && elapsed < 1200, `took ${elapsed} ms`)
+void t.test(
+  'a Vault that never answers: unavailable once the timeout has passed, not before, not much after',
+  async (t) => {
+    const { store } = openStore(t, target, { timeoutMs: 400 })
+    await control.setUnreachable('hang')
+    for (const call of [
+      async () => await store.read(id()),
+      async () => await store.write(id(), { p: 'x' }, { cas: 0 }),
+      async () => await store.ping()
+    ]) {
+      const elapsed = await unavailable(t, call, /did not answer within 400 ms/)
+      t.ok(elapsed >= 380 && elapsed < 1200, `took ${elapsed} ms`)
+    }
   }
-})
+)
 
 void t.test('slow: answers later than the timeout are unavailable; earlier ones are fine', async (t) => {
   const { store } = openStore(t, target, { timeoutMs: 300 })
@@ -105,7 +124,12 @@ void t.test('5xx and 429 answers are unavailable', async (t) => {
 
 void t.test('AppRole login against an unreachable Vault is unavailable (not denied), and recovers', async (t) => {
   control.setPolicy('all-kv', 'path "secret/*" { capabilities = ["create", "read", "update", "delete", "list"] }')
-  const { roleId, secretId } = control.addAppRole({ name: 'faulty', mount: 'approle-faults', policies: ['all-kv'], tokenTtl: 60 })
+  const { roleId, secretId } = control.addAppRole({
+    name: 'faulty',
+    mount: 'approle-faults',
+    policies: ['all-kv'],
+    tokenTtl: 60
+  })
   const { store } = openStore(t, target, { auth: { method: 'approle', mount: 'approle-faults', roleId, secretId } })
   await control.setUnreachable('refuse')
   await unavailable(t, async () => await store.write(id(), { p: 'x' }, { cas: 0 }))
@@ -117,10 +141,22 @@ void t.test('AppRole login against an unreachable Vault is unavailable (not deni
 
 void t.test('a 403 on the retry after a new login is denied, and a 5xx on it is unavailable', async (t) => {
   control.setPolicy('all-kv', 'path "secret/*" { capabilities = ["create", "read", "update", "delete", "list"] }')
-  const { roleId, secretId } = control.addAppRole({ name: 'retry', mount: 'approle-retry', policies: ['all-kv'], tokenTtl: 60 })
-  const { store, logs } = openStore(t, target, { auth: { method: 'approle', mount: 'approle-retry', roleId, secretId } })
+  const { roleId, secretId } = control.addAppRole({
+    name: 'retry',
+    mount: 'approle-retry',
+    policies: ['all-kv'],
+    tokenTtl: 60
+  })
+  const { store, logs } = openStore(t, target, {
+    auth: { method: 'approle', mount: 'approle-retry', roleId, secretId }
+  })
   await store.listKeys()
-  control.injectFault({ status: 403, errors: ['1 error occurred:\n\t* permission denied\n\n'], path: 'secret/', times: 2 })
+  control.injectFault({
+    status: 403,
+    errors: ['1 error occurred:\n\t* permission denied\n\n'],
+    path: 'secret/',
+    times: 2
+  })
   await t.rejects(store.read(id()), { code: 'denied' })
   control.injectFault({ status: 403, errors: ['1 error occurred:\n\t* permission denied\n\n'], path: 'secret/' })
   control.injectFault({ status: 502, path: 'secret/' })

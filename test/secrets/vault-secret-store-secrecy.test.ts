@@ -4,20 +4,38 @@ import { inspect } from 'node:util'
 import t from 'tap'
 import { startVaultEmulator } from '../support/vault-emulator.js'
 import { captureLogger, openStore } from '../support/vault-store-harness.js'
-import { brokerPolicy, putPolicy, setupAppRole, startVaultTarget, uniqueName, type VaultTarget } from '../support/vault-setup.js'
+import {
+  brokerPolicy,
+  putPolicy,
+  setupAppRole,
+  startVaultTarget,
+  uniqueName,
+  type VaultTarget
+} from '../support/vault-setup.js'
 
 const target = await startVaultTarget()
-t.teardown(async () => { await target.close() })
+t.teardown(async () => {
+  await target.close()
+})
 // The failure paths (timeout, reset, sealed) need the switches: an emulator even when VAULT_ADDR is set.
-const emulator = target.emulator ?? await startVaultEmulator()
-t.teardown(async () => { await emulator.close() })
-const switchable: VaultTarget = { addr: emulator.addr, rootToken: emulator.rootToken, emulator, close: async () => { await emulator.close() } }
+const emulator = target.emulator ?? (await startVaultEmulator())
+t.teardown(async () => {
+  await emulator.close()
+})
+const switchable: VaultTarget = {
+  addr: emulator.addr,
+  rootToken: emulator.rootToken,
+  emulator,
+  close: async () => {
+    await emulator.close()
+  }
+}
 
 const id = (): string => crypto.randomUUID()
 const secretValue = (): string => `S3cret-${crypto.randomUUID()}`
 
 /** Everything a secret could leak through, for one error. */
-function renderings (err: unknown): string[] {
+function renderings(err: unknown): string[] {
   const { logger, logs } = captureLogger()
   logger.error({ err }, 'as the HTTP error handler would log it')
   return [String(err), (err as Error).stack ?? '', inspect(err, { depth: 20, showHidden: true }), logs.text()]
@@ -26,7 +44,14 @@ function renderings (err: unknown): string[] {
 void t.test('nothing secret reaches logs or errors', async (t) => {
   const secrets: string[] = []
   const errors: unknown[] = []
-  const collect = async (call: () => Promise<unknown>): Promise<void> => { await call().then(() => undefined, (err: unknown) => { errors.push(err) }) }
+  const collect = async (call: () => Promise<unknown>): Promise<void> => {
+    await call().then(
+      () => undefined,
+      (err: unknown) => {
+        errors.push(err)
+      }
+    )
+  }
   const logText: Array<() => string> = []
 
   // Token auth, happy and unhappy paths, with secret values in every write.
@@ -108,10 +133,14 @@ void t.test('a distinct static token never appears either', async (t) => {
   await store.write(id(), { p: 'x' }, { cas: 0 })
   await new Promise((resolve) => setTimeout(resolve, 100))
   await emulator.control.setUnreachable('hang')
-  await store.read(id()).catch((err: unknown) => { errors.push(err) })
+  await store.read(id()).catch((err: unknown) => {
+    errors.push(err)
+  })
   await emulator.control.setUnreachable(false)
   emulator.control.revokeToken(token)
-  await store.read(id()).catch((err: unknown) => { errors.push(err) })
+  await store.read(id()).catch((err: unknown) => {
+    errors.push(err)
+  })
   t.equal(errors.length, 2)
   for (const text of [...errors.flatMap(renderings), logs.text()]) t.notOk(text.includes(token))
 })

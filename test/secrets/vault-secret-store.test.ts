@@ -6,7 +6,9 @@ import { openStore } from '../support/vault-store-harness.js'
 import { startVaultTarget, vaultApiOk, vaultApi } from '../support/vault-setup.js'
 
 const target = await startVaultTarget()
-t.teardown(async () => { await target.close() })
+t.teardown(async () => {
+  await target.close()
+})
 
 const id = (): string => crypto.randomUUID()
 
@@ -31,14 +33,18 @@ void t.test('each write with the current version as cas adds a version; a stale 
   await t.rejects(store.write(id(), { password: 'x' }, { cas: 1 }), { code: 'cas_mismatch' }, 'cas N on a missing key')
 })
 
-void t.test('currentVersion reads the key\'s metadata: 0 when absent, then the newest version', async (t) => {
+void t.test("currentVersion reads the key's metadata: 0 when absent, then the newest version", async (t) => {
   const { store } = openStore(t, target)
   const key = id()
   t.equal(await store.currentVersion(key), 0)
   await store.write(key, { password: 'p1' }, { cas: 0 })
   await store.write(key, { password: 'p2' }, { cas: 1 })
   t.equal(await store.currentVersion(key), 2)
-  t.equal(await store.write(key, { password: 'p3' }, { cas: await store.currentVersion(key) }), 3, 'the cas for the next write')
+  t.equal(
+    await store.write(key, { password: 'p3' }, { cas: await store.currentVersion(key) }),
+    3,
+    'the cas for the next write'
+  )
   await store.destroy(key)
   t.equal(await store.currentVersion(key), 0)
 })
@@ -55,20 +61,23 @@ void t.test('read gives the latest version, or the one asked for', async (t) => 
   await t.rejects(store.read(id()), { code: 'not_found' })
 })
 
-void t.test('a soft-deleted or destroyed version is not_found, and reads never fall back to an older one', async (t) => {
-  const { store, config } = openStore(t, target)
-  const key = id()
-  await store.write(key, { password: 'p1' }, { cas: 0 })
-  await store.write(key, { password: 'p2' }, { cas: 1 })
-  await store.write(key, { password: 'p3' }, { cas: 2 })
-  const base = `${config.mount}/%s/${config.prefix}/connections/${key}`
-  await vaultApiOk(target, 'DELETE', base.replace('%s', 'data'))
-  await t.rejects(store.read(key), { code: 'not_found' })
-  await vaultApiOk(target, 'PUT', base.replace('%s', 'destroy'), { versions: [2] })
-  await t.rejects(store.read(key, 2), { code: 'not_found' })
-  t.same(await store.read(key, 1), { password: 'p1' })
-  t.equal(await store.write(key, { password: 'p4' }, { cas: 3 }), 4, 'the version count goes on')
-})
+void t.test(
+  'a soft-deleted or destroyed version is not_found, and reads never fall back to an older one',
+  async (t) => {
+    const { store, config } = openStore(t, target)
+    const key = id()
+    await store.write(key, { password: 'p1' }, { cas: 0 })
+    await store.write(key, { password: 'p2' }, { cas: 1 })
+    await store.write(key, { password: 'p3' }, { cas: 2 })
+    const base = `${config.mount}/%s/${config.prefix}/connections/${key}`
+    await vaultApiOk(target, 'DELETE', base.replace('%s', 'data'))
+    await t.rejects(store.read(key), { code: 'not_found' })
+    await vaultApiOk(target, 'PUT', base.replace('%s', 'destroy'), { versions: [2] })
+    await t.rejects(store.read(key, 2), { code: 'not_found' })
+    t.same(await store.read(key, 1), { password: 'p1' })
+    t.equal(await store.write(key, { password: 'p4' }, { cas: 3 }), 4, 'the version count goes on')
+  }
+)
 
 void t.test('destroy removes every version; destroying again, or a key never written, succeeds', async (t) => {
   const { store } = openStore(t, target)
@@ -83,12 +92,14 @@ void t.test('destroy removes every version; destroying again, or a key never wri
   t.equal(await store.write(key, { password: 'again' }, { cas: 0 }), 1, 'the key starts over')
 })
 
-void t.test('listKeys lists the broker\'s keys only', async (t) => {
+void t.test("listKeys lists the broker's keys only", async (t) => {
   const { store, config } = openStore(t, target)
   t.same(await store.listKeys(), [], 'an empty folder (Vault: 404) is an empty list')
   const keys = [id(), id(), id()]
   for (const key of keys) await store.write(key, { password: 'x' }, { cas: 0 })
-  await vaultApiOk(target, 'POST', `${config.mount}/data/${config.prefix}/connections/nested/thing`, { data: { x: '1' } })
+  await vaultApiOk(target, 'POST', `${config.mount}/data/${config.prefix}/connections/nested/thing`, {
+    data: { x: '1' }
+  })
   await vaultApiOk(target, 'POST', `${config.mount}/data/${config.prefix}/elsewhere`, { data: { x: '1' } })
   t.same((await store.listKeys()).sort(), [...keys].sort(), 'no sub-folder, nothing outside connections/')
   await store.destroy(keys[0] ?? '')
@@ -116,7 +127,9 @@ void t.test('keys outside the safe alphabet are refused before any call', async 
 void t.test('values Vault holds as other JSON types come back as strings', async (t) => {
   const { store, config } = openStore(t, target)
   const key = id()
-  await vaultApiOk(target, 'POST', `${config.mount}/data/${config.prefix}/connections/${key}`, { data: { port: 443, flags: { a: true } } })
+  await vaultApiOk(target, 'POST', `${config.mount}/data/${config.prefix}/connections/${key}`, {
+    data: { port: 443, flags: { a: true } }
+  })
   t.same(await store.read(key), { port: '443', flags: '{"a":true}' })
 })
 

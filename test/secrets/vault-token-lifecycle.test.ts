@@ -9,27 +9,47 @@ import type { VaultAuth } from '../../src/config.js'
 import { serviceAccountJwt } from '../support/vault-emulator.js'
 import { openStore, type OpenedStore } from '../support/vault-store-harness.js'
 import {
-  brokerPolicy, createToken, enableAuth, lookupToken, putPolicy, revokeLogins, setupAppRole, startVaultTarget, uniqueName,
-  vaultApiOk, type AppRoleCredentials
+  brokerPolicy,
+  createToken,
+  enableAuth,
+  lookupToken,
+  putPolicy,
+  revokeLogins,
+  setupAppRole,
+  startVaultTarget,
+  uniqueName,
+  vaultApiOk,
+  type AppRoleCredentials
 } from '../support/vault-setup.js'
 
 const target = await startVaultTarget()
-t.teardown(async () => { await target.close() })
+t.teardown(async () => {
+  await target.close()
+})
 
 const id = (): string => crypto.randomUUID()
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+const sleep = async (ms: number): Promise<void> => {
+  await new Promise((resolve) => setTimeout(resolve, ms))
+}
 const onEmulator = target.emulator !== undefined
 
-async function tempDir (t: { teardown: (fn: () => Promise<void>) => void }): Promise<string> {
+async function tempDir(t: { teardown: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'vault-store-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  t.teardown(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
   return dir
 }
 
 /** A store logging in with AppRole; the role's policy covers the store's folder unless `withPolicy` is false. */
-async function appRoleStore (
+async function appRoleStore(
   t: { teardown: (fn: () => Promise<void>) => void },
-  spec: { tokenTtl?: number, tokenMaxTtl?: number, withPolicy?: boolean, auth?: (c: AppRoleCredentials) => VaultAuth } = {}
+  spec: {
+    tokenTtl?: number
+    tokenMaxTtl?: number
+    withPolicy?: boolean
+    auth?: (c: AppRoleCredentials) => VaultAuth
+  } = {}
 ): Promise<OpenedStore & { creds: AppRoleCredentials }> {
   const prefix = uniqueName('broker-test')
   const policy = uniqueName('broker')
@@ -39,11 +59,16 @@ async function appRoleStore (
     ...(spec.tokenTtl !== undefined ? { tokenTtl: spec.tokenTtl } : {}),
     ...(spec.tokenMaxTtl !== undefined ? { tokenMaxTtl: spec.tokenMaxTtl } : {})
   })
-  const auth = spec.auth?.(creds) ?? { method: 'approle', mount: creds.mount, roleId: creds.roleId, secretId: creds.secretId }
+  const auth = spec.auth?.(creds) ?? {
+    method: 'approle',
+    mount: creds.mount,
+    roleId: creds.roleId,
+    secretId: creds.secretId
+  }
   return { ...openStore(t, target, { prefix, auth }), creds }
 }
 
-function loginRequests (mount: string): number | undefined {
+function loginRequests(mount: string): number | undefined {
   return target.emulator?.control.count({ method: 'POST', path: `auth/${mount}/login` })
 }
 
@@ -84,7 +109,11 @@ void t.test('AppRole with the secret id in a file', async (t) => {
   const { store } = await appRoleStore(t, {
     auth: (c) => ({ method: 'approle', mount: c.mount, roleId: c.roleId, secretIdFile: file })
   })
-  await t.rejects(store.write(id(), { p: 'x' }, { cas: 0 }), { code: 'denied', message: /secret id file/ }, 'missing file')
+  await t.rejects(
+    store.write(id(), { p: 'x' }, { cas: 0 }),
+    { code: 'denied', message: /secret id file/ },
+    'missing file'
+  )
   t.pass()
 })
 
@@ -93,7 +122,10 @@ void t.test('AppRole with the secret id in a file that exists', async (t) => {
   const file = join(dir, 'secret-id')
   let secretId = ''
   const { store } = await appRoleStore(t, {
-    auth: (c) => { secretId = c.secretId; return { method: 'approle', mount: c.mount, roleId: c.roleId, secretIdFile: file } }
+    auth: (c) => {
+      secretId = c.secretId
+      return { method: 'approle', mount: c.mount, roleId: c.roleId, secretIdFile: file }
+    }
   })
   await writeFile(file, `${secretId}\n`, { mode: 0o600 })
   t.equal(await store.write(id(), { p: 'x' }, { cas: 0 }), 1)
@@ -103,7 +135,11 @@ void t.test('bad AppRole credentials are denied, with one login attempt per call
   const { store, logs, creds } = await appRoleStore(t, {
     auth: (c) => ({ method: 'approle', mount: c.mount, roleId: c.roleId, secretId: 'not-the-secret-id' })
   })
-  await t.rejects(store.write(id(), { p: 'x' }, { cas: 0 }), { name: 'SecretStoreError', code: 'denied', message: /invalid role or secret ID/ })
+  await t.rejects(store.write(id(), { p: 'x' }, { cas: 0 }), {
+    name: 'SecretStoreError',
+    code: 'denied',
+    message: /invalid role or secret ID/
+  })
   await t.rejects(store.read(id()), { code: 'denied' })
   await t.rejects(store.ping(), { code: 'denied' })
   t.equal(logs.events('vault_login_failed').length, 3)
@@ -151,20 +187,27 @@ void t.test('renewal up to the max TTL, then a new login before the token expire
     await sleep(250)
   }
   t.ok(logs.events('vault_token_renewed').length >= 1, 'renewed while it could')
-  t.ok(logs.events('vault_login').filter((e) => e.reason === 'max TTL near').length >= 1, 'logged in again near the max TTL')
+  t.ok(
+    logs.events('vault_login').filter((e) => e.reason === 'max TTL near').length >= 1,
+    'logged in again near the max TTL'
+  )
   t.same(logs.events('vault_relogin'), [], 'no call ever met an expired token')
   if (onEmulator) t.equal(target.emulator?.control.count({ status: 403 }), 0)
 })
 
-void t.test('a token past its max TTL with no renewal in time: the call logs in again', { skip: !onEmulator && 'needs the emulator clock' }, async (t) => {
-  const { store, logs } = await appRoleStore(t, { tokenTtl: 60, tokenMaxTtl: 60 })
-  const key = id()
-  await store.write(key, { password: 'p1' }, { cas: 0 })
-  target.emulator?.control.advanceClock(61_000)
-  t.same(await store.read(key), { password: 'p1' })
-  t.match(logs.events('vault_relogin'), [{ status: 403 }])
-  t.equal(logs.events('vault_login').length, 2)
-})
+void t.test(
+  'a token past its max TTL with no renewal in time: the call logs in again',
+  { skip: !onEmulator && 'needs the emulator clock' },
+  async (t) => {
+    const { store, logs } = await appRoleStore(t, { tokenTtl: 60, tokenMaxTtl: 60 })
+    const key = id()
+    await store.write(key, { password: 'p1' }, { cas: 0 })
+    target.emulator?.control.advanceClock(61_000)
+    t.same(await store.read(key), { password: 'p1' })
+    t.match(logs.events('vault_relogin'), [{ status: 403 }])
+    t.equal(logs.events('vault_login').length, 2)
+  }
+)
 
 void t.test('a renewal refused (token revoked) leads to a new login in the background', async (t) => {
   const { store, logs, creds } = await appRoleStore(t, { tokenTtl: 2, tokenMaxTtl: 60 })
@@ -178,25 +221,40 @@ void t.test('a renewal refused (token revoked) leads to a new login in the backg
   t.same(logs.events('vault_relogin'), [], 'the call found a fresh token already')
 })
 
-void t.test('Kubernetes login with the service-account token file', { skip: !onEmulator && 'needs a cluster behind a real Vault' }, async (t) => {
-  const mount = uniqueName('k8s')
-  const prefix = uniqueName('broker-test')
-  const policy = uniqueName('broker')
-  await putPolicy(target, policy, brokerPolicy('secret', prefix))
-  await enableAuth(target, mount, 'kubernetes')
-  await vaultApiOk(target, 'POST', `auth/${mount}/role/broker`, { bound_service_account_names: ['broker'], bound_service_account_namespaces: ['apps'], token_policies: [policy], token_ttl: '60s' })
-  const dir = await tempDir(t)
-  const tokenPath = join(dir, 'token')
-  await writeFile(tokenPath, serviceAccountJwt('broker', 'apps'))
-  const { store, logs } = openStore(t, target, { prefix, auth: { method: 'kubernetes', mount, role: 'broker', tokenPath } })
-  t.equal(await store.write(id(), { p: 'x' }, { cas: 0 }), 1)
-  t.match(logs.events('vault_login'), [{ method: 'kubernetes' }])
+void t.test(
+  'Kubernetes login with the service-account token file',
+  { skip: !onEmulator && 'needs a cluster behind a real Vault' },
+  async (t) => {
+    const mount = uniqueName('k8s')
+    const prefix = uniqueName('broker-test')
+    const policy = uniqueName('broker')
+    await putPolicy(target, policy, brokerPolicy('secret', prefix))
+    await enableAuth(target, mount, 'kubernetes')
+    await vaultApiOk(target, 'POST', `auth/${mount}/role/broker`, {
+      bound_service_account_names: ['broker'],
+      bound_service_account_namespaces: ['apps'],
+      token_policies: [policy],
+      token_ttl: '60s'
+    })
+    const dir = await tempDir(t)
+    const tokenPath = join(dir, 'token')
+    await writeFile(tokenPath, serviceAccountJwt('broker', 'apps'))
+    const { store, logs } = openStore(t, target, {
+      prefix,
+      auth: { method: 'kubernetes', mount, role: 'broker', tokenPath }
+    })
+    t.equal(await store.write(id(), { p: 'x' }, { cas: 0 }), 1)
+    t.match(logs.events('vault_login'), [{ method: 'kubernetes' }])
 
-  const other = join(dir, 'other')
-  await writeFile(other, serviceAccountJwt('intruder', 'apps'))
-  const denied = openStore(t, target, { prefix, auth: { method: 'kubernetes', mount, role: 'broker', tokenPath: other } })
-  await t.rejects(denied.store.write(id(), { p: 'x' }, { cas: 0 }), { code: 'denied' })
-})
+    const other = join(dir, 'other')
+    await writeFile(other, serviceAccountJwt('intruder', 'apps'))
+    const denied = openStore(t, target, {
+      prefix,
+      auth: { method: 'kubernetes', mount, role: 'broker', tokenPath: other }
+    })
+    await t.rejects(denied.store.write(id(), { p: 'x' }, { cas: 0 }), { code: 'denied' })
+  }
+)
 
 void t.test('close stops the renewal timer', async (t) => {
   const token = await createToken(target, { policies: ['root'], ttl: 2, explicitMaxTtl: 60 })

@@ -28,32 +28,46 @@ void t.test('TestClock: starts where told; a sleep moves time by exactly its len
   t.equal(clock.sleeping(), 0)
 })
 
-void t.test('TestClock: side by side, sleepers wake in due order and time ends at the latest due, not the sum', async (t) => {
-  const clock = new TestClock(0)
-  const woke: Array<[string, number]> = []
-  const sleep = async (name: string, ms: number): Promise<void> => {
-    await clock.sleep(ms)
-    woke.push([name, clock.now()])
+void t.test(
+  'TestClock: side by side, sleepers wake in due order and time ends at the latest due, not the sum',
+  async (t) => {
+    const clock = new TestClock(0)
+    const woke: Array<[string, number]> = []
+    const sleep = async (name: string, ms: number): Promise<void> => {
+      await clock.sleep(ms)
+      woke.push([name, clock.now()])
+    }
+    await Promise.all([sleep('long', 5000), sleep('short', 100), sleep('middle', 1000), sleep('tie', 1000)])
+    t.same(woke, [
+      ['short', 100],
+      ['middle', 1000],
+      ['tie', 1000],
+      ['long', 5000]
+    ])
+    t.equal(clock.now(), 5000)
   }
-  await Promise.all([sleep('long', 5000), sleep('short', 100), sleep('middle', 1000), sleep('tie', 1000)])
-  t.same(woke, [['short', 100], ['middle', 1000], ['tie', 1000], ['long', 5000]])
-  t.equal(clock.now(), 5000)
-})
+)
 
 void t.test('TestClock: advance() moves time and wakes what is due by then', async (t) => {
   const clock = new TestClock(0)
   clock.advance(500)
   t.equal(clock.now(), 500)
   const order: string[] = []
-  const a = clock.sleep(100).then(() => { order.push(`a@${clock.now()}`) })
-  const b = clock.sleep(300).then(() => { order.push(`b@${clock.now()}`) })
+  const a = clock.sleep(100).then(() => {
+    order.push(`a@${clock.now()}`)
+  })
+  const b = clock.sleep(300).then(() => {
+    order.push(`b@${clock.now()}`)
+  })
   t.equal(clock.sleeping(), 2, 'nothing wakes synchronously')
   clock.advance(200)
   t.equal(clock.now(), 700, 'time is where advance() put it')
   t.equal(clock.sleeping(), 1, 'the sleeper due by then woke')
   await Promise.all([a, b])
   t.same(order, ['a@700', 'b@800'], 'a read the time advance() left; b woke at its own due time')
-  t.throws(() => { clock.advance(-1) }, RangeError)
+  t.throws(() => {
+    clock.advance(-1)
+  }, RangeError)
 })
 
 void t.test('TestClock: a sleep whose signal aborts rejects with AbortError and never moves time', async (t) => {

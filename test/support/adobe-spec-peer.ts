@@ -22,7 +22,12 @@ export interface AdobeSpecPeerOptions {
   paths?: 'as-published' | 'documented-paths'
 }
 
-export interface PeerRequest { method: string, path: string, query: Record<string, string | string[]>, headers: Record<string, string> }
+export interface PeerRequest {
+  method: string
+  path: string
+  query: Record<string, string | string[]>
+  headers: Record<string, string>
+}
 
 export interface AdobeSpecPeer {
   /** Base URL for FLOW_SERVICE_URL: the spec's server path is not served, Prism routes on the bare paths. */
@@ -43,7 +48,7 @@ const JSON_PATCH_ARRAY: MediaTypeContent['schema'] = {
 }
 
 /** The two corrections flow-service.md lists under "Known flaws of the published spec"; nothing else changes. */
-function withDocumentedPaths (operation: HttpOperation): HttpOperation {
+function withDocumentedPaths(operation: HttpOperation): HttpOperation {
   if (operation.path !== '/connections/{BASE_CONNECTION_ID}/') return operation
   const corrected: HttpOperation = { ...operation, path: '/connections/{BASE_CONNECTION_ID}' }
   const body = operation.request?.body
@@ -56,18 +61,30 @@ function withDocumentedPaths (operation: HttpOperation): HttpOperation {
   return corrected
 }
 
-export async function startAdobeSpecPeer (options: AdobeSpecPeerOptions = {}): Promise<AdobeSpecPeer> {
+export async function startAdobeSpecPeer(options: AdobeSpecPeerOptions = {}): Promise<AdobeSpecPeer> {
   const published = await getHttpOperationsFromSpec(ADOBE_FLOW_SERVICE_SPEC)
   const operations = options.paths === 'documented-paths' ? published.map(withDocumentedPaths) : published
   const received: PeerRequest[] = []
   // Prism logs each request it receives with its parsed input; that log is our record of what reached the peer.
   const sink = new Writable({
-    write (chunk: Buffer, _encoding, done) {
+    write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line.trim() === '') continue
-        const entry = JSON.parse(line) as { msg?: string, input?: { method: string, url: { path: string, query?: PeerRequest['query'] }, headers?: Record<string, string> } }
+        const entry = JSON.parse(line) as {
+          msg?: string
+          input?: {
+            method: string
+            url: { path: string; query?: PeerRequest['query'] }
+            headers?: Record<string, string>
+          }
+        }
         if (entry.msg === 'Request received' && entry.input !== undefined) {
-          received.push({ method: entry.input.method.toUpperCase(), path: entry.input.url.path, query: entry.input.url.query ?? {}, headers: entry.input.headers ?? {} })
+          received.push({
+            method: entry.input.method.toUpperCase(),
+            path: entry.input.url.path,
+            query: entry.input.url.query ?? {},
+            headers: entry.input.headers ?? {}
+          })
         }
       }
       done()
@@ -93,6 +110,9 @@ export async function startAdobeSpecPeer (options: AdobeSpecPeerOptions = {}): P
   return {
     url,
     requests: () => [...received],
-    close: async () => { closed ??= server.close(); await closed }
+    close: async () => {
+      closed ??= server.close()
+      await closed
+    }
   }
 }

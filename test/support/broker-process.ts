@@ -12,33 +12,54 @@ export interface BrokerProcess {
   kill: (signal: 'SIGKILL' | 'SIGTERM') => Promise<number | null>
 }
 
-export async function freePort (): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer()
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', () => { resolve() }) })
+  await new Promise<void>((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve()
+    })
+  })
   const { port } = server.address() as net.AddressInfo
-  await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+  await new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve()
+    })
+  })
   return port
 }
 
 /** Starts `node <bundle of src/bin/server.ts>` and resolves once /health/live answers (or rejects with its output). */
-export async function startBrokerProcess (env: Record<string, string>, timeoutMs = 60000): Promise<BrokerProcess> {
+export async function startBrokerProcess(env: Record<string, string>, timeoutMs = 60000): Promise<BrokerProcess> {
   const port = env.PORT ?? String(await freePort())
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => ['PATH', 'HOME', 'TMPDIR', 'NODE_OPTIONS'].includes(k))) as Record<string, string>
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => ['PATH', 'HOME', 'TMPDIR', 'NODE_OPTIONS'].includes(k))
+  ) as Record<string, string>
   const child = spawn(process.execPath, [await bundledEntry('server')], {
     cwd: ROOT,
     env: { ...inherited, ...env, PORT: port, HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const chunks: string[] = []
-  child.stdout?.on('data', (c: Buffer) => { chunks.push(c.toString('utf8')) })
-  child.stderr?.on('data', (c: Buffer) => { chunks.push(c.toString('utf8')) })
-  const exited = new Promise<number | null>((resolve) => { child.once('exit', (code) => { resolve(code) }) })
+  child.stdout?.on('data', (c: Buffer) => {
+    chunks.push(c.toString('utf8'))
+  })
+  child.stderr?.on('data', (c: Buffer) => {
+    chunks.push(c.toString('utf8'))
+  })
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      resolve(code)
+    })
+  })
   const url = `http://127.0.0.1:${port}`
   const output = (): string => chunks.join('')
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (child.exitCode !== null) throw new Error(`broker exited with ${child.exitCode}:\n${output().slice(-4000)}`)
-    const live = await fetch(`${url}/health/live`).then((r) => r.ok, () => false)
+    const live = await fetch(`${url}/health/live`).then(
+      (r) => r.ok,
+      () => false
+    )
     if (live) break
     if (Date.now() > deadline) {
       child.kill('SIGKILL')

@@ -26,7 +26,15 @@ const CACHE = path.join(ROOT, 'node_modules', '.cache', 'broker-bundles')
 // Packages are bundled too (resolving and loading hundreds of package files was most of a start's CPU), except
 // those that read their own files at run time (PGlite's wasm, swagger's package.json and UI assets, pino's worker
 // threads) and an optional native one pg asks for only on demand.
-const EXTERNAL = ['@electric-sql/pglite', '@fastify/swagger', '@fastify/swagger-ui', 'pino', 'pino-pretty', 'thread-stream', 'pg-native']
+const EXTERNAL = [
+  '@electric-sql/pglite',
+  '@fastify/swagger',
+  '@fastify/swagger-ui',
+  'pino',
+  'pino-pretty',
+  'thread-stream',
+  'pg-native'
+]
 // Changing how bundles are made changes this, so an old cache entry is not taken for a new one.
 const RECIPE = `v3 esm node20 src/bundle migrations/*.js external:${EXTERNAL.join(',')}`
 const STALE_MS = 24 * 3600_000
@@ -34,15 +42,19 @@ const STALE_MS = 24 * 3600_000
 let built: Promise<string> | undefined
 
 /** The path of `entry`'s bundle (built on first use): run it with `node <path>` from any working directory. */
-export async function bundledEntry (entry: EntryPoint): Promise<string> {
+export async function bundledEntry(entry: EntryPoint): Promise<string> {
   built ??= bundleAll()
   return path.join(await built, 'src', 'bundle', `${entry}.mjs`)
 }
 
-async function bundleAll (): Promise<string> {
+async function bundleAll(): Promise<string> {
   const hash = createHash('sha256').update(RECIPE)
-  for (const file of [...await filesUnder('src'), ...await filesUnder('migrations'), 'package-lock.json']) {
-    hash.update(file).update('\0').update(await readFile(path.join(ROOT, file))).update('\0')
+  for (const file of [...(await filesUnder('src')), ...(await filesUnder('migrations')), 'package-lock.json']) {
+    hash
+      .update(file)
+      .update('\0')
+      .update(await readFile(path.join(ROOT, file)))
+      .update('\0')
   }
   const dir = path.join(CACHE, hash.digest('hex').slice(0, 20))
   if (await exists(path.join(dir, 'src', 'bundle', 'server.mjs'))) return dir
@@ -64,7 +76,9 @@ async function bundleAll (): Promise<string> {
       format: 'esm',
       target: 'node20',
       // CommonJS packages inside an ES module bundle still call require (node: built-ins, the externals).
-      banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);"
+      },
       logLevel: 'error'
     })
     // Kysely imports migrations by file at run time: plain node needs them as JavaScript (same names, so a
@@ -80,7 +94,7 @@ async function bundleAll (): Promise<string> {
     })
     await rename(partial, dir).catch(async (err: unknown) => {
       // Another test file got there first with the same sources: use theirs.
-      if (!await exists(path.join(dir, 'src', 'bundle', 'server.mjs'))) throw err
+      if (!(await exists(path.join(dir, 'src', 'bundle', 'server.mjs')))) throw err
     })
   } finally {
     await rm(partial, { recursive: true, force: true })
@@ -90,20 +104,29 @@ async function bundleAll (): Promise<string> {
 }
 
 /** Bundles of sources long gone (a day untouched), so the cache does not grow with every edit. */
-async function pruneStale (keep: string): Promise<void> {
+async function pruneStale(keep: string): Promise<void> {
   for (const name of await readdir(CACHE).catch(() => [])) {
     if (name === keep) continue
     const file = path.join(CACHE, name)
-    const old = await stat(file).then((s) => Date.now() - s.mtimeMs > STALE_MS, () => false)
+    const old = await stat(file).then(
+      (s) => Date.now() - s.mtimeMs > STALE_MS,
+      () => false
+    )
     if (old) await rm(file, { recursive: true, force: true })
   }
 }
 
-async function filesUnder (dir: string): Promise<string[]> {
+async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(path.join(ROOT, dir), { recursive: true, withFileTypes: true })
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(ROOT, path.join(e.parentPath, e.name))).sort()
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)))
+    .sort()
 }
 
-async function exists (file: string): Promise<boolean> {
-  return await stat(file).then(() => true, () => false)
+async function exists(file: string): Promise<boolean> {
+  return await stat(file).then(
+    () => true,
+    () => false
+  )
 }

@@ -9,11 +9,21 @@ export interface CapturedLogger {
   lines: () => Array<Record<string, unknown>>
 }
 
-export function captureLogger (level = 'debug'): CapturedLogger {
+export function captureLogger(level = 'debug'): CapturedLogger {
   const lines: string[] = []
-  const sink = new Writable({ write (chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done() } })
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString('utf8'))
+      done()
+    }
+  })
   return {
     logger: createLogger(level, sink),
-    lines: () => lines.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+    lines: () =>
+      lines
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
   }
 }

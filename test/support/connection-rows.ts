@@ -2,12 +2,18 @@
 import type { Kysely } from 'kysely'
 import { v7 as uuidv7 } from 'uuid'
 import { insertConnection } from '../../src/connections/connection-repository.js'
-import type { AuditEventRow, ConnectionEventRow, ConnectionRow, Database, NewConnectionRow } from '../../src/db/schema.js'
+import type {
+  AuditEventRow,
+  ConnectionEventRow,
+  ConnectionRow,
+  Database,
+  NewConnectionRow
+} from '../../src/db/schema.js'
 
 export const SALESFORCE_SPEC_ID = 'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5'
 
 /** A Salesforce connection as a successful create leaves it, unless overridden. */
-export function testConnectionValues (overrides: Partial<NewConnectionRow> = {}): NewConnectionRow {
+export function testConnectionValues(overrides: Partial<NewConnectionRow> = {}): NewConnectionRow {
   const id = overrides.id ?? uuidv7()
   return {
     id,
@@ -18,7 +24,10 @@ export function testConnectionValues (overrides: Partial<NewConnectionRow> = {})
     connection_spec_id: SALESFORCE_SPEC_ID,
     connection_spec_version: '1.0',
     auth_spec_name: 'Basic Authentication',
-    public_params: JSON.stringify({ environmentUrl: 'https://acme.my.salesforce.com', username: 'integration@acme.com' }),
+    public_params: JSON.stringify({
+      environmentUrl: 'https://acme.my.salesforce.com',
+      username: 'integration@acme.com'
+    }),
     secret_fields: JSON.stringify(['password', 'securityToken']),
     secret_version: null,
     flow_connection_id: null,
@@ -35,18 +44,26 @@ export function testConnectionValues (overrides: Partial<NewConnectionRow> = {})
   }
 }
 
-export async function insertTestConnection (db: Kysely<Database>, overrides: Partial<NewConnectionRow> = {}): Promise<ConnectionRow> {
+export async function insertTestConnection(
+  db: Kysely<Database>,
+  overrides: Partial<NewConnectionRow> = {}
+): Promise<ConnectionRow> {
   return await insertConnection(db, testConnectionValues(overrides))
 }
 
-export async function connectionRow (db: Kysely<Database>, id: string): Promise<ConnectionRow> {
+export async function connectionRow(db: Kysely<Database>, id: string): Promise<ConnectionRow> {
   return await db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
 }
 
-export async function connectionEvents (db: Kysely<Database>, id: string): Promise<ConnectionEventRow[]> {
+export async function connectionEvents(db: Kysely<Database>, id: string): Promise<ConnectionEventRow[]> {
   return await db.selectFrom('connection_events').selectAll().where('connection_id', '=', id).orderBy('id').execute()
 }
 
-export async function auditRows (db: Kysely<Database>, connectionId: string): Promise<AuditEventRow[]> {
-  return await db.selectFrom('audit_events').selectAll().where('connection_id', '=', connectionId).orderBy('id').execute()
+export async function auditRows(db: Kysely<Database>, connectionId: string): Promise<AuditEventRow[]> {
+  return await db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('connection_id', '=', connectionId)
+    .orderBy('id')
+    .execute()
 }

@@ -3,7 +3,10 @@
 // virtual time whose sleeps wake at once, for request tests that only need the arithmetic.)
 import type { Clock } from '../../src/shared/clock.js'
 
-interface Sleeper { until: number, wake: () => void }
+interface Sleeper {
+  until: number
+  wake: () => void
+}
 
 export class FakeClock implements Clock {
   #now: number
@@ -12,7 +15,7 @@ export class FakeClock implements Clock {
   /** Every pause asked for, in ms, in order. */
   readonly sleeps: number[] = []
 
-  constructor (start = Date.now()) {
+  constructor(start = Date.now()) {
     this.#now = start
   }
 
@@ -37,18 +40,20 @@ export class FakeClock implements Clock {
   }
 
   /** How many sleeps are pending. */
-  get sleeping (): number {
+  get sleeping(): number {
     return this.#sleepers.size
   }
 
   /** Resolves once something is asleep (at once if something is already). */
-  async asleep (): Promise<void> {
+  async asleep(): Promise<void> {
     if (this.#sleepers.size > 0) return
-    await new Promise<void>((resolve) => { this.#onSleep.push(resolve) })
+    await new Promise<void>((resolve) => {
+      this.#onSleep.push(resolve)
+    })
   }
 
   /** Moves time on by `ms`, waking every sleep that ends by then. */
-  advance (ms: number): void {
+  advance(ms: number): void {
     this.#now += ms
     for (const sleeper of [...this.#sleepers]) if (sleeper.until <= this.#now) sleeper.wake()
   }

@@ -6,13 +6,15 @@ export interface Gate {
   open: () => void
 }
 
-export function gate (): Gate {
+export function gate(): Gate {
   let open = (): void => {}
-  const promise = new Promise<void>((resolve) => { open = resolve })
+  const promise = new Promise<void>((resolve) => {
+    open = resolve
+  })
   return { promise, open }
 }
 
 /** Lets every promise callback queued so far run (no timer, no real time). */
-export async function settle (): Promise<void> {
+export async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await Promise.resolve()
 }

@@ -7,12 +7,17 @@ import type { TestBroker } from './test-broker.js'
 export interface SalesforceBody {
   name: string
   description: string
-  auth: { specName: 'Basic Authentication', params: { environmentUrl: string, username: string, password: string, securityToken: string } }
-  connectionSpec: { id: string, version: string }
+  auth: {
+    specName: 'Basic Authentication'
+    params: { environmentUrl: string; username: string; password: string; securityToken: string }
+  }
+  connectionSpec: { id: string; version: string }
 }
 
 /** A Salesforce Basic Authentication body with fresh secret values. */
-export function salesforceBody (overrides: { name?: string, description?: string, username?: string, password?: string, securityToken?: string } = {}): SalesforceBody {
+export function salesforceBody(
+  overrides: { name?: string; description?: string; username?: string; password?: string; securityToken?: string } = {}
+): SalesforceBody {
   return {
     name: overrides.name ?? `ACME ${randomBytes(3).toString('hex')}`,
     description: overrides.description ?? 'Salesforce account',
@@ -29,29 +34,53 @@ export function salesforceBody (overrides: { name?: string, description?: string
   }
 }
 
-export async function connectionRow (b: TestBroker, id: string): Promise<ConnectionRow> {
+export async function connectionRow(b: TestBroker, id: string): Promise<ConnectionRow> {
   return await b.broker.database.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
 }
 
-export async function allRows (b: TestBroker): Promise<ConnectionRow[]> {
+export async function allRows(b: TestBroker): Promise<ConnectionRow[]> {
   return await b.broker.database.db.selectFrom('connections').selectAll().orderBy('id').execute()
 }
 
 /** Downstream connections carrying the broker's marker for `brokerId`. */
-export function downstreamOf (b: TestBroker, brokerId: string): string[] {
-  return b.emulator.control.storedConnections().filter((c) => c.description?.endsWith(`[credential-broker:${brokerId}]`) === true).map((c) => c.id)
+export function downstreamOf(b: TestBroker, brokerId: string): string[] {
+  return b.emulator.control
+    .storedConnections()
+    .filter((c) => c.description?.endsWith(`[credential-broker:${brokerId}]`) === true)
+    .map((c) => c.id)
 }
 
 /** Audit rows of one connection, oldest first. */
-export async function auditOf (b: TestBroker, id: string): Promise<Array<{ action: string, outcome: string, changed_fields: string[], detail: Record<string, unknown> | null, actor: string }>> {
-  return await b.broker.database.db.selectFrom('audit_events').select(['action', 'outcome', 'changed_fields', 'detail', 'actor'])
-    .where('connection_id', '=', id).orderBy('id').execute()
+export async function auditOf(
+  b: TestBroker,
+  id: string
+): Promise<
+  Array<{
+    action: string
+    outcome: string
+    changed_fields: string[]
+    detail: Record<string, unknown> | null
+    actor: string
+  }>
+> {
+  return await b.broker.database.db
+    .selectFrom('audit_events')
+    .select(['action', 'outcome', 'changed_fields', 'detail', 'actor'])
+    .where('connection_id', '=', id)
+    .orderBy('id')
+    .execute()
 }
 
-export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+export const sleep = async (ms: number): Promise<void> => {
+  await new Promise((resolve) => setTimeout(resolve, ms))
+}
 
 /** Polls `check` until it returns a value (not undefined) or the time is up. */
-export async function eventually<T> (check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10000,
+  what = 'condition'
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()

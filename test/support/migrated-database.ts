@@ -17,17 +17,29 @@ export interface MigratedDatabase {
   close: () => Promise<void>
 }
 
-interface Teardown { teardown: (fn: () => Promise<void> | void) => void }
+interface Teardown {
+  teardown: (fn: () => Promise<void> | void) => void
+}
 
-export async function openMigratedDatabase (t: Teardown): Promise<MigratedDatabase> {
+export async function openMigratedDatabase(t: Teardown): Promise<MigratedDatabase> {
   const test = await createTestDatabase()
   const database = await openDatabase(test.config, pino({ level: 'silent' }))
   let closed: Promise<void> | undefined
-  const close = async (): Promise<void> => { await (closed ??= database.close()) }
+  const close = async (): Promise<void> => {
+    await (closed ??= database.close())
+  }
   t.teardown(async () => {
     await close()
     await test.drop()
   })
   await migrateToLatest(database.db)
-  return { db: database.db, kind: database.kind, test, ping: async () => { await database.ping() }, close }
+  return {
+    db: database.db,
+    kind: database.kind,
+    test,
+    ping: async () => {
+      await database.ping()
+    },
+    close
+  }
 }

@@ -13,12 +13,12 @@ import { ROOT } from './bundle.js'
 let template: Promise<string> | undefined
 
 /** Fills `dir` (absent or empty) with a closed, migrated data dir, as the broker leaves one when it stops. */
-export async function copyMigratedDataDir (dir: string): Promise<void> {
+export async function copyMigratedDataDir(dir: string): Promise<void> {
   template ??= migratedTemplate()
   await cp(await template, dir, { recursive: true })
 }
 
-async function migratedTemplate (): Promise<string> {
+async function migratedTemplate(): Promise<string> {
   const hash = createHash('sha256')
   const dbCode = path.join(ROOT, 'src', 'db')
   for (const [folder, file] of [
@@ -26,10 +26,20 @@ async function migratedTemplate (): Promise<string> {
     ...(await readdir(dbCode)).map((f) => [dbCode, f] as const),
     [ROOT, 'package-lock.json'] as const
   ].sort(([a, x], [b, y]) => `${a}/${x}`.localeCompare(`${b}/${y}`))) {
-    hash.update(file).update('\0').update(await readFile(path.join(folder, file))).update('\0')
+    hash
+      .update(file)
+      .update('\0')
+      .update(await readFile(path.join(folder, file)))
+      .update('\0')
   }
   const dir = path.join(os.tmpdir(), `broker-pglite-data-dir-${hash.digest('hex').slice(0, 16)}`)
-  if (await stat(path.join(dir, 'pglite')).then(() => true, () => false)) return dir
+  if (
+    await stat(path.join(dir, 'pglite')).then(
+      () => true,
+      () => false
+    )
+  )
+    return dir
   // Made beside, then renamed into place whole: a parallel test file never copies a half-made data dir.
   const partial = `${dir}.${process.pid}.${randomBytes(4).toString('hex')}.partial`
   try {
@@ -41,7 +51,13 @@ async function migratedTemplate (): Promise<string> {
     }
     await rename(partial, dir).catch(async (err: unknown) => {
       // Another test file made it first: use theirs.
-      if (!await stat(path.join(dir, 'pglite')).then(() => true, () => false)) throw err
+      if (
+        !(await stat(path.join(dir, 'pglite')).then(
+          () => true,
+          () => false
+        ))
+      )
+        throw err
     })
   } finally {
     await rm(partial, { recursive: true, force: true })

@@ -64,9 +64,15 @@ export interface PollerScene {
   callsDuring: (work: () => Promise<unknown>) => Promise<CallCounts>
 }
 
-interface Teardown { teardown: (fn: () => Promise<void> | void) => void }
+interface Teardown {
+  teardown: (fn: () => Promise<void> | void) => void
+}
 
-export async function startPollerScene (t: Teardown, db: Kysely<Database>, options: { readyDelayMs?: number, timeoutMs?: number } = {}): Promise<PollerScene> {
+export async function startPollerScene(
+  t: Teardown,
+  db: Kysely<Database>,
+  options: { readyDelayMs?: number; timeoutMs?: number } = {}
+): Promise<PollerScene> {
   await db.updateTable('connections').set({ next_poll_at: null, lease_owner: null, lease_until: null }).execute()
   const emulator = await startEmulator({ readyDelayMs: options.readyDelayMs ?? 0 })
   t.teardown(emulator.close)
@@ -83,7 +89,9 @@ export async function startPollerScene (t: Teardown, db: Kysely<Database>, optio
   await flow.ping()
   const secrets = new LocalSecretStore(db, randomBytes(32))
   const pollers: StatePoller[] = []
-  t.teardown(async () => { for (const p of pollers) await p.stop() })
+  t.teardown(async () => {
+    for (const p of pollers) await p.stop()
+  })
 
   const ids = (connections: Tracked[]): string[] => connections.map((c) => c.id)
 
@@ -93,22 +101,27 @@ export async function startPollerScene (t: Teardown, db: Kysely<Database>, optio
     flow,
     secrets,
     log,
-    poller (overrides = {}, through = flow) {
-      const poller = new StatePoller({ db, flow: through, secrets, logger: log.logger }, { ...POLLER_DEFAULTS, ...overrides })
+    poller(overrides = {}, through = flow) {
+      const poller = new StatePoller(
+        { db, flow: through, secrets, logger: log.logger },
+        { ...POLLER_DEFAULTS, ...overrides }
+      )
       pollers.push(poller)
       return poller
     },
-    async track (count, o = {}) {
+    async track(count, o = {}) {
       const sandbox = o.sandbox ?? 'prod'
       const flowIds = emulator.control.seed({ count, sandboxName: sandbox, state: o.downstream ?? 'initializing' })
       const dueAt = new Date(Date.now() - 1000)
-      const rows = flowIds.map((flowId) => testConnectionValues({
-        sandbox_name: sandbox,
-        flow_connection_id: flowId,
-        state: o.state ?? 'initializing',
-        downstream_state: o.state ?? 'initializing',
-        next_poll_at: dueAt
-      }))
+      const rows = flowIds.map((flowId) =>
+        testConnectionValues({
+          sandbox_name: sandbox,
+          flow_connection_id: flowId,
+          state: o.state ?? 'initializing',
+          downstream_state: o.state ?? 'initializing',
+          next_poll_at: dueAt
+        })
+      )
       if (rows.length > 0) await db.insertInto('connections').values(rows).execute()
       const tracked = rows.map((r, i) => ({ id: r.id, flowId: flowIds[i] ?? '' }))
       if (o.withSecret === true) {
@@ -119,20 +132,27 @@ export async function startPollerScene (t: Teardown, db: Kysely<Database>, optio
       }
       return tracked
     },
-    async makeDue (connections) {
+    async makeDue(connections) {
       if (connections.length === 0) return
-      await db.updateTable('connections').set({ next_poll_at: new Date(Date.now() - 1000) }).where('id', 'in', ids(connections)).execute()
+      await db
+        .updateTable('connections')
+        .set({ next_poll_at: new Date(Date.now() - 1000) })
+        .where('id', 'in', ids(connections))
+        .execute()
     },
-    async row (c) {
+    async row(c) {
       return await db.selectFrom('connections').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow()
     },
-    async eventCount (connections) {
+    async eventCount(connections) {
       if (connections.length === 0) return 0
-      const { n } = await db.selectFrom('connection_events').select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('connection_id', 'in', ids(connections)).executeTakeFirstOrThrow()
+      const { n } = await db
+        .selectFrom('connection_events')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('connection_id', 'in', ids(connections))
+        .executeTakeFirstOrThrow()
       return Number(n)
     },
-    async callsDuring (work) {
+    async callsDuring(work) {
       const before = emulator.control.callCounts()
       await work()
       const after = emulator.control.callCounts()
@@ -143,12 +163,12 @@ export async function startPollerScene (t: Teardown, db: Kysely<Database>, optio
   }
 }
 
-export async function sleep (ms: number): Promise<void> {
+export async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** A client whose list calls wait until the test opens `answer`; `asked` opens when the first one arrives. */
-export function holdLists (flow: FlowServiceClient): { flow: FlowServiceClient, asked: Gate, answer: Gate } {
+export function holdLists(flow: FlowServiceClient): { flow: FlowServiceClient; asked: Gate; answer: Gate } {
   const asked = gate()
   const answer = gate()
   return {
@@ -166,7 +186,7 @@ export function holdLists (flow: FlowServiceClient): { flow: FlowServiceClient, 
 }
 
 /** Polls `check` until it holds, or fails after `timeoutMs`. */
-export async function waitFor (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)

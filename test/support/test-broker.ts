@@ -42,7 +42,13 @@ export interface TestBroker {
   /** Every row of every table, as text, to search for secret values. */
   dumpDatabase: () => Promise<string>
   createKey: (team: string, scopes: Scope[]) => Promise<string>
-  request: (options: { method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, key?: string | null, body?: unknown, headers?: Record<string, string> }) => Promise<LightMyRequestResponse>
+  request: (options: {
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
+    url: string
+    key?: string | null
+    body?: unknown
+    headers?: Record<string, string>
+  }) => Promise<LightMyRequestResponse>
   /**
    * Until the connection shows `state`. With the poller loop on, reads it every 50 ms; with it off, makes the
    * connection's next poll due, sweeps, and moves a test clock on by one fast poll interval, round after round
@@ -58,8 +64,10 @@ export interface TestApp extends TestBroker {
 }
 
 /** Every row of every table of the public schema, as text, to search for secret values. */
-export async function dumpTables (db: Kysely<Database>): Promise<string> {
-  const tables = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public'`.execute(db)
+export async function dumpTables(db: Kysely<Database>): Promise<string> {
+  const tables = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public'`.execute(
+    db
+  )
   const parts: string[] = []
   for (const { tablename } of tables.rows) {
     const rows = await sql`select * from ${sql.table(tablename)}`.execute(db)
@@ -68,11 +76,18 @@ export async function dumpTables (db: Kysely<Database>): Promise<string> {
   return parts.join('\n')
 }
 
-interface Teardown { teardown: (fn: () => Promise<void> | void) => void }
+interface Teardown {
+  teardown: (fn: () => Promise<void> | void) => void
+}
 
-export async function startTestBroker (t: Teardown, options: TestBrokerOptions = {}): Promise<TestBroker> {
+export async function startTestBroker(t: Teardown, options: TestBrokerOptions = {}): Promise<TestBroker> {
   const lines: string[] = []
-  const sink = new Writable({ write (chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done() } })
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString('utf8'))
+      done()
+    }
+  })
   const logger = createLogger('debug', sink)
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'broker-test-'))
   const database = await createTestDatabase()
@@ -90,10 +105,15 @@ export async function startTestBroker (t: Teardown, options: TestBrokerOptions =
     LOG_LEVEL: 'debug',
     ...options.env
   })
-  const databaseConfig = database.config.kind === 'postgres' && options.databaseUrl !== undefined
-    ? { ...database.config, url: options.databaseUrl(database.config.url) }
-    : database.config
-  const broker = await createBroker(config, logger, { database: databaseConfig, devKeyDir: null, ...(options.clock !== undefined ? { clock: options.clock } : {}) })
+  const databaseConfig =
+    database.config.kind === 'postgres' && options.databaseUrl !== undefined
+      ? { ...database.config, url: options.databaseUrl(database.config.url) }
+      : database.config
+  const broker = await createBroker(config, logger, {
+    database: databaseConfig,
+    devKeyDir: null,
+    ...(options.clock !== undefined ? { clock: options.clock } : {})
+  })
   t.teardown(async () => {
     await broker.app.close()
     await database.drop()
@@ -103,50 +123,60 @@ export async function startTestBroker (t: Teardown, options: TestBrokerOptions =
   const adminKey = broker.devAdminKey
   const app = broker.app
 
-  const request: TestBroker['request'] = async ({ method, url, key, body, headers }) => await app.inject({
-    method,
-    url,
-    headers: {
-      ...(key === null ? {} : { authorization: `Bearer ${key ?? adminKey}` }),
-      ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
-      ...headers
-    },
-    ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {})
-  })
+  const request: TestBroker['request'] = async ({ method, url, key, body, headers }) =>
+    await app.inject({
+      method,
+      url,
+      headers: {
+        ...(key === null ? {} : { authorization: `Bearer ${key ?? adminKey}` }),
+        ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+        ...headers
+      },
+      ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {})
+    })
 
   const pollNow: TestBroker['pollNow'] = async (id) => {
     // Only a scheduled poll is brought forward: a connection the poller has let go of (next_poll_at null) stays so.
     const now = new Date()
-    await broker.database.db.updateTable('connections').set({ next_poll_at: now }).where('id', '=', id).where('next_poll_at', '>', now).execute()
+    await broker.database.db
+      .updateTable('connections')
+      .set({ next_poll_at: now })
+      .where('id', '=', id)
+      .where('next_poll_at', '>', now)
+      .execute()
     await broker.poller.sweep()
   }
 
-  const stateOf = async (id: string): Promise<Record<string, unknown>> => (await request({ method: 'GET', url: `/v1/connections/${id}` })).json<Record<string, unknown>>()
+  const stateOf = async (id: string): Promise<Record<string, unknown>> =>
+    (await request({ method: 'GET', url: `/v1/connections/${id}` })).json<Record<string, unknown>>()
 
-  const waitForState: TestBroker['waitForState'] = options.poller !== false
-    ? async (id, state, timeoutMs = 10000) => {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        const body = await stateOf(id)
-        if (body.state === state) return body
-        if (Date.now() > deadline) throw new Error(`connection ${id} is ${String(body.state)}, not ${state}, after ${timeoutMs} ms`)
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
-    }
-    : async (id, state, timeoutMs = 10000) => {
-      const clock = options.clock
-      const now = clock?.now ?? Date.now
-      const startedAt = now()
-      for (;;) {
-        const body = await stateOf(id)
-        if (body.state === state) return body
-        if (now() - startedAt > timeoutMs) throw new Error(`connection ${id} is ${String(body.state)}, not ${state}, after ${timeoutMs} ms of polls`)
-        // Time passes as it would between two polls: the emulator's ready delay runs on the same clock.
-        if (clock instanceof TestClock) clock.advance(config.poller.fastIntervalMs)
-        else await new Promise((resolve) => setTimeout(resolve, config.poller.fastIntervalMs))
-        await pollNow(id)
-      }
-    }
+  const waitForState: TestBroker['waitForState'] =
+    options.poller !== false
+      ? async (id, state, timeoutMs = 10000) => {
+          const deadline = Date.now() + timeoutMs
+          for (;;) {
+            const body = await stateOf(id)
+            if (body.state === state) return body
+            if (Date.now() > deadline)
+              throw new Error(`connection ${id} is ${String(body.state)}, not ${state}, after ${timeoutMs} ms`)
+            await new Promise((resolve) => setTimeout(resolve, 50))
+          }
+        }
+      : async (id, state, timeoutMs = 10000) => {
+          const clock = options.clock
+          const now = clock?.now ?? Date.now
+          const startedAt = now()
+          for (;;) {
+            const body = await stateOf(id)
+            if (body.state === state) return body
+            if (now() - startedAt > timeoutMs)
+              throw new Error(`connection ${id} is ${String(body.state)}, not ${state}, after ${timeoutMs} ms of polls`)
+            // Time passes as it would between two polls: the emulator's ready delay runs on the same clock.
+            if (clock instanceof TestClock) clock.advance(config.poller.fastIntervalMs)
+            else await new Promise((resolve) => setTimeout(resolve, config.poller.fastIntervalMs))
+            await pollNow(id)
+          }
+        }
 
   return {
     app,
@@ -155,7 +185,8 @@ export async function startTestBroker (t: Teardown, options: TestBrokerOptions =
     adminKey,
     logs: () => lines.join(''),
     dumpDatabase: async () => await dumpTables(broker.database.db),
-    createKey: async (team, scopes) => (await insertApiKey(broker.database.db, { team, name: `${team} test key`, scopes })).key,
+    createKey: async (team, scopes) =>
+      (await insertApiKey(broker.database.db, { team, name: `${team} test key`, scopes })).key,
     request,
     waitForState,
     pollNow
@@ -166,7 +197,10 @@ export async function startTestBroker (t: Teardown, options: TestBrokerOptions =
  * A broker for request tests: the poller and reconciler loops off (tests call broker.poller.sweep(),
  * broker.reconciler.sweep(), pollNow or waitForState) and a TestClock, so waits on Flow Service take no real time.
  */
-export async function startTestApp (t: Teardown, options: Omit<TestBrokerOptions, 'clock' | 'poller' | 'reconciler'> & { clock?: TestClock } = {}): Promise<TestApp> {
+export async function startTestApp(
+  t: Teardown,
+  options: Omit<TestBrokerOptions, 'clock' | 'poller' | 'reconciler'> & { clock?: TestClock } = {}
+): Promise<TestApp> {
   const clock = options.clock ?? new TestClock()
   const b = await startTestBroker(t, { ...options, poller: false, reconciler: false, clock })
   return { ...b, clock }

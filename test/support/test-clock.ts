@@ -24,7 +24,7 @@ export class TestClock implements Clock {
   readonly #sleepers = new Set<Sleeper>()
 
   /** Starts at the real time by default, so timestamps derived from it look like today's. */
-  constructor (start = Date.now()) {
+  constructor(start = Date.now()) {
     this.#now = start
   }
 
@@ -50,12 +50,14 @@ export class TestClock implements Clock {
       }
       this.#sleepers.add(sleeper)
       signal?.addEventListener('abort', onAbort, { once: true })
-      setImmediate(() => { this.#wakeEarliest() })
+      setImmediate(() => {
+        this.#wakeEarliest()
+      })
     })
   }
 
   /** Moves time forward by `ms` and wakes every sleeper due by then, earliest first. */
-  advance (ms: number): void {
+  advance(ms: number): void {
     if (!(ms >= 0)) throw new RangeError(`advance: ms must be >= 0, got ${ms}`)
     const until = this.#now + ms
     for (let next = this.#earliest(); next !== undefined && next.due <= until; next = this.#earliest()) this.#wake(next)
@@ -63,29 +65,33 @@ export class TestClock implements Clock {
   }
 
   /** How many sleeps have not woken yet. */
-  sleeping (): number {
+  sleeping(): number {
     return this.#sleepers.size
   }
 
-  #wakeEarliest (): void {
+  #wakeEarliest(): void {
     const next = this.#earliest()
     if (next !== undefined) this.#wake(next)
   }
 
-  #wake (sleeper: Sleeper): void {
+  #wake(sleeper: Sleeper): void {
     this.#sleepers.delete(sleeper)
     this.#now = Math.max(this.#now, sleeper.due)
     sleeper.wake()
   }
 
-  #earliest (): Sleeper | undefined {
+  #earliest(): Sleeper | undefined {
     let first: Sleeper | undefined
-    for (const s of this.#sleepers) if (first === undefined || s.due < first.due || (s.due === first.due && s.seq < first.seq)) first = s
+    for (const s of this.#sleepers)
+      if (first === undefined || s.due < first.due || (s.due === first.due && s.seq < first.seq)) first = s
     return first
   }
 }
 
 /** What node:timers/promises rejects with when its signal aborts. */
-function abortError (signal: AbortSignal | undefined): Error {
-  return Object.assign(new Error('The operation was aborted', { cause: signal?.reason }), { name: 'AbortError', code: 'ABORT_ERR' })
+function abortError(signal: AbortSignal | undefined): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal?.reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR'
+  })
 }

@@ -26,10 +26,11 @@ export interface TestDatabase {
 }
 
 /** `empty`: no tables at all (migration tests); otherwise the database starts migrated. */
-export async function createTestDatabase (options: { empty?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL
   if (serverUrl === undefined || serverUrl === '') {
-    if (options.empty === true) return { config: { kind: 'pglite', dataDir: null }, url: undefined, drop: async () => {} }
+    if (options.empty === true)
+      return { config: { kind: 'pglite', dataDir: null }, url: undefined, drop: async () => {} }
     return await pooledPGlite()
   }
   const name = `broker_test_${randomBytes(6).toString('hex')}`
@@ -43,12 +44,14 @@ export async function createTestDatabase (options: { empty?: boolean } = {}): Pr
     config: { kind: 'postgres', url: url.toString(), poolSize: 5 },
     url: url.toString(),
     drop: async () => {
-      await onServer(serverUrl, async (admin) => { await admin.query(`drop database if exists ${name} with (force)`) })
+      await onServer(serverUrl, async (admin) => {
+        await admin.query(`drop database if exists ${name} with (force)`)
+      })
     }
   }
 }
 
-async function onServer<T> (url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+async function onServer<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
@@ -58,9 +61,10 @@ async function onServer<T> (url: string, use: (client: pg.Client) => Promise<T>)
   }
 }
 
-async function migrationsHash (): Promise<string> {
+async function migrationsHash(): Promise<string> {
   const hash = createHash('sha256')
-  for (const file of (await readdir(MIGRATIONS_DIR)).sort()) hash.update(file).update(await readFile(path.join(MIGRATIONS_DIR, file)))
+  for (const file of (await readdir(MIGRATIONS_DIR)).sort())
+    hash.update(file).update(await readFile(path.join(MIGRATIONS_DIR, file)))
   return hash.digest('hex').slice(0, 16)
 }
 
@@ -72,7 +76,7 @@ const TEMPLATE_LOCK = 7401902
  * migration set. Built under another name and renamed when complete, so a process killed half way leaves no
  * half-migrated template behind; nobody stays connected to it, which copying requires.
  */
-async function serverTemplate (serverUrl: string): Promise<string> {
+async function serverTemplate(serverUrl: string): Promise<string> {
   const name = `broker_template_${await migrationsHash()}`
   return await onServer(serverUrl, async (admin) => {
     await admin.query('select pg_advisory_lock($1)', [TEMPLATE_LOCK])
@@ -84,7 +88,9 @@ async function serverTemplate (serverUrl: string): Promise<string> {
       await admin.query(`create database ${building}`)
       const url = new URL(serverUrl)
       url.pathname = `/${building}`
-      const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) }) })
+      const db = new Kysely<unknown>({
+        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) })
+      })
       try {
         await migrateToLatest(db)
       } finally {
@@ -102,7 +108,7 @@ async function serverTemplate (serverUrl: string): Promise<string> {
  * A migrated PGlite data dir, made once per migration set and kept in the temp dir: PGlite's initdb takes
  * seconds, loading a dump under one.
  */
-async function pgliteTemplate (): Promise<Blob> {
+async function pgliteTemplate(): Promise<Blob> {
   const file = path.join(os.tmpdir(), `broker-pglite-template-${await migrationsHash()}.tar`)
   try {
     return new Blob([await readFile(file)])
@@ -125,8 +131,8 @@ interface Baseline {
   schema: string
   /** Every table of the application (not Kysely's migration bookkeeping), emptied between uses. */
   tables: string[]
-  seeds: Array<{ table: string, rows: string }>
-  sequences: Array<{ name: string, lastValue: string | null }>
+  seeds: Array<{ table: string; rows: string }>
+  sequences: Array<{ name: string; lastValue: string | null }>
 }
 
 /** Instances whose test databases were dropped, reset and waiting for the next one. */
@@ -140,7 +146,7 @@ let baseline: Promise<Baseline> | undefined
  * else a new one from the template (also when another test database of this process still holds the others, e.g.
  * a test with two databases at once). Every database opened on it shares the session, one at a time.
  */
-async function pooledPGlite (): Promise<TestDatabase> {
+async function pooledPGlite(): Promise<TestDatabase> {
   let pglite = idle.pop()
   if (pglite === undefined) {
     if (instances.size === 0) await closeWhenTestsEnd()
@@ -156,7 +162,9 @@ async function pooledPGlite (): Promise<TestDatabase> {
   return {
     config: { kind: 'pglite', dataDir: null, instance },
     url: undefined,
-    drop: async () => { await (dropped ??= giveBack(instance)) }
+    drop: async () => {
+      await (dropped ??= giveBack(instance))
+    }
   }
 }
 
@@ -164,7 +172,7 @@ async function pooledPGlite (): Promise<TestDatabase> {
  * Empties the instance back to its migrated state and keeps it for the next test database. One whose tables,
  * functions or triggers a test changed, or that a database still has open, is not reused.
  */
-async function giveBack (pglite: PGlite): Promise<void> {
+async function giveBack(pglite: PGlite): Promise<void> {
   if (pglite.closed) return
   let hold
   try {
@@ -185,7 +193,7 @@ async function giveBack (pglite: PGlite): Promise<void> {
   else await close(pglite)
 }
 
-async function close (pglite: PGlite): Promise<void> {
+async function close(pglite: PGlite): Promise<void> {
   instances.delete(pglite)
   if (!pglite.closed) await pglite.close()
 }
@@ -196,7 +204,7 @@ async function close (pglite: PGlite): Promise<void> {
  * themselves.
  */
 let closing: Promise<void> | undefined
-async function closeWhenTestsEnd (): Promise<void> {
+async function closeWhenTestsEnd(): Promise<void> {
   await (closing ??= (async () => {
     if (process.env.TAP_CHILD_ID === undefined) return
     const { t } = await import('tap')
@@ -207,9 +215,9 @@ async function closeWhenTestsEnd (): Promise<void> {
   })())
 }
 
-async function reset (pglite: PGlite, base: Baseline): Promise<boolean> {
+async function reset(pglite: PGlite, base: Baseline): Promise<boolean> {
   if (pglite.isInTransaction()) await pglite.exec('rollback')
-  if (await schemaOf(pglite) !== base.schema) return false
+  if ((await schemaOf(pglite)) !== base.schema) return false
   // As replica, no ordinary trigger fires: the audit log refuses TRUNCATE to everyone else.
   await pglite.exec(`
     reset all;
@@ -219,7 +227,10 @@ async function reset (pglite: PGlite, base: Baseline): Promise<boolean> {
     truncate ${base.tables.map(quoteIdent).join(', ')} restart identity cascade;
     reset session_replication_role`)
   for (const { table, rows } of base.seeds) {
-    await pglite.query(`insert into ${quoteIdent(table)} overriding system value select * from jsonb_populate_recordset(null::${quoteIdent(table)}, $1::jsonb)`, [rows])
+    await pglite.query(
+      `insert into ${quoteIdent(table)} overriding system value select * from jsonb_populate_recordset(null::${quoteIdent(table)}, $1::jsonb)`,
+      [rows]
+    )
   }
   for (const { name, lastValue } of base.sequences) {
     if (lastValue === null) await pglite.exec(`alter sequence ${quoteIdent(name)} restart`)
@@ -228,23 +239,29 @@ async function reset (pglite: PGlite, base: Baseline): Promise<boolean> {
   return true
 }
 
-async function readBaseline (pglite: PGlite): Promise<Baseline> {
-  const tables = (await pglite.query<{ name: string }>(`
+async function readBaseline(pglite: PGlite): Promise<Baseline> {
+  const tables = (
+    await pglite.query<{ name: string }>(`
     select tablename as name from pg_tables
     where schemaname = 'public' and tablename not in ('kysely_migration', 'kysely_migration_lock')
-    order by tablename`)).rows.map((r) => r.name)
+    order by tablename`)
+  ).rows.map((r) => r.name)
   const seeds: Baseline['seeds'] = []
   for (const table of tables) {
-    const { rows } = await pglite.query<{ n: number, rows: string }>(`select count(*)::int as n, coalesce(json_agg(t), '[]')::text as rows from ${quoteIdent(table)} t`)
+    const { rows } = await pglite.query<{ n: number; rows: string }>(
+      `select count(*)::int as n, coalesce(json_agg(t), '[]')::text as rows from ${quoteIdent(table)} t`
+    )
     if (rows[0] !== undefined && rows[0].n > 0) seeds.push({ table, rows: rows[0].rows })
   }
-  const sequences = (await pglite.query<{ name: string, lastValue: string | null }>(`
-    select sequencename as name, last_value::text as "lastValue" from pg_sequences where schemaname = 'public' order by sequencename`)).rows
+  const sequences = (
+    await pglite.query<{ name: string; lastValue: string | null }>(`
+    select sequencename as name, last_value::text as "lastValue" from pg_sequences where schemaname = 'public' order by sequencename`)
+  ).rows
   return { schema: await schemaOf(pglite), tables, seeds, sequences }
 }
 
 /** A digest of everything a test could change besides rows: relations and columns, indexes, constraints, functions, triggers. */
-async function schemaOf (pglite: PGlite): Promise<string> {
+async function schemaOf(pglite: PGlite): Promise<string> {
   const { rows } = await pglite.query<{ digest: string }>(`
     select md5(coalesce(string_agg(item, E'\\n' order by item), '')) as digest from (
       select format('rel %s.%s %s %s', n.nspname, c.relname, c.relkind,
@@ -268,6 +285,6 @@ async function schemaOf (pglite: PGlite): Promise<string> {
   return rows[0]?.digest ?? ''
 }
 
-function quoteIdent (name: string): string {
+function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
 }

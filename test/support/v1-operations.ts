@@ -29,11 +29,11 @@ const SAMPLE_BODIES: Record<string, unknown> = {
 interface OpenApiOperation {
   operationId?: string
   security?: Array<Record<string, string[]>>
-  parameters?: Array<{ in: string, name: string, required?: boolean, schema?: JsonSchema }>
+  parameters?: Array<{ in: string; name: string; required?: boolean; schema?: JsonSchema }>
   requestBody?: { content?: Record<string, { schema?: JsonSchema }> }
 }
 
-export async function v1Operations (app: FastifyInstance): Promise<V1Operation[]> {
+export async function v1Operations(app: FastifyInstance): Promise<V1Operation[]> {
   await app.ready()
   const doc = app.swagger() as { paths: Record<string, Record<string, OpenApiOperation>> }
   const ops: V1Operation[] = []
@@ -62,11 +62,11 @@ export async function v1Operations (app: FastifyInstance): Promise<V1Operation[]
 }
 
 /** The path with its placeholders filled in. */
-export const urlOf = (op: V1Operation, ids: { connectionId: string, otherId: string }): string =>
+export const urlOf = (op: V1Operation, ids: { connectionId: string; otherId: string }): string =>
   op.path.replace('{id}', op.namesConnection ? ids.connectionId : ids.otherId).replace(/\{[^}]+\}/g, ids.otherId)
 
 /** A small value that satisfies a (JSON) schema: as few properties as it allows, shortest strings, first choices. */
-export function sampleOf (schema: JsonSchema): unknown {
+export function sampleOf(schema: JsonSchema): unknown {
   if ('const' in schema) return schema.const
   if (Array.isArray(schema.enum)) return schema.enum[0]
   if ('default' in schema) return schema.default
@@ -74,24 +74,30 @@ export function sampleOf (schema: JsonSchema): unknown {
     const choices = schema[key]
     if (Array.isArray(choices) && choices.length > 0) return sampleOf(choices[0] as JsonSchema)
   }
-  if (Array.isArray(schema.allOf)) return Object.assign({}, ...schema.allOf.map((s) => sampleOf(s as JsonSchema)) as object[])
+  if (Array.isArray(schema.allOf))
+    return Object.assign({}, ...(schema.allOf.map((s) => sampleOf(s as JsonSchema)) as object[]))
   switch (schema.type) {
     case 'object': {
       const properties = (schema.properties ?? {}) as Record<string, JsonSchema>
-      const names = [...new Set([...(schema.required ?? []) as string[], ...Object.keys(properties)])]
+      const names = [...new Set([...((schema.required ?? []) as string[]), ...Object.keys(properties)])]
       const count = Math.max(((schema.required ?? []) as string[]).length, Number(schema.minProperties ?? 0))
       return Object.fromEntries(names.slice(0, count).map((name) => [name, sampleOf(properties[name] ?? {})]))
     }
-    case 'array': return Array.from({ length: Number(schema.minItems ?? 0) }, () => sampleOf((schema.items ?? {}) as JsonSchema))
+    case 'array':
+      return Array.from({ length: Number(schema.minItems ?? 0) }, () => sampleOf((schema.items ?? {}) as JsonSchema))
     case 'integer':
-    case 'number': return Number(schema.minimum ?? 1)
-    case 'boolean': return true
-    case 'null': return null
+    case 'number':
+      return Number(schema.minimum ?? 1)
+    case 'boolean':
+      return true
+    case 'null':
+      return null
     case 'string': {
       if (schema.format === 'uuid') return '00000000-0000-7000-8000-000000000000'
       if (schema.format === 'date-time') return '2026-01-01T00:00:00Z'
       return 'x'.repeat(Math.max(1, Number(schema.minLength ?? 1)))
     }
-    default: return {}
+    default:
+      return {}
   }
 }

@@ -61,38 +61,38 @@ export interface EmulatedAppRoleOptions {
 }
 
 export interface VaultEmulatorControl {
-  seal (): void
-  unseal (): void
-  setInitialized (initialized: boolean): void
-  setStandby (standby: boolean): void
+  seal(): void
+  unseal(): void
+  setInitialized(initialized: boolean): void
+  setStandby(standby: boolean): void
   /** Every answer waits this long first (0 = off). */
-  setDelay (ms: number): void
-  setUnreachable (mode: UnreachableMode | false): Promise<void>
+  setDelay(ms: number): void
+  setUnreachable(mode: UnreachableMode | false): Promise<void>
   /** The next matching request(s) get `status` with `{"errors": errors}`. */
-  injectFault (fault: InjectedFault): void
-  clearFaults (): void
+  injectFault(fault: InjectedFault): void
+  clearFaults(): void
   /** Creates a token directly (no API call); the API way is POST auth/token/create. */
-  createToken (options?: EmulatedTokenOptions): string
+  createToken(options?: EmulatedTokenOptions): string
   /** The token stays known but is past its TTL: Vault answers "permission denied" + "invalid token". */
-  expireToken (token: string): void
-  revokeToken (token: string): void
+  expireToken(token: string): void
+  revokeToken(token: string): void
   /** Expires every token but the root token (e.g. every AppRole login so far). */
-  expireAllTokens (): void
-  setPolicy (name: string, policy: string): void
+  expireAllTokens(): void
+  setPolicy(name: string, policy: string): void
   /** Sets up an AppRole role directly; the API way (which also works on a real Vault) is in vault-setup.ts. */
-  addAppRole (options: EmulatedAppRoleOptions): { roleId: string, secretId: string }
-  requests (): RecordedRequest[]
-  count (filter?: { method?: string, path?: string | RegExp, status?: number }): number
-  resetRequests (): void
+  addAppRole(options: EmulatedAppRoleOptions): { roleId: string; secretId: string }
+  requests(): RecordedRequest[]
+  count(filter?: { method?: string; path?: string | RegExp; status?: number }): number
+  resetRequests(): void
   /** Moves the emulator's clock (token TTLs) forward. */
-  advanceClock (ms: number): void
+  advanceClock(ms: number): void
 }
 
 export interface VaultEmulator {
   addr: string
   rootToken: string
   control: VaultEmulatorControl
-  close (): Promise<void>
+  close(): Promise<void>
 }
 
 /** The version the emulator claims in sys/health. */
@@ -111,26 +111,42 @@ path "sys/capabilities-self" { capabilities = ["update"] }
 `
 
 /** An unsigned service-account JWT, enough for the emulator's Kubernetes login (it does no TokenReview). */
-export function serviceAccountJwt (serviceAccount: string, namespace: string): string {
+export function serviceAccountJwt(serviceAccount: string, namespace: string): string {
   const part = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url')
-  return [part({ alg: 'RS256', typ: 'JWT' }), part({
-    iss: 'kubernetes/serviceaccount',
-    sub: `system:serviceaccount:${namespace}:${serviceAccount}`,
-    'kubernetes.io/serviceaccount/namespace': namespace,
-    'kubernetes.io/serviceaccount/service-account.name': serviceAccount
-  }), 'c2lnbmF0dXJl'].join('.')
+  return [
+    part({ alg: 'RS256', typ: 'JWT' }),
+    part({
+      iss: 'kubernetes/serviceaccount',
+      sub: `system:serviceaccount:${namespace}:${serviceAccount}`,
+      'kubernetes.io/serviceaccount/namespace': namespace,
+      'kubernetes.io/serviceaccount/service-account.name': serviceAccount
+    }),
+    'c2lnbmF0dXJl'
+  ].join('.')
 }
 
-export async function startVaultEmulator (options: VaultEmulatorOptions = {}): Promise<VaultEmulator> {
+export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Promise<VaultEmulator> {
   const state = new EmulatorState(options)
   await state.listen(options.port ?? 0, options.host ?? '127.0.0.1')
-  return { addr: state.addr, rootToken: state.rootToken, control: state.control(), close: async () => { await state.close() } }
+  return {
+    addr: state.addr,
+    rootToken: state.rootToken,
+    control: state.control(),
+    close: async () => {
+      await state.close()
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // State
 
-interface VersionRecord { createdTime: string, deletionTime: string, destroyed: boolean, data: Record<string, unknown> | undefined }
+interface VersionRecord {
+  createdTime: string
+  deletionTime: string
+  destroyed: boolean
+  data: Record<string, unknown> | undefined
+}
 interface KeyRecord {
   currentVersion: number
   oldestVersion: number
@@ -141,7 +157,11 @@ interface KeyRecord {
   updatedTime: string
   versions: Map<number, VersionRecord>
 }
-interface KvMount { maxVersions: number, casRequired: boolean, keys: Map<string, KeyRecord> }
+interface KvMount {
+  maxVersions: number
+  casRequired: boolean
+  keys: Map<string, KeyRecord>
+}
 interface TokenRecord {
   id: string
   accessor: string
@@ -160,7 +180,11 @@ interface TokenRecord {
   lastRenewal: number | null
   revoked: boolean
 }
-interface SecretIdRecord { accessor: string, expiresAt: number | null, usesLeft: number | null }
+interface SecretIdRecord {
+  accessor: string
+  expiresAt: number | null
+  usesLeft: number | null
+}
 interface AppRoleRecord {
   name: string
   roleId: string
@@ -172,15 +196,37 @@ interface AppRoleRecord {
   secretIdNumUses: number
   secretIds: Map<string, SecretIdRecord>
 }
-interface KubernetesRole { name: string, serviceAccounts: string[], namespaces: string[], policies: string[], tokenTtl: number, tokenMaxTtl: number }
-interface AuthMount { type: 'approle' | 'kubernetes', appRoles: Map<string, AppRoleRecord>, k8sRoles: Map<string, KubernetesRole> }
-interface Rule { pattern: string, caps: Set<string> }
-
-class HttpError extends Error {
-  constructor (readonly status: number, readonly errors: string[]) { super(errors[0] ?? `status ${status}`) }
+interface KubernetesRole {
+  name: string
+  serviceAccounts: string[]
+  namespaces: string[]
+  policies: string[]
+  tokenTtl: number
+  tokenMaxTtl: number
+}
+interface AuthMount {
+  type: 'approle' | 'kubernetes'
+  appRoles: Map<string, AppRoleRecord>
+  k8sRoles: Map<string, KubernetesRole>
+}
+interface Rule {
+  pattern: string
+  caps: Set<string>
 }
 
-interface Answer { status: number, body?: unknown }
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errors: string[]
+  ) {
+    super(errors[0] ?? `status ${status}`)
+  }
+}
+
+interface Answer {
+  status: number
+  body?: unknown
+}
 
 interface Ctx {
   method: string
@@ -198,7 +244,7 @@ class EmulatorState {
   private host = '127.0.0.1'
   private readonly sockets = new Set<Socket>()
   private readonly hanging = new Set<http.ServerResponse>()
-  private readonly sleepers = new Set<{ timer: NodeJS.Timeout, wake: () => void }>()
+  private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>()
   private closed = false
 
   private sealed = false
@@ -213,12 +259,16 @@ class EmulatorState {
   private readonly kvMounts = new Map<string, KvMount>()
   private readonly authMounts = new Map<string, AuthMount>()
   private readonly tokens = new Map<string, TokenRecord>()
-  private readonly policies = new Map<string, { text: string, rules: Rule[] }>()
+  private readonly policies = new Map<string, { text: string; rules: Rule[] }>()
 
-  constructor (options: VaultEmulatorOptions) {
+  constructor(options: VaultEmulatorOptions) {
     this.rootToken = options.rootToken ?? 'root'
     for (const mount of options.kvMounts ?? ['secret']) {
-      this.kvMounts.set(mount, { maxVersions: options.maxVersions ?? 0, casRequired: options.casRequired ?? false, keys: new Map() })
+      this.kvMounts.set(mount, {
+        maxVersions: options.maxVersions ?? 0,
+        casRequired: options.casRequired ?? false,
+        keys: new Map()
+      })
     }
     this.policies.set('default', { text: DEFAULT_POLICY, rules: parsePolicy(DEFAULT_POLICY) })
     this.tokens.set(this.rootToken, {
@@ -237,20 +287,30 @@ class EmulatorState {
       lastRenewal: null,
       revoked: false
     })
-    this.server = http.createServer((req, res) => { void this.onRequest(req, res) })
+    this.server = http.createServer((req, res) => {
+      void this.onRequest(req, res)
+    })
     // Longer than any test: the client, not the server, decides when a kept-alive socket goes.
     this.server.keepAliveTimeout = 65_000
     this.server.on('connection', (socket) => {
-      if (this.unreachable === 'reset') { socket.destroy(); return }
+      if (this.unreachable === 'reset') {
+        socket.destroy()
+        return
+      }
       this.sockets.add(socket)
-      socket.on('close', () => { this.sockets.delete(socket) })
+      socket.on('close', () => {
+        this.sockets.delete(socket)
+      })
     })
   }
 
-  async listen (port: number, host: string): Promise<void> {
+  async listen(port: number, host: string): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject)
-      this.server.listen(port, host, () => { this.server.off('error', reject); resolve() })
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject)
+        resolve()
+      })
     })
     const address = this.server.address() as AddressInfo
     this.port = address.port
@@ -258,43 +318,77 @@ class EmulatorState {
     this.addr = `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    for (const s of this.sleepers) { clearTimeout(s.timer); s.wake() }
+    for (const s of this.sleepers) {
+      clearTimeout(s.timer)
+      s.wake()
+    }
     this.destroySockets()
-    if (this.server.listening) await new Promise<void>((resolve) => { this.server.close(() => { resolve() }) })
+    if (this.server.listening)
+      await new Promise<void>((resolve) => {
+        this.server.close(() => {
+          resolve()
+        })
+      })
   }
 
-  control (): VaultEmulatorControl {
+  control(): VaultEmulatorControl {
     return {
-      seal: () => { this.sealed = true },
-      unseal: () => { this.sealed = false },
-      setInitialized: (initialized) => { this.initialized = initialized },
-      setStandby: (standby) => { this.standby = standby },
-      setDelay: (ms) => { this.delayMs = Math.max(0, ms) },
-      setUnreachable: async (mode) => { await this.setUnreachable(mode) },
-      injectFault: (fault) => { this.faults.push({ ...fault, times: fault.times ?? 1 }) },
-      clearFaults: () => { this.faults = [] },
-      createToken: (options = {}) => this.issueToken({
-        policies: options.policies ?? ['default'],
-        ttl: options.ttl ?? SYSTEM_MAX_TTL,
-        maxTtl: options.explicitMaxTtl ?? 0,
-        renewable: options.renewable ?? true,
-        path: 'auth/token/create',
-        displayName: 'token',
-        meta: null,
-        orphan: false
-      }).id,
-      expireToken: (token) => { const t = this.tokens.get(token); if (t !== undefined) t.expiresAt = this.now() - 1 },
-      revokeToken: (token) => { const t = this.tokens.get(token); if (t !== undefined) t.revoked = true },
+      seal: () => {
+        this.sealed = true
+      },
+      unseal: () => {
+        this.sealed = false
+      },
+      setInitialized: (initialized) => {
+        this.initialized = initialized
+      },
+      setStandby: (standby) => {
+        this.standby = standby
+      },
+      setDelay: (ms) => {
+        this.delayMs = Math.max(0, ms)
+      },
+      setUnreachable: async (mode) => {
+        await this.setUnreachable(mode)
+      },
+      injectFault: (fault) => {
+        this.faults.push({ ...fault, times: fault.times ?? 1 })
+      },
+      clearFaults: () => {
+        this.faults = []
+      },
+      createToken: (options = {}) =>
+        this.issueToken({
+          policies: options.policies ?? ['default'],
+          ttl: options.ttl ?? SYSTEM_MAX_TTL,
+          maxTtl: options.explicitMaxTtl ?? 0,
+          renewable: options.renewable ?? true,
+          path: 'auth/token/create',
+          displayName: 'token',
+          meta: null,
+          orphan: false
+        }).id,
+      expireToken: (token) => {
+        const t = this.tokens.get(token)
+        if (t !== undefined) t.expiresAt = this.now() - 1
+      },
+      revokeToken: (token) => {
+        const t = this.tokens.get(token)
+        if (t !== undefined) t.revoked = true
+      },
       expireAllTokens: () => {
         for (const t of this.tokens.values()) if (t.id !== this.rootToken) t.expiresAt = this.now() - 1
       },
-      setPolicy: (name, policy) => { this.policies.set(name, { text: policy, rules: parsePolicy(policy) }) },
+      setPolicy: (name, policy) => {
+        this.policies.set(name, { text: policy, rules: parsePolicy(policy) })
+      },
       addAppRole: (options) => {
         const mount = options.mount ?? 'approle'
-        if (!this.authMounts.has(mount)) this.authMounts.set(mount, { type: 'approle', appRoles: new Map(), k8sRoles: new Map() })
+        if (!this.authMounts.has(mount))
+          this.authMounts.set(mount, { type: 'approle', appRoles: new Map(), k8sRoles: new Map() })
         const auth = this.authMounts.get(mount)
         if (auth?.type !== 'approle') throw new Error(`${mount} is not an AppRole mount`)
         const role: AppRoleRecord = {
@@ -312,20 +406,28 @@ class EmulatorState {
         return { roleId: role.roleId, secretId: this.newSecretId(role).secretId }
       },
       requests: () => this.log.map((r) => ({ ...r })),
-      count: (filter = {}) => this.log.filter((r) =>
-        (filter.method === undefined || r.method === filter.method.toUpperCase()) &&
-        (filter.status === undefined || r.status === filter.status) &&
-        (filter.path === undefined || (typeof filter.path === 'string' ? r.path === filter.path : filter.path.test(r.path)))).length,
-      resetRequests: () => { this.log = [] },
-      advanceClock: (ms) => { this.clockOffset += ms }
+      count: (filter = {}) =>
+        this.log.filter(
+          (r) =>
+            (filter.method === undefined || r.method === filter.method.toUpperCase()) &&
+            (filter.status === undefined || r.status === filter.status) &&
+            (filter.path === undefined ||
+              (typeof filter.path === 'string' ? r.path === filter.path : filter.path.test(r.path)))
+        ).length,
+      resetRequests: () => {
+        this.log = []
+      },
+      advanceClock: (ms) => {
+        this.clockOffset += ms
+      }
     }
   }
 
-  private now (): number {
+  private now(): number {
     return Date.now() + this.clockOffset
   }
 
-  private async setUnreachable (mode: UnreachableMode | false): Promise<void> {
+  private async setUnreachable(mode: UnreachableMode | false): Promise<void> {
     const before = this.unreachable
     this.unreachable = mode
     if (mode === false) {
@@ -335,7 +437,11 @@ class EmulatorState {
       return
     }
     if (mode === 'refuse' && this.server.listening) {
-      const closed = new Promise<void>((resolve) => { this.server.close(() => { resolve() }) })
+      const closed = new Promise<void>((resolve) => {
+        this.server.close(() => {
+          resolve()
+        })
+      })
       this.destroySockets()
       await closed
     } else if (mode === 'reset') {
@@ -343,16 +449,22 @@ class EmulatorState {
     }
   }
 
-  private destroySockets (): void {
+  private destroySockets(): void {
     for (const res of this.hanging) res.socket?.destroy()
     this.hanging.clear()
     for (const socket of this.sockets) socket.destroy()
     this.sockets.clear()
   }
 
-  private async sleep (ms: number): Promise<void> {
+  private async sleep(ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
-      const sleeper = { timer: setTimeout(() => { this.sleepers.delete(sleeper); resolve() }, ms), wake: resolve }
+      const sleeper = {
+        timer: setTimeout(() => {
+          this.sleepers.delete(sleeper)
+          resolve()
+        }, ms),
+        wake: resolve
+      }
       this.sleepers.add(sleeper)
     })
   }
@@ -360,7 +472,7 @@ class EmulatorState {
   // -------------------------------------------------------------------------------------------------------------
   // HTTP
 
-  private async onRequest (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://vault.invalid')
     const method = (req.method ?? 'GET').toUpperCase()
     const record: RecordedRequest = { method, path: '', query: url.search, status: 0 }
@@ -374,9 +486,15 @@ class EmulatorState {
       return
     }
     this.log.push(record)
-    if (this.unreachable === 'hang') { this.hanging.add(res); return }
+    if (this.unreachable === 'hang') {
+      this.hanging.add(res)
+      return
+    }
     if (this.delayMs > 0) await this.sleep(this.delayMs)
-    if (this.closed || this.unreachable !== false) { res.socket?.destroy(); return }
+    if (this.closed || this.unreachable !== false) {
+      res.socket?.destroy()
+      return
+    }
 
     let answer: Answer
     try {
@@ -398,12 +516,15 @@ class EmulatorState {
       answer = this.route({ method, path: record.path, query: url.searchParams, body, tokenHeader })
     } catch (err) {
       // A bug in the emulator shows as a 500, as an internal Vault error would, rather than as a crashed test run.
-      answer = err instanceof HttpError ? { status: err.status, body: { errors: err.errors } } : { status: 500, body: { errors: [String(err)] } }
+      answer =
+        err instanceof HttpError
+          ? { status: err.status, body: { errors: err.errors } }
+          : { status: 500, body: { errors: [String(err)] } }
     }
     this.send(res, record, answer, method === 'HEAD')
   }
 
-  private send (res: http.ServerResponse, record: RecordedRequest, answer: Answer, headOnly = false): void {
+  private send(res: http.ServerResponse, record: RecordedRequest, answer: Answer, headOnly = false): void {
     if (res.destroyed || res.writableEnded) return
     record.status = answer.status
     // Vault marks every answer uncacheable.
@@ -418,7 +539,7 @@ class EmulatorState {
     res.end(text)
   }
 
-  private route (ctx: Ctx): Answer {
+  private route(ctx: Ctx): Answer {
     const fault = this.takeFault(ctx)
     if (fault !== undefined) return fault
     const { method, path } = ctx
@@ -438,19 +559,23 @@ class EmulatorState {
     if (path.startsWith('sys/')) return this.sysRoutes(ctx, token, path.slice('sys/'.length))
     if (path.startsWith('auth/')) {
       for (const [name, mount] of this.authMounts) {
-        if (path.startsWith(`${name}/`, 'auth/'.length)) return this.authMountRoutes(ctx, token, name, mount, path.slice(`auth/${name}/`.length))
+        if (path.startsWith(`${name}/`, 'auth/'.length))
+          return this.authMountRoutes(ctx, token, name, mount, path.slice(`auth/${name}/`.length))
       }
     }
     for (const [name, mount] of this.kvMounts) {
-      if (path === name || path.startsWith(`${name}/`)) return this.kvRoutes(ctx, token, name, mount, path.slice(name.length + 1))
+      if (path === name || path.startsWith(`${name}/`))
+        return this.kvRoutes(ctx, token, name, mount, path.slice(name.length + 1))
     }
     return this.noRoute(ctx, token)
   }
 
-  private takeFault (ctx: Ctx): Answer | undefined {
-    const i = this.faults.findIndex((f) =>
-      (f.method === undefined || f.method.toUpperCase() === ctx.method) &&
-      (f.path === undefined || (typeof f.path === 'string' ? ctx.path.startsWith(f.path) : f.path.test(ctx.path))))
+  private takeFault(ctx: Ctx): Answer | undefined {
+    const i = this.faults.findIndex(
+      (f) =>
+        (f.method === undefined || f.method.toUpperCase() === ctx.method) &&
+        (f.path === undefined || (typeof f.path === 'string' ? ctx.path.startsWith(f.path) : f.path.test(ctx.path)))
+    )
     const fault = this.faults[i]
     if (fault === undefined) return undefined
     fault.times--
@@ -458,7 +583,7 @@ class EmulatorState {
     return { status: fault.status, body: { errors: fault.errors ?? [] } }
   }
 
-  private noRoute (ctx: Ctx, token: TokenRecord): Answer {
+  private noRoute(ctx: Ctx, token: TokenRecord): Answer {
     this.authorize(token, ctx.path, 'read')
     throw new HttpError(404, [`no handler for route "${ctx.path}". route entry not found.`])
   }
@@ -466,19 +591,19 @@ class EmulatorState {
   // -------------------------------------------------------------------------------------------------------------
   // Tokens and policies
 
-  private authenticate (ctx: Ctx): TokenRecord {
+  private authenticate(ctx: Ctx): TokenRecord {
     if (ctx.tokenHeader === undefined) throw new HttpError(403, ['permission denied'])
     const token = this.tokens.get(ctx.tokenHeader)
     if (token === undefined || !this.isLive(token)) throw new HttpError(403, [INVALID_TOKEN])
     return token
   }
 
-  private isLive (token: TokenRecord): boolean {
+  private isLive(token: TokenRecord): boolean {
     return !token.revoked && (token.expiresAt === null || token.expiresAt > this.now())
   }
 
   /** Throws 403 unless one of the token's policies grants `capability` on `path` (the most specific rule wins). */
-  private authorize (token: TokenRecord, path: string, capability: string, sudo = false): void {
+  private authorize(token: TokenRecord, path: string, capability: string, sudo = false): void {
     if (token.policies.includes('root')) return
     const merged = new Map<string, Set<string>>()
     for (const name of token.policies) {
@@ -494,7 +619,16 @@ class EmulatorState {
     if (!allowed) throw new HttpError(403, [PERMISSION_DENIED])
   }
 
-  private issueToken (spec: { policies: string[], ttl: number, maxTtl: number, renewable: boolean, path: string, displayName: string, meta: Record<string, string> | null, orphan: boolean }): TokenRecord {
+  private issueToken(spec: {
+    policies: string[]
+    ttl: number
+    maxTtl: number
+    renewable: boolean
+    path: string
+    displayName: string
+    meta: Record<string, string> | null
+    orphan: boolean
+  }): TokenRecord {
     const now = this.now()
     const effectiveMax = spec.maxTtl > 0 ? Math.min(spec.maxTtl, SYSTEM_MAX_TTL) : SYSTEM_MAX_TTL
     const ttl = spec.ttl > 0 ? Math.min(spec.ttl, effectiveMax) : 0
@@ -518,7 +652,7 @@ class EmulatorState {
     return token
   }
 
-  private tokenData (t: TokenRecord): Record<string, unknown> {
+  private tokenData(t: TokenRecord): Record<string, unknown> {
     const now = this.now()
     return {
       accessor: t.accessor,
@@ -538,12 +672,14 @@ class EmulatorState {
       renewable: t.renewable,
       ttl: t.expiresAt === null ? 0 : Math.max(0, Math.floor((t.expiresAt - now) / 1000)),
       type: 'service',
-      ...(t.lastRenewal !== null ? { last_renewal: new Date(t.lastRenewal).toISOString(), last_renewal_time: Math.floor(t.lastRenewal / 1000) } : {})
+      ...(t.lastRenewal !== null
+        ? { last_renewal: new Date(t.lastRenewal).toISOString(), last_renewal_time: Math.floor(t.lastRenewal / 1000) }
+        : {})
     }
   }
 
   /** `leaseDuration`: what was just granted (a login's TTL, a renewal's), not a recomputed remainder that lost a millisecond. */
-  private authBlock (t: TokenRecord, leaseDuration: number): Record<string, unknown> {
+  private authBlock(t: TokenRecord, leaseDuration: number): Record<string, unknown> {
     return {
       client_token: t.id,
       accessor: t.accessor,
@@ -560,7 +696,7 @@ class EmulatorState {
     }
   }
 
-  private renew (t: TokenRecord, incrementRaw: unknown): Answer {
+  private renew(t: TokenRecord, incrementRaw: unknown): Answer {
     if (!t.renewable || t.expiresAt === null) throw new HttpError(400, ['lease is not renewable'])
     const now = this.now()
     const increment = parseDuration(incrementRaw, 'increment') || t.creationTtl
@@ -570,14 +706,19 @@ class EmulatorState {
     let warnings: string[] | null = null
     if (expiry > maxExpiry) {
       expiry = maxExpiry
-      warnings = [`TTL of "${goDuration(increment)}" exceeded the effective max_ttl of "${goDuration(Math.floor((maxExpiry - now) / 1000))}"; TTL value is capped accordingly`]
+      warnings = [
+        `TTL of "${goDuration(increment)}" exceeded the effective max_ttl of "${goDuration(Math.floor((maxExpiry - now) / 1000))}"; TTL value is capped accordingly`
+      ]
     }
     t.expiresAt = expiry
     t.lastRenewal = now
-    return { status: 200, body: { ...envelope(null, 'token', this.authBlock(t, Math.floor((expiry - now) / 1000))), warnings } }
+    return {
+      status: 200,
+      body: { ...envelope(null, 'token', this.authBlock(t, Math.floor((expiry - now) / 1000))), warnings }
+    }
   }
 
-  private tokenRoutes (ctx: Ctx, token: TokenRecord, rest: string): Answer {
+  private tokenRoutes(ctx: Ctx, token: TokenRecord, rest: string): Answer {
     const { method, body } = ctx
     const write = method === 'POST' || method === 'PUT'
     const path = `auth/token/${rest}`
@@ -608,11 +749,15 @@ class EmulatorState {
         if (!write) break
         this.authorize(token, path, 'update')
         const isRoot = token.policies.includes('root')
-        const policies = Array.isArray(body.policies) ? body.policies.filter((p): p is string => typeof p === 'string') : token.policies
-        if (!isRoot && policies.some((p) => p !== 'default' && !token.policies.includes(p))) throw new HttpError(400, ['child policies must be subset of parent'])
-        const withDefault = policies.includes('root') || body.no_default_policy === true ? policies : ['default', ...policies]
+        const policies = Array.isArray(body.policies)
+          ? body.policies.filter((p): p is string => typeof p === 'string')
+          : token.policies
+        if (!isRoot && policies.some((p) => p !== 'default' && !token.policies.includes(p)))
+          throw new HttpError(400, ['child policies must be subset of parent'])
+        const withDefault =
+          policies.includes('root') || body.no_default_policy === true ? policies : ['default', ...policies]
         const requestedTtl = parseDuration(body.ttl, 'ttl')
-        const ttl = requestedTtl > 0 ? requestedTtl : (withDefault.includes('root') ? 0 : SYSTEM_MAX_TTL)
+        const ttl = requestedTtl > 0 ? requestedTtl : withDefault.includes('root') ? 0 : SYSTEM_MAX_TTL
         const created = this.issueToken({
           policies: withDefault,
           ttl,
@@ -652,7 +797,7 @@ class EmulatorState {
   // -------------------------------------------------------------------------------------------------------------
   // sys/
 
-  private health (ctx: Ctx): Answer {
+  private health(ctx: Ctx): Answer {
     const code = (name: string, fallback: number): number => {
       const value = Number(ctx.query.get(name) ?? '')
       return ctx.query.has(name) && Number.isInteger(value) ? value : fallback
@@ -679,11 +824,21 @@ class EmulatorState {
     }
   }
 
-  private sealStatus (): Record<string, unknown> {
-    return { type: 'shamir', initialized: this.initialized, sealed: this.sealed, t: 1, n: 1, progress: 0, nonce: '', version: EMULATED_VAULT_VERSION, storage_type: 'inmem' }
+  private sealStatus(): Record<string, unknown> {
+    return {
+      type: 'shamir',
+      initialized: this.initialized,
+      sealed: this.sealed,
+      t: 1,
+      n: 1,
+      progress: 0,
+      nonce: '',
+      version: EMULATED_VAULT_VERSION,
+      storage_type: 'inmem'
+    }
   }
 
-  private sysRoutes (ctx: Ctx, token: TokenRecord, rest: string): Answer {
+  private sysRoutes(ctx: Ctx, token: TokenRecord, rest: string): Answer {
     const { method, body } = ctx
     const write = method === 'POST' || method === 'PUT'
     const path = `sys/${rest}`
@@ -703,25 +858,35 @@ class EmulatorState {
       const name = m[1] ?? ''
       this.authorize(token, path, write ? 'update' : method === 'DELETE' ? 'delete' : 'read', true)
       if (write) {
-        if (this.authMounts.has(name) || name === 'token') throw new HttpError(400, [`path is already in use at ${name}/`])
-        if (body.type !== 'approle' && body.type !== 'kubernetes') throw new HttpError(400, [`unknown auth method type: ${stringOf(body.type)}`])
+        if (this.authMounts.has(name) || name === 'token')
+          throw new HttpError(400, [`path is already in use at ${name}/`])
+        if (body.type !== 'approle' && body.type !== 'kubernetes')
+          throw new HttpError(400, [`unknown auth method type: ${stringOf(body.type)}`])
         this.authMounts.set(name, { type: body.type, appRoles: new Map(), k8sRoles: new Map() })
         return { status: 204 }
       }
-      if (method === 'DELETE') { this.authMounts.delete(name); return { status: 204 } }
+      if (method === 'DELETE') {
+        this.authMounts.delete(name)
+        return { status: 204 }
+      }
     }
     if ((m = /^mounts\/(.+?)\/?$/.exec(rest)) !== null) {
       const name = m[1] ?? ''
       this.authorize(token, path, write ? 'update' : method === 'DELETE' ? 'delete' : 'read', true)
       if (write) {
-        if (this.kvMounts.has(name) || name === 'sys' || name === 'auth') throw new HttpError(400, [`path is already in use at ${name}/`])
+        if (this.kvMounts.has(name) || name === 'sys' || name === 'auth')
+          throw new HttpError(400, [`path is already in use at ${name}/`])
         const options = isRecord(body.options) ? body.options : {}
         const isKv2 = body.type === 'kv-v2' || (body.type === 'kv' && String(options.version) === '2')
-        if (!isKv2) throw new HttpError(400, ['the emulator mounts only KV version 2 (type "kv" with options.version "2")'])
+        if (!isKv2)
+          throw new HttpError(400, ['the emulator mounts only KV version 2 (type "kv" with options.version "2")'])
         this.kvMounts.set(name, { maxVersions: 0, casRequired: false, keys: new Map() })
         return { status: 204 }
       }
-      if (method === 'DELETE') { this.kvMounts.delete(name); return { status: 204 } }
+      if (method === 'DELETE') {
+        this.kvMounts.delete(name)
+        return { status: 204 }
+      }
     }
     if ((m = /^(?:policies\/acl|policy)\/(.+)$/.exec(rest)) !== null) {
       const name = (m[1] ?? '').toLowerCase()
@@ -758,7 +923,7 @@ class EmulatorState {
   // -------------------------------------------------------------------------------------------------------------
   // AppRole and Kubernetes
 
-  private authMountRoutes (ctx: Ctx, token: TokenRecord, name: string, mount: AuthMount, rest: string): Answer {
+  private authMountRoutes(ctx: Ctx, token: TokenRecord, name: string, mount: AuthMount, rest: string): Answer {
     const { method, body } = ctx
     const write = method === 'POST' || method === 'PUT'
     const path = `auth/${name}/${rest}`
@@ -788,9 +953,22 @@ class EmulatorState {
       if (method === 'GET') {
         this.authorize(token, path, 'read')
         if (role === undefined) throw new HttpError(404, [])
-        return ok({ bound_service_account_names: role.serviceAccounts, bound_service_account_namespaces: role.namespaces, token_policies: role.policies, token_ttl: role.tokenTtl, token_max_ttl: role.tokenMaxTtl }, 'kubernetes')
+        return ok(
+          {
+            bound_service_account_names: role.serviceAccounts,
+            bound_service_account_namespaces: role.namespaces,
+            token_policies: role.policies,
+            token_ttl: role.tokenTtl,
+            token_max_ttl: role.tokenMaxTtl
+          },
+          'kubernetes'
+        )
       }
-      if (method === 'DELETE') { this.authorize(token, path, 'delete'); mount.k8sRoles.delete(roleName); return { status: 204 } }
+      if (method === 'DELETE') {
+        this.authorize(token, path, 'delete')
+        mount.k8sRoles.delete(roleName)
+        return { status: 204 }
+      }
       throw new HttpError(405, [UNSUPPORTED])
     }
 
@@ -798,38 +976,56 @@ class EmulatorState {
     if (sub === undefined) {
       if (write) {
         this.authorize(token, path, role !== undefined ? 'update' : 'create')
-        const next: AppRoleRecord = role ?? { name: roleName, roleId: randomUUID(), policies: [], tokenTtl: 0, tokenMaxTtl: 0, bindSecretId: true, secretIdTtl: 0, secretIdNumUses: 0, secretIds: new Map() }
+        const next: AppRoleRecord = role ?? {
+          name: roleName,
+          roleId: randomUUID(),
+          policies: [],
+          tokenTtl: 0,
+          tokenMaxTtl: 0,
+          bindSecretId: true,
+          secretIdTtl: 0,
+          secretIdNumUses: 0,
+          secretIds: new Map()
+        }
         if ('token_policies' in body || 'policies' in body) next.policies = listOf(body.token_policies ?? body.policies)
         if ('token_ttl' in body) next.tokenTtl = parseDuration(body.token_ttl, 'token_ttl')
         if ('token_max_ttl' in body) next.tokenMaxTtl = parseDuration(body.token_max_ttl, 'token_max_ttl')
         if ('bind_secret_id' in body) next.bindSecretId = body.bind_secret_id !== false
         if ('secret_id_ttl' in body) next.secretIdTtl = parseDuration(body.secret_id_ttl, 'secret_id_ttl')
         if ('secret_id_num_uses' in body) next.secretIdNumUses = Number(body.secret_id_num_uses) || 0
-        if (next.tokenMaxTtl > 0 && next.tokenTtl > next.tokenMaxTtl) throw new HttpError(400, ['"token_ttl" cannot be greater than "token_max_ttl"'])
+        if (next.tokenMaxTtl > 0 && next.tokenTtl > next.tokenMaxTtl)
+          throw new HttpError(400, ['"token_ttl" cannot be greater than "token_max_ttl"'])
         mount.appRoles.set(roleName, next)
         return { status: 204 }
       }
       if (method === 'GET') {
         this.authorize(token, path, 'read')
         if (role === undefined) throw new HttpError(404, [])
-        return ok({
-          bind_secret_id: role.bindSecretId,
-          secret_id_bound_cidrs: null,
-          secret_id_num_uses: role.secretIdNumUses,
-          secret_id_ttl: role.secretIdTtl,
-          token_bound_cidrs: [],
-          token_explicit_max_ttl: 0,
-          token_max_ttl: role.tokenMaxTtl,
-          token_no_default_policy: false,
-          token_num_uses: 0,
-          token_period: 0,
-          token_policies: role.policies,
-          policies: role.policies,
-          token_ttl: role.tokenTtl,
-          token_type: 'default'
-        }, 'approle')
+        return ok(
+          {
+            bind_secret_id: role.bindSecretId,
+            secret_id_bound_cidrs: null,
+            secret_id_num_uses: role.secretIdNumUses,
+            secret_id_ttl: role.secretIdTtl,
+            token_bound_cidrs: [],
+            token_explicit_max_ttl: 0,
+            token_max_ttl: role.tokenMaxTtl,
+            token_no_default_policy: false,
+            token_num_uses: 0,
+            token_period: 0,
+            token_policies: role.policies,
+            policies: role.policies,
+            token_ttl: role.tokenTtl,
+            token_type: 'default'
+          },
+          'approle'
+        )
       }
-      if (method === 'DELETE') { this.authorize(token, path, 'delete'); mount.appRoles.delete(roleName); return { status: 204 } }
+      if (method === 'DELETE') {
+        this.authorize(token, path, 'delete')
+        mount.appRoles.delete(roleName)
+        return { status: 204 }
+      }
       throw new HttpError(405, [UNSUPPORTED])
     }
     if (role === undefined) {
@@ -837,7 +1033,10 @@ class EmulatorState {
       throw new HttpError(400, [`role "${roleName}" does not exist`])
     }
     if (sub === 'role-id') {
-      if (method === 'GET') { this.authorize(token, path, 'read'); return ok({ role_id: role.roleId }, 'approle') }
+      if (method === 'GET') {
+        this.authorize(token, path, 'read')
+        return ok({ role_id: role.roleId }, 'approle')
+      }
       if (write) {
         this.authorize(token, path, 'update')
         const roleId = stringOf(body.role_id)
@@ -850,10 +1049,18 @@ class EmulatorState {
     if (!write) throw new HttpError(405, [UNSUPPORTED])
     this.authorize(token, path, 'update')
     const issued = this.newSecretId(role)
-    return ok({ secret_id: issued.secretId, secret_id_accessor: issued.accessor, secret_id_ttl: role.secretIdTtl, secret_id_num_uses: role.secretIdNumUses }, 'approle')
+    return ok(
+      {
+        secret_id: issued.secretId,
+        secret_id_accessor: issued.accessor,
+        secret_id_ttl: role.secretIdTtl,
+        secret_id_num_uses: role.secretIdNumUses
+      },
+      'approle'
+    )
   }
 
-  private newSecretId (role: AppRoleRecord): { secretId: string, accessor: string } {
+  private newSecretId(role: AppRoleRecord): { secretId: string; accessor: string } {
     const secretId = randomUUID()
     const accessor = randomUUID()
     role.secretIds.set(secretId, {
@@ -864,7 +1071,7 @@ class EmulatorState {
     return { secretId, accessor }
   }
 
-  private approleLogin (mountName: string, mount: AuthMount, body: Record<string, unknown>): Answer {
+  private approleLogin(mountName: string, mount: AuthMount, body: Record<string, unknown>): Answer {
     const roleId = stringOf(body.role_id)
     if (roleId === '') throw new HttpError(400, ['missing role_id'])
     const role = [...mount.appRoles.values()].find((r) => r.roleId === roleId)
@@ -873,7 +1080,8 @@ class EmulatorState {
       const secretId = stringOf(body.secret_id)
       if (secretId === '') throw new HttpError(400, ['missing secret_id'])
       const entry = role.secretIds.get(secretId)
-      if (entry === undefined || (entry.expiresAt !== null && entry.expiresAt <= this.now())) throw new HttpError(400, ['invalid role or secret ID'])
+      if (entry === undefined || (entry.expiresAt !== null && entry.expiresAt <= this.now()))
+        throw new HttpError(400, ['invalid role or secret ID'])
       if (entry.usesLeft !== null && --entry.usesLeft <= 0) role.secretIds.delete(secretId)
     }
     const token = this.issueToken({
@@ -889,7 +1097,7 @@ class EmulatorState {
     return { status: 200, body: envelope(null, 'approle', this.authBlock(token, token.creationTtl)) }
   }
 
-  private kubernetesLogin (mountName: string, mount: AuthMount, body: Record<string, unknown>): Answer {
+  private kubernetesLogin(mountName: string, mount: AuthMount, body: Record<string, unknown>): Answer {
     const roleName = stringOf(body.role)
     if (roleName === '') throw new HttpError(400, ['missing role'])
     const jwt = stringOf(body.jwt)
@@ -899,8 +1107,10 @@ class EmulatorState {
     const claims = jwtClaims(jwt)
     const serviceAccount = stringOf(claims?.['kubernetes.io/serviceaccount/service-account.name'])
     const namespace = stringOf(claims?.['kubernetes.io/serviceaccount/namespace'])
-    const matches = (allowed: string[], value: string): boolean => value !== '' && (allowed.includes('*') || allowed.includes(value))
-    if (!matches(role.serviceAccounts, serviceAccount) || !matches(role.namespaces, namespace)) throw new HttpError(403, ['permission denied'])
+    const matches = (allowed: string[], value: string): boolean =>
+      value !== '' && (allowed.includes('*') || allowed.includes(value))
+    if (!matches(role.serviceAccounts, serviceAccount) || !matches(role.namespaces, namespace))
+      throw new HttpError(403, ['permission denied'])
     const token = this.issueToken({
       policies: ['default', ...role.policies],
       ttl: role.tokenTtl > 0 ? role.tokenTtl : SYSTEM_MAX_TTL,
@@ -917,7 +1127,7 @@ class EmulatorState {
   // -------------------------------------------------------------------------------------------------------------
   // KV v2
 
-  private kvRoutes (ctx: Ctx, token: TokenRecord, mountName: string, mount: KvMount, rest: string): Answer {
+  private kvRoutes(ctx: Ctx, token: TokenRecord, mountName: string, mount: KvMount, rest: string): Answer {
     const { method, body, query } = ctx
     const write = method === 'POST' || method === 'PUT'
     const full = (p: string): string => `${mountName}/${p}`
@@ -926,7 +1136,10 @@ class EmulatorState {
     if (rest === 'config') {
       if (method === 'GET') {
         this.authorize(token, full(rest), 'read')
-        return ok({ cas_required: mount.casRequired, delete_version_after: '0s', max_versions: mount.maxVersions }, 'kv')
+        return ok(
+          { cas_required: mount.casRequired, delete_version_after: '0s', max_versions: mount.maxVersions },
+          'kv'
+        )
       }
       if (write) {
         this.authorize(token, full(rest), 'update')
@@ -962,12 +1175,19 @@ class EmulatorState {
 
     switch (kind) {
       case 'data':
-        if (method === 'GET') { this.authorize(token, path, 'read'); return this.readData(record, query) }
-        if (write) { this.authorize(token, path, record !== undefined ? 'update' : 'create'); return this.writeData(mount, key, record, body) }
+        if (method === 'GET') {
+          this.authorize(token, path, 'read')
+          return this.readData(record, query)
+        }
+        if (write) {
+          this.authorize(token, path, record !== undefined ? 'update' : 'create')
+          return this.writeData(mount, key, record, body)
+        }
         if (method === 'DELETE') {
           this.authorize(token, path, 'delete')
           const latest = record?.versions.get(record.currentVersion)
-          if (latest !== undefined && !latest.destroyed && latest.deletionTime === '') latest.deletionTime = new Date(this.now()).toISOString()
+          if (latest !== undefined && !latest.destroyed && latest.deletionTime === '')
+            latest.deletionTime = new Date(this.now()).toISOString()
           return { status: 204 }
         }
         break
@@ -995,13 +1215,23 @@ class EmulatorState {
       default: {
         if (!write) break
         this.authorize(token, path, 'update')
-        const versions = listOf(body.versions).map(Number).filter((v) => Number.isInteger(v) && v > 0)
+        const versions = listOf(body.versions)
+          .map(Number)
+          .filter((v) => Number.isInteger(v) && v > 0)
         if (versions.length === 0) throw new HttpError(400, ['no version number provided'])
         for (const v of versions) {
           const version = record?.versions.get(v)
           if (version === undefined) continue
-          if (kind === 'destroy') { version.destroyed = true; version.data = undefined } else if (!version.destroyed) {
-            version.deletionTime = kind === 'delete' ? (version.deletionTime === '' ? new Date(this.now()).toISOString() : version.deletionTime) : ''
+          if (kind === 'destroy') {
+            version.destroyed = true
+            version.data = undefined
+          } else if (!version.destroyed) {
+            version.deletionTime =
+              kind === 'delete'
+                ? version.deletionTime === ''
+                  ? new Date(this.now()).toISOString()
+                  : version.deletionTime
+                : ''
           }
         }
         return { status: 204 }
@@ -1010,7 +1240,7 @@ class EmulatorState {
     throw new HttpError(405, [UNSUPPORTED])
   }
 
-  private readData (record: KeyRecord | undefined, query: URLSearchParams): Answer {
+  private readData(record: KeyRecord | undefined, query: URLSearchParams): Answer {
     if (record === undefined) throw new HttpError(404, [])
     const raw = query.get('version')
     let requested = 0
@@ -1023,7 +1253,13 @@ class EmulatorState {
     if (version === undefined) throw new HttpError(404, [])
     const data = {
       data: null as Record<string, unknown> | null,
-      metadata: { created_time: version.createdTime, custom_metadata: record.customMetadata, deletion_time: version.deletionTime, destroyed: version.destroyed, version: number }
+      metadata: {
+        created_time: version.createdTime,
+        custom_metadata: record.customMetadata,
+        deletion_time: version.deletionTime,
+        destroyed: version.destroyed,
+        version: number
+      }
     }
     // A deleted or destroyed version answers 404 with the whole envelope and no "errors": never an older version.
     if ((version.deletionTime !== '' && Date.parse(version.deletionTime) <= this.now()) || version.destroyed) {
@@ -1033,7 +1269,12 @@ class EmulatorState {
     return ok(data, 'kv')
   }
 
-  private writeData (mount: KvMount, key: string, existing: KeyRecord | undefined, body: Record<string, unknown>): Answer {
+  private writeData(
+    mount: KvMount,
+    key: string,
+    existing: KeyRecord | undefined,
+    body: Record<string, unknown>
+  ): Answer {
     if (!isRecord(body.data)) throw new HttpError(400, ['no data provided'])
     const now = new Date(this.now()).toISOString()
     const record = existing ?? newKeyRecord(now)
@@ -1043,44 +1284,80 @@ class EmulatorState {
       if (!Number.isInteger(cas) || cas < 0 || (typeof options.cas !== 'number' && typeof options.cas !== 'string')) {
         throw new HttpError(400, ['error parsing check-and-set parameter'])
       }
-      if (cas !== record.currentVersion) throw new HttpError(400, ['check-and-set parameter did not match the current version'])
+      if (cas !== record.currentVersion)
+        throw new HttpError(400, ['check-and-set parameter did not match the current version'])
     } else if (mount.casRequired || record.casRequired) {
       throw new HttpError(400, ['check-and-set parameter required for this call'])
     }
     record.currentVersion++
-    const version: VersionRecord = { createdTime: now, deletionTime: '', destroyed: false, data: structuredClone(body.data) }
+    const version: VersionRecord = {
+      createdTime: now,
+      deletionTime: '',
+      destroyed: false,
+      data: structuredClone(body.data)
+    }
     record.versions.set(record.currentVersion, version)
     record.updatedTime = now
     // As Vault's KeyMetadata.AddVersion: the key's max_versions wins over the mount's; 0 = 10.
-    const maxVersions = record.maxVersions > 0 ? record.maxVersions : mount.maxVersions > 0 ? mount.maxVersions : DEFAULT_MAX_VERSIONS
+    const maxVersions =
+      record.maxVersions > 0 ? record.maxVersions : mount.maxVersions > 0 ? mount.maxVersions : DEFAULT_MAX_VERSIONS
     if (record.currentVersion - record.oldestVersion >= maxVersions) {
       const toDelete = record.currentVersion - maxVersions
       for (let v = record.oldestVersion; v <= toDelete; v++) record.versions.delete(v)
       record.oldestVersion = toDelete + 1
     }
     mount.keys.set(key, record)
-    return ok({ created_time: now, custom_metadata: record.customMetadata, deletion_time: '', destroyed: false, version: record.currentVersion }, 'kv')
+    return ok(
+      {
+        created_time: now,
+        custom_metadata: record.customMetadata,
+        deletion_time: '',
+        destroyed: false,
+        version: record.currentVersion
+      },
+      'kv'
+    )
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-function envelope (data: unknown, mountType: string, auth: unknown = null): Record<string, unknown> {
-  return { request_id: randomUUID(), lease_id: '', renewable: false, lease_duration: 0, data, wrap_info: null, warnings: null, auth, mount_type: mountType }
+function envelope(data: unknown, mountType: string, auth: unknown = null): Record<string, unknown> {
+  return {
+    request_id: randomUUID(),
+    lease_id: '',
+    renewable: false,
+    lease_duration: 0,
+    data,
+    wrap_info: null,
+    warnings: null,
+    auth,
+    mount_type: mountType
+  }
 }
 
-function ok (data: unknown, mountType: string, wrapped = true): Answer {
+function ok(data: unknown, mountType: string, wrapped = true): Answer {
   return { status: 200, body: wrapped ? envelope(data, mountType) : data }
 }
 
-function newKeyRecord (now: string): KeyRecord {
-  return { currentVersion: 0, oldestVersion: 0, maxVersions: 0, casRequired: false, customMetadata: null, createdTime: now, updatedTime: now, versions: new Map() }
+function newKeyRecord(now: string): KeyRecord {
+  return {
+    currentVersion: 0,
+    oldestVersion: 0,
+    maxVersions: 0,
+    casRequired: false,
+    customMetadata: null,
+    createdTime: now,
+    updatedTime: now,
+    versions: new Map()
+  }
 }
 
-function metadataData (record: KeyRecord): Record<string, unknown> {
+function metadataData(record: KeyRecord): Record<string, unknown> {
   const versions: Record<string, unknown> = {}
-  for (const [n, v] of record.versions) versions[String(n)] = { created_time: v.createdTime, deletion_time: v.deletionTime, destroyed: v.destroyed }
+  for (const [n, v] of record.versions)
+    versions[String(n)] = { created_time: v.createdTime, deletion_time: v.deletionTime, destroyed: v.destroyed }
   return {
     cas_required: record.casRequired,
     created_time: record.createdTime,
@@ -1094,33 +1371,37 @@ function metadataData (record: KeyRecord): Record<string, unknown> {
   }
 }
 
-function isRecord (value: unknown): value is Record<string, unknown> {
+function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function stringOf (value: unknown): string {
+function stringOf(value: unknown): string {
   return typeof value === 'string' ? value : ''
 }
 
-function stringRecord (value: Record<string, unknown>): Record<string, string> {
+function stringRecord(value: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))
 }
 
 /** Vault takes lists as JSON arrays or comma-separated strings. */
-function listOf (value: unknown): string[] {
+function listOf(value: unknown): string[] {
   if (Array.isArray(value)) return value.map((v) => String(v)).filter((v) => v !== '')
-  if (typeof value === 'string') return value.split(',').map((v) => v.trim()).filter((v) => v !== '')
+  if (typeof value === 'string')
+    return value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '')
   if (typeof value === 'number') return [String(value)]
   return []
 }
 
 /** Go's strconv.ParseBool, which Vault uses for `list`. */
-function parseBool (value: string | null): boolean {
+function parseBool(value: string | null): boolean {
   return value !== null && ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)
 }
 
 /** Seconds from a number or a Go-style duration ("90", "90s", "1m30s", "2h"). */
-function parseDuration (value: unknown, field: string): number {
+function parseDuration(value: unknown, field: string): number {
   if (value === undefined || value === null || value === '') return 0
   if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value)
   if (typeof value === 'string') {
@@ -1135,7 +1416,7 @@ function parseDuration (value: unknown, field: string): number {
 }
 
 /** Seconds as Go prints a time.Duration: 90 → "1m30s", 3600 → "1h0m0s". */
-function goDuration (seconds: number): string {
+function goDuration(seconds: number): string {
   const h = Math.floor(seconds / 3600)
   const m = Math.floor((seconds % 3600) / 60)
   const s = seconds % 60
@@ -1144,22 +1425,25 @@ function goDuration (seconds: number): string {
   return `${s}s`
 }
 
-function decodePath (raw: string): string {
-  return raw.split('/').map((segment) => decodeURIComponent(segment)).join('/')
+function decodePath(raw: string): string {
+  return raw
+    .split('/')
+    .map((segment) => decodeURIComponent(segment))
+    .join('/')
 }
 
-async function readBody (req: http.IncomingMessage): Promise<string> {
+async function readBody(req: http.IncomingMessage): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of req) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks).toString('utf8')
 }
 
-function randomId (length: number): string {
+function randomId(length: number): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
   return [...randomBytes(length)].map((b) => alphabet[b % alphabet.length] ?? 'A').join('')
 }
 
-function jwtClaims (jwt: string): Record<string, unknown> | undefined {
+function jwtClaims(jwt: string): Record<string, unknown> | undefined {
   const payload = jwt.split('.')[1]
   if (payload === undefined) return undefined
   try {
@@ -1171,13 +1455,20 @@ function jwtClaims (jwt: string): Record<string, unknown> | undefined {
 }
 
 /** Policies in HCL (`path "x" { capabilities = [...] }`, the subset used here) or JSON. */
-function parsePolicy (text: string): Rule[] {
+function parsePolicy(text: string): Rule[] {
   const trimmed = text.trim()
   if (trimmed.startsWith('{')) {
     let parsed: unknown
-    try { parsed = JSON.parse(trimmed) } catch (err) { throw new HttpError(400, [`failed to parse policy: ${(err as Error).message}`]) }
+    try {
+      parsed = JSON.parse(trimmed)
+    } catch (err) {
+      throw new HttpError(400, [`failed to parse policy: ${(err as Error).message}`])
+    }
     const paths = isRecord(parsed) && isRecord(parsed.path) ? parsed.path : {}
-    return Object.entries(paths).map(([pattern, body]) => ({ pattern, caps: new Set(listOf(isRecord(body) ? body.capabilities : undefined)) }))
+    return Object.entries(paths).map(([pattern, body]) => ({
+      pattern,
+      caps: new Set(listOf(isRecord(body) ? body.capabilities : undefined))
+    }))
   }
   const withoutComments = text.replace(/(^|\s)(#|\/\/).*$/gm, '$1')
   const rules: Rule[] = []
@@ -1190,23 +1481,28 @@ function parsePolicy (text: string): Rule[] {
 }
 
 /** Vault's path globs: `+` is one segment, a trailing `*` any suffix. */
-function globMatches (pattern: string, path: string): boolean {
+function globMatches(pattern: string, path: string): boolean {
   const prefixGlob = pattern.endsWith('*')
   const body = prefixGlob ? pattern.slice(0, -1) : pattern
-  const regex = body.split('/').map((segment) => segment === '+' ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/')
+  const regex = body
+    .split('/')
+    .map((segment) => (segment === '+' ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/')
   return new RegExp(`^${regex}${prefixGlob ? '.*' : ''}$`).test(path)
 }
 
 /** Vault's priority between matching patterns, most specific first. */
-function comparePatterns (a: string, b: string): number {
+function comparePatterns(a: string, b: string): number {
   const firstWildcard = (p: string): number => {
     const i = p.search(/\*|(^|\/)\+(\/|$)/)
     return i === -1 ? Number.MAX_SAFE_INTEGER : i
   }
   const plusCount = (p: string): number => p.split('/').filter((s) => s === '+').length
-  return (firstWildcard(b) - firstWildcard(a)) ||
-    (Number(a.endsWith('*')) - Number(b.endsWith('*'))) ||
-    (plusCount(a) - plusCount(b)) ||
-    (b.length - a.length) ||
+  return (
+    firstWildcard(b) - firstWildcard(a) ||
+    Number(a.endsWith('*')) - Number(b.endsWith('*')) ||
+    plusCount(a) - plusCount(b) ||
+    b.length - a.length ||
     (a < b ? 1 : a > b ? -1 : 0)
+  )
 }

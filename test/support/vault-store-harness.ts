@@ -2,19 +2,30 @@
 // (to count lifecycle events and to search them for secret values).
 import { pino, type Logger } from 'pino'
 import type { VaultAuth } from '../../src/config.js'
-import { createVaultSecretStore, type VaultSecretStore, type VaultStoreConfig } from '../../src/secrets/vault/vault-secret-store.js'
+import {
+  createVaultSecretStore,
+  type VaultSecretStore,
+  type VaultStoreConfig
+} from '../../src/secrets/vault/vault-secret-store.js'
 import { uniqueName, type VaultTarget } from './vault-setup.js'
 
 export interface CapturedLogs {
   readonly lines: string[]
   /** Parsed lines whose `event` is `name`. */
-  events (name: string): Array<Record<string, unknown>>
-  text (): string
+  events(name: string): Array<Record<string, unknown>>
+  text(): string
 }
 
-export function captureLogger (): { logger: Logger, logs: CapturedLogs } {
+export function captureLogger(): { logger: Logger; logs: CapturedLogs } {
   const lines: string[] = []
-  const logger = pino({ level: 'trace' }, { write: (line: string) => { lines.push(line) } })
+  const logger = pino(
+    { level: 'trace' },
+    {
+      write: (line: string) => {
+        lines.push(line)
+      }
+    }
+  )
   const logs: CapturedLogs = {
     lines,
     events: (name) => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === name),
@@ -31,7 +42,7 @@ export interface StoreOptions {
   timeoutMs?: number
 }
 
-export function storeConfig (target: VaultTarget, options: StoreOptions = {}): VaultStoreConfig {
+export function storeConfig(target: VaultTarget, options: StoreOptions = {}): VaultStoreConfig {
   return {
     kind: 'vault',
     addr: target.addr,
@@ -49,10 +60,16 @@ export interface OpenedStore {
 }
 
 /** A store closed at the end of the test `t`. */
-export function openStore (t: { teardown: (fn: () => Promise<void>) => void }, target: VaultTarget, options: StoreOptions = {}): OpenedStore {
+export function openStore(
+  t: { teardown: (fn: () => Promise<void>) => void },
+  target: VaultTarget,
+  options: StoreOptions = {}
+): OpenedStore {
   const { logger, logs } = captureLogger()
   const config = storeConfig(target, options)
   const store = createVaultSecretStore(config, logger)
-  t.teardown(async () => { await store.close() })
+  t.teardown(async () => {
+    await store.close()
+  })
   return { store, logs, config }
 }

@@ -5,9 +5,11 @@ import { EMULATED_VAULT_VERSION, startVaultEmulator, type VaultEmulator } from '
 import { startVaultTarget, vaultApi, vaultApiOk, type VaultTarget } from '../support/vault-setup.js'
 
 const target = await startVaultTarget()
-t.teardown(async () => { await target.close() })
+t.teardown(async () => {
+  await target.close()
+})
 
-async function health (target: VaultTarget, query = ''): Promise<{ status: number, body: Record<string, unknown> }> {
+async function health(target: VaultTarget, query = ''): Promise<{ status: number; body: Record<string, unknown> }> {
   const answer = await vaultApi(target, 'GET', `sys/health${query}`, undefined, '')
   return { status: answer.status, body: answer.body as Record<string, unknown> }
 }
@@ -20,14 +22,23 @@ void t.test('sys/health of an active node: 200, no token needed, not an envelope
   t.notOk('data' in body)
 })
 
-async function emulator (t: { teardown: (fn: () => Promise<void>) => void }): Promise<VaultEmulator> {
+async function emulator(t: { teardown: (fn: () => Promise<void>) => void }): Promise<VaultEmulator> {
   const e = await startVaultEmulator()
-  t.teardown(async () => { await e.close() })
+  t.teardown(async () => {
+    await e.close()
+  })
   return e
 }
 type EmulatorTarget = VaultTarget & { emulator: VaultEmulator }
-function asTarget (e: VaultEmulator): EmulatorTarget {
-  return { addr: e.addr, rootToken: e.rootToken, emulator: e, close: async () => { await e.close() } }
+function asTarget(e: VaultEmulator): EmulatorTarget {
+  return {
+    addr: e.addr,
+    rootToken: e.rootToken,
+    emulator: e,
+    close: async () => {
+      await e.close()
+    }
+  }
 }
 
 void t.test('sys/health codes: 429 standby, 501 uninitialised, 503 sealed, and the code overrides', async (t) => {
@@ -134,7 +145,11 @@ void t.test('tokens: expire and revoke switches, direct creation, clock', async 
     t.match((answer.body as { errors: string[] }).errors[0], /invalid token/)
   }
   e.control.advanceClock(61_000)
-  t.equal((await vaultApi(v, 'GET', 'auth/token/lookup-self', undefined, c)).status, 403, 'past its TTL on the emulator clock')
+  t.equal(
+    (await vaultApi(v, 'GET', 'auth/token/lookup-self', undefined, c)).status,
+    403,
+    'past its TTL on the emulator clock'
+  )
   t.equal((await vaultApi(v, 'GET', 'auth/token/lookup-self')).status, 200, 'the root token never expires')
   const d = e.control.createToken({ policies: ['default'], ttl: 60 })
   e.control.expireAllTokens()
@@ -183,7 +198,11 @@ void t.test('a missing token is refused', async (t) => {
 
 void t.test('malformed JSON is a 400', async (t) => {
   const e = await emulator(t)
-  const res = await fetch(`${e.addr}/v1/secret/data/a`, { method: 'POST', headers: { 'X-Vault-Token': e.rootToken }, body: '{"data":' })
+  const res = await fetch(`${e.addr}/v1/secret/data/a`, {
+    method: 'POST',
+    headers: { 'X-Vault-Token': e.rootToken },
+    body: '{"data":'
+  })
   t.equal(res.status, 400)
   t.match(((await res.json()) as { errors: string[] }).errors[0], /failed to parse JSON input/)
 })

@@ -13,7 +13,14 @@ export const oracleServiceCloud: ConnectionSpec = {
       name: 'Basic Authentication',
       description: 'Username and password of an Oracle Service Cloud account.',
       params: [
-        { name: 'host', description: 'Host URL of the Oracle Service Cloud instance.', required: true, secret: false, format: 'text', example: 'acme.custhelp.com' },
+        {
+          name: 'host',
+          description: 'Host URL of the Oracle Service Cloud instance.',
+          required: true,
+          secret: false,
+          format: 'text',
+          example: 'acme.custhelp.com'
+        },
         { name: 'username', description: 'Username of the account.', required: true, secret: false, format: 'text' },
         { name: 'password', description: 'Password of the account.', required: true, secret: true, format: 'text' }
       ]

@@ -12,9 +12,28 @@ export const salesforceMarketingCloud: ConnectionSpec = {
       name: 'Client-Id-Secret Based Authentication',
       description: 'Client id and secret of a Marketing Cloud installed package.',
       params: [
-        { name: 'host', description: 'REST host of the tenant: {subdomain}.rest.marketingcloudapis.com.', required: true, secret: false, format: 'marketing-cloud-rest-host', example: 'acme-ab12c3d4e5fg6hijk7lmnop8qrst.rest.marketingcloudapis.com' },
-        { name: 'clientId', description: 'Client id of the installed package.', required: true, secret: false, format: 'text' },
-        { name: 'clientSecret', description: 'Client secret of the installed package.', required: true, secret: true, format: 'text' }
+        {
+          name: 'host',
+          description: 'REST host of the tenant: {subdomain}.rest.marketingcloudapis.com.',
+          required: true,
+          secret: false,
+          format: 'marketing-cloud-rest-host',
+          example: 'acme-ab12c3d4e5fg6hijk7lmnop8qrst.rest.marketingcloudapis.com'
+        },
+        {
+          name: 'clientId',
+          description: 'Client id of the installed package.',
+          required: true,
+          secret: false,
+          format: 'text'
+        },
+        {
+          name: 'clientSecret',
+          description: 'Client secret of the installed package.',
+          required: true,
+          secret: true,
+          format: 'text'
+        }
       ]
     },
     {
@@ -22,9 +41,28 @@ export const salesforceMarketingCloud: ConnectionSpec = {
       description: 'Client credentials of a Marketing Cloud installed package.',
       availability: 'Experience Platform on Amazon Web Services only.',
       params: [
-        { name: 'subdomain', description: 'Tenant subdomain, e.g. acme-ab12c3d4e5fg6hijk7lmnop8qrst.', required: true, secret: false, format: 'marketing-cloud-subdomain', example: 'acme-ab12c3d4e5fg6hijk7lmnop8qrst' },
-        { name: 'clientId', description: 'Client id of the installed package.', required: true, secret: false, format: 'text' },
-        { name: 'clientSecret', description: 'Client secret of the installed package.', required: true, secret: true, format: 'text' }
+        {
+          name: 'subdomain',
+          description: 'Tenant subdomain, e.g. acme-ab12c3d4e5fg6hijk7lmnop8qrst.',
+          required: true,
+          secret: false,
+          format: 'marketing-cloud-subdomain',
+          example: 'acme-ab12c3d4e5fg6hijk7lmnop8qrst'
+        },
+        {
+          name: 'clientId',
+          description: 'Client id of the installed package.',
+          required: true,
+          secret: false,
+          format: 'text'
+        },
+        {
+          name: 'clientSecret',
+          description: 'Client secret of the installed package.',
+          required: true,
+          secret: true,
+          format: 'text'
+        }
       ]
     }
   ]

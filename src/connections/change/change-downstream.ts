@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../../shared/clock.js'
 /** Flow Service kept the connection initializing for the whole budget. */
 export class ConnectionStillInitializing extends Error {
   override readonly name = 'ConnectionStillInitializing'
-  constructor (readonly retryAfterSeconds: number) {
+  constructor(readonly retryAfterSeconds: number) {
     super('the connection is still initializing in Flow Service')
   }
 }
@@ -39,7 +39,12 @@ const INITIALIZING_RETRY_AFTER_SECONDS = 5
 const BASE_DELAY_MS = 200
 const MAX_DELAY_MS = 2000
 
-export async function changeDownstream<T> (deps: { flow: FlowServiceClient, logger: Logger, clock?: Clock }, row: ConnectionRow, change: DownstreamChange<T>, deadlineMs: number): Promise<T> {
+export async function changeDownstream<T>(
+  deps: { flow: FlowServiceClient; logger: Logger; clock?: Clock },
+  row: ConnectionRow,
+  change: DownstreamChange<T>,
+  deadlineMs: number
+): Promise<T> {
   const { flow } = deps
   const clock = deps.clock ?? systemClock
   const flowId = row.flow_connection_id
@@ -51,9 +56,15 @@ export async function changeDownstream<T> (deps: { flow: FlowServiceClient, logg
   /** Waits before another attempt, or rethrows `error` when the wait would pass the deadline. */
   const pause = async (error: unknown, retryAfterMs?: number): Promise<void> => {
     failures++
-    const delayMs = Math.max(Math.floor(Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (failures - 1))), retryAfterMs ?? 0)
+    const delayMs = Math.max(
+      Math.floor(Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (failures - 1))),
+      retryAfterMs ?? 0
+    )
     if (clock.now() + delayMs > deadline) throw error
-    deps.logger.warn({ err: error, connectionId: row.id, delayMs, operation: change.operation }, 'Flow Service change failed; retrying')
+    deps.logger.warn(
+      { err: error, connectionId: row.id, delayMs, operation: change.operation },
+      'Flow Service change failed; retrying'
+    )
     await clock.sleep(delayMs)
   }
 
@@ -98,7 +109,9 @@ export async function changeDownstream<T> (deps: { flow: FlowServiceClient, logg
       } catch (final) {
         // Even a 404 here is one answer, not proof the attempt that may have landed did not.
         if (mayHaveLanded && !(final instanceof ChangeOutcomeUnknown)) {
-          throw new ChangeOutcomeUnknown('an earlier attempt may have landed, and no later one was confirmed', { cause: final })
+          throw new ChangeOutcomeUnknown('an earlier attempt may have landed, and no later one was confirmed', {
+            cause: final
+          })
         }
         throw final
       }
@@ -108,7 +121,7 @@ export async function changeDownstream<T> (deps: { flow: FlowServiceClient, logg
   }
 
   /** Decides what follows a failed attempt: the etag for the next one, the result after all, or a throw. */
-  async function afterFailure (err: unknown): Promise<{ etag: string } | { done: T }> {
+  async function afterFailure(err: unknown): Promise<{ etag: string } | { done: T }> {
     if (!(err instanceof FlowServiceError)) throw err
     switch (err.kind) {
       case 'precondition_failed':
@@ -124,13 +137,20 @@ export async function changeDownstream<T> (deps: { flow: FlowServiceClient, logg
         try {
           current = await read()
         } catch (readError) {
-          throw new ChangeOutcomeUnknown('Flow Service did not answer the change, and could not be asked whether it landed', { cause: readError })
+          throw new ChangeOutcomeUnknown(
+            'Flow Service did not answer the change, and could not be asked whether it landed',
+            { cause: readError }
+          )
         }
-        if (current === null) throw new FlowServiceError({ kind: 'not_found', operation: 'getConnection', status: 404, cause: err })
+        if (current === null)
+          throw new FlowServiceError({ kind: 'not_found', operation: 'getConnection', status: 404, cause: err })
         const done = change.applied?.(current, etag)
         if (done !== undefined) return { done }
         // Not shown applied: sending again is safe, since If-Match stops a second application if the first lands late.
-        await pause(new ChangeOutcomeUnknown('Flow Service did not confirm the change in time', { cause: err }), err.retryAfterMs)
+        await pause(
+          new ChangeOutcomeUnknown('Flow Service did not confirm the change in time', { cause: err }),
+          err.retryAfterMs
+        )
         return { etag: current.etag ?? (await readSettled()).etag ?? '' }
       }
       case 'retryable':

@@ -11,7 +11,12 @@ import { workLeaseMs } from '../work-lease.js'
 /** How long a change waits for another holder (usually a poll batch, which is short) before answering 409. */
 const MAX_WAIT_MS = 2000
 
-export async function withChangeLease<T> (deps: ConnectionDeps, id: string, requestId: string, work: (row: ConnectionRow, owner: string) => Promise<T>): Promise<T> {
+export async function withChangeLease<T>(
+  deps: ConnectionDeps,
+  id: string,
+  requestId: string,
+  work: (row: ConnectionRow, owner: string) => Promise<T>
+): Promise<T> {
   // Request ids may come from callers and repeat: the owner must name this request only.
   const owner = `change:${requestId}:${randomUUID().slice(0, 8)}`
   const leaseMs = workLeaseMs(deps.settings.changeDeadlineMs, deps.settings.flowTimeoutMs)
@@ -23,7 +28,11 @@ export async function withChangeLease<T> (deps: ConnectionDeps, id: string, requ
     row = await acquireLease(deps.db, id, owner, new Date(Date.now() + leaseMs))
     if (row !== undefined) break
     if (clock.now() + waitMs > giveUpAt) {
-      throw new AppError('conflict', 'Another change to this connection is in progress. Retry after the time given in Retry-After.', { retryAfterSeconds: 2, extensions: { connectionId: id } })
+      throw new AppError(
+        'conflict',
+        'Another change to this connection is in progress. Retry after the time given in Retry-After.',
+        { retryAfterSeconds: 2, extensions: { connectionId: id } }
+      )
     }
     await clock.sleep(waitMs)
   }

@@ -26,12 +26,16 @@ export interface RotateInput {
 
 export interface RotateResult {
   row: ConnectionRow
-  notices: Array<{ path: string, message: string }>
+  notices: Array<{ path: string; message: string }>
 }
 
 type CheckedCredentials = Extract<CredentialsCheck, { ok: true }>
 
-export async function rotateCredentials (deps: ConnectionDeps, ctx: RequestContext, input: RotateInput): Promise<RotateResult> {
+export async function rotateCredentials(
+  deps: ConnectionDeps,
+  ctx: RequestContext,
+  input: RotateInput
+): Promise<RotateResult> {
   const actor = keyActor(ctx.caller)
   const audit = { actor, action: 'connection.rotate', requestId: ctx.requestId }
   const visible = await findVisibleConnection(deps, ctx.caller, input.id)
@@ -61,28 +65,53 @@ export async function rotateCredentials (deps: ConnectionDeps, ctx: RequestConte
     try {
       version = await deps.secrets.write(row.id, check.secretParams, { cas: await deps.secrets.currentVersion(row.id) })
     } catch (err) {
-      if (err instanceof SecretStoreError && err.code === 'cas_mismatch') return await fail(err, { step: 'secret', reason: 'cas_mismatch' })
-      await deps.audit.append({ ...audit, connectionId: row.id, outcome: 'failure', changedFields: changed, detail: { step: 'secret', reason: err instanceof SecretStoreError ? err.code : 'error' } })
+      if (err instanceof SecretStoreError && err.code === 'cas_mismatch')
+        return await fail(err, { step: 'secret', reason: 'cas_mismatch' })
+      await deps.audit.append({
+        ...audit,
+        connectionId: row.id,
+        outcome: 'failure',
+        changedFields: changed,
+        detail: { step: 'secret', reason: err instanceof SecretStoreError ? err.code : 'error' }
+      })
       throw err
     }
 
     // 2. Flow Service, with the whole params object. What is about to be sent is recorded first, so that a crash
     //    after the PATCH left the reconciler enough to tell which version Flow Service holds.
-    const pending: PendingRotation = { kind: 'rotate', secretVersion: version, ifMatch: row.etag ?? '', publicParams: check.publicParams, secretFields: Object.keys(check.secretParams) }
+    const pending: PendingRotation = {
+      kind: 'rotate',
+      secretVersion: version,
+      ifMatch: row.etag ?? '',
+      publicParams: check.publicParams,
+      secretFields: Object.keys(check.secretParams)
+    }
     let recorded: string | undefined
     let result: { etag: string }
     try {
-      result = await changeDownstream(deps, row, {
-        operation: 'updateConnection',
-        beforeSend: async (etag) => {
-          if (etag === recorded) return
-          await updateConnection(deps.db, row.id, { pending_change: JSON.stringify({ ...pending, ifMatch: etag }) })
-          recorded = etag
+      result = await changeDownstream(
+        deps,
+        row,
+        {
+          operation: 'updateConnection',
+          beforeSend: async (etag) => {
+            if (etag === recorded) return
+            await updateConnection(deps.db, row.id, { pending_change: JSON.stringify({ ...pending, ifMatch: etag }) })
+            recorded = etag
+          },
+          // No `applied` check: a read-back cannot show which password Flow Service holds (secrets come back as
+          // references). After an ambiguous attempt the same values are sent again; only a 200 counts as applied.
+          send: async (etag) =>
+            await deps.flow.updateConnection(
+              row.sandbox_name,
+              flowId,
+              etag,
+              [{ op: 'replace', path: '/auth/params', value: check.params }],
+              { secrets: Object.values(check.secretParams) }
+            )
         },
-        // No `applied` check: a read-back cannot show which password Flow Service holds (secrets come back as
-        // references). After an ambiguous attempt the same values are sent again; only a 200 counts as applied.
-        send: async (etag) => await deps.flow.updateConnection(row.sandbox_name, flowId, etag, [{ op: 'replace', path: '/auth/params', value: check.params }], { secrets: Object.values(check.secretParams) })
-      }, deps.settings.changeDeadlineMs)
+        deps.settings.changeDeadlineMs
+      )
     } catch (err) {
       if (err instanceof ChangeOutcomeUnknown) {
         // pending_change stays: the reconciler reads the connection back later and records which version is live.
@@ -90,7 +119,12 @@ export async function rotateCredentials (deps: ConnectionDeps, ctx: RequestConte
       }
       await updateConnection(deps.db, row.id, { pending_change: null })
       if (err instanceof FlowServiceError && err.kind === 'not_found') await suspectGoneDownstream(deps, row.id)
-      return await fail(err, { step: 'downstream', reason: err instanceof FlowServiceError ? err.kind : 'error', code: err instanceof FlowServiceError ? err.code ?? null : null, liveSecretVersion: row.secret_version })
+      return await fail(err, {
+        step: 'downstream',
+        reason: err instanceof FlowServiceError ? err.kind : 'error',
+        code: err instanceof FlowServiceError ? (err.code ?? null) : null,
+        liveSecretVersion: row.secret_version
+      })
     }
 
     // 3. Flow Service holds the new credentials: so does the row, with the new etag, in one transaction with its audit.
@@ -102,7 +136,13 @@ export async function rotateCredentials (deps: ConnectionDeps, ctx: RequestConte
         etag: result.etag,
         pending_change: null
       })
-      await deps.audit.appendIn(tx, { ...audit, connectionId: row.id, outcome: 'success', changedFields: changed, detail: { secretVersion: version, previousSecretVersion: row.secret_version } })
+      await deps.audit.appendIn(tx, {
+        ...audit,
+        connectionId: row.id,
+        outcome: 'success',
+        changedFields: changed,
+        detail: { secretVersion: version, previousSecretVersion: row.secret_version }
+      })
       return stored
     })
     return { row: updated, notices: check.notices }
@@ -110,20 +150,22 @@ export async function rotateCredentials (deps: ConnectionDeps, ctx: RequestConte
 }
 
 /** The params checked like a create's, against the connection's own spec; paths name the rotation body. */
-function checkParams (row: ConnectionRow, params: Record<string, unknown>): CheckedCredentials {
+function checkParams(row: ConnectionRow, params: Record<string, unknown>): CheckedCredentials {
   const check = validateCredentials({
     connectionSpec: { id: row.connection_spec_id, version: row.connection_spec_version },
     auth: { specName: row.auth_spec_name, params }
   })
   if (!check.ok) {
     const problem = credentialsProblem(check)
-    throw new AppError(problem.code, problem.detail, { errors: (problem.errors ?? []).map((e) => ({ ...e, path: e.path.replace(/^\/auth\/params/, '/params') })) })
+    throw new AppError(problem.code, problem.detail, {
+      errors: (problem.errors ?? []).map((e) => ({ ...e, path: e.path.replace(/^\/auth\/params/, '/params') }))
+    })
   }
   return { ...check, notices: check.notices.map((n) => ({ ...n, path: n.path.replace(/^\/auth\/params/, '/params') })) }
 }
 
 /** Names of the params whose value changes (never the values). Secrets are compared with the live version. */
-async function changedParams (deps: ConnectionDeps, row: ConnectionRow, check: CheckedCredentials): Promise<string[]> {
+async function changedParams(deps: ConnectionDeps, row: ConnectionRow, check: CheckedCredentials): Promise<string[]> {
   let live: SecretData | undefined
   try {
     live = row.secret_version === null ? undefined : await deps.secrets.read(row.id, row.secret_version)
@@ -142,7 +184,7 @@ async function changedParams (deps: ConnectionDeps, row: ConnectionRow, check: C
   return changed
 }
 
-function equalSecret (a: string | undefined, b: string | undefined): boolean {
+function equalSecret(a: string | undefined, b: string | undefined): boolean {
   if (a === undefined || b === undefined) return a === b
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest())
 }

@@ -38,12 +38,16 @@ export interface DownstreamCreated {
  */
 export class DownstreamCreateFailed extends Error {
   override readonly name = 'DownstreamCreateFailed'
-  constructor (readonly outcome: 'rejected' | 'unauthorised' | 'unfinished', readonly error: FlowServiceError | undefined, options: { cause: unknown }) {
+  constructor(
+    readonly outcome: 'rejected' | 'unauthorised' | 'unfinished',
+    readonly error: FlowServiceError | undefined,
+    options: { cause: unknown }
+  ) {
     super(`downstream create ${outcome}`, options)
   }
 
   /** Flow Service's Retry-After, when it gave one. */
-  get retryAfterMs (): number | undefined {
+  get retryAfterMs(): number | undefined {
     return this.error?.retryAfterMs
   }
 }
@@ -51,69 +55,92 @@ export class DownstreamCreateFailed extends Error {
 /** Marks an attempt whose POST may have landed: retried, but only after looking for the marker. */
 class LookBeforePosting extends Error {
   override readonly name = 'LookBeforePosting'
-  constructor (readonly error: FlowServiceError) {
+  constructor(readonly error: FlowServiceError) {
     super(error.message, { cause: error })
   }
 
-  get retryAfterMs (): number | undefined {
+  get retryAfterMs(): number | undefined {
     return this.error.retryAfterMs
   }
 }
 
-type Deps = { flow: FlowServiceClient, logger: Logger, clock?: Clock }
+type Deps = { flow: FlowServiceClient; logger: Logger; clock?: Clock }
 
-export async function createDownstream (deps: Deps, request: DownstreamCreate): Promise<DownstreamCreated> {
+export async function createDownstream(deps: Deps, request: DownstreamCreate): Promise<DownstreamCreated> {
   const { flow, logger } = deps
   const { search, body } = request
   // mayExist: a POST may have landed and no look has said otherwise since. sentTwice: some POST was ambiguous.
   const progress = { mayExist: false, sentTwice: false, lastCall: 'post' as 'post' | 'look' }
   try {
-    return await retryWithBackoff(async () => {
-      if (progress.mayExist) {
-        progress.lastCall = 'look'
-        const marked = await findMarkedConnections(flow, search)
-        const first = marked[0]
-        if (first !== undefined) return await adopt(deps, search, first, marked)
-        progress.mayExist = false
-      }
-      progress.lastCall = 'post'
-      let created
-      try {
-        created = await flow.createConnection(search.sandbox, body, { secrets: request.secrets })
-      } catch (err) {
-        if (err instanceof FlowServiceError && err.kind === 'ambiguous') {
-          progress.mayExist = true
-          progress.sentTwice = true
-          throw new LookBeforePosting(err)
+    return await retryWithBackoff(
+      async () => {
+        if (progress.mayExist) {
+          progress.lastCall = 'look'
+          const marked = await findMarkedConnections(flow, search)
+          const first = marked[0]
+          if (first !== undefined) return await adopt(deps, search, first, marked)
+          progress.mayExist = false
         }
-        throw err
+        progress.lastCall = 'post'
+        let created
+        try {
+          created = await flow.createConnection(search.sandbox, body, { secrets: request.secrets })
+        } catch (err) {
+          if (err instanceof FlowServiceError && err.kind === 'ambiguous') {
+            progress.mayExist = true
+            progress.sentTwice = true
+            throw new LookBeforePosting(err)
+          }
+          throw err
+        }
+        if (progress.sentTwice) await removeEarlierLandings(deps, search, created.id)
+        return {
+          id: created.id,
+          etag: created.etag === '' ? null : created.etag,
+          state: 'initializing',
+          adopted: false,
+          mayHaveDuplicates: progress.sentTwice
+        }
+      },
+      {
+        deadlineMs: request.deadlineMs,
+        baseDelayMs: 200,
+        maxDelayMs: 2000,
+        ...(deps.clock !== undefined ? { sleep: deps.clock.sleep, now: deps.clock.now } : {}),
+        isRetryable: (err) =>
+          err instanceof LookBeforePosting || (err instanceof FlowServiceError && err.kind === 'retryable'),
+        onRetry: ({ error, attempt, delayMs }) => {
+          logger.warn(
+            { err: error, attempt, delayMs, connectionId: search.brokerId, lookFirst: progress.mayExist },
+            'Flow Service create failed; retrying'
+          )
+        }
       }
-      if (progress.sentTwice) await removeEarlierLandings(deps, search, created.id)
-      return { id: created.id, etag: created.etag === '' ? null : created.etag, state: 'initializing', adopted: false, mayHaveDuplicates: progress.sentTwice }
-    }, {
-      deadlineMs: request.deadlineMs,
-      baseDelayMs: 200,
-      maxDelayMs: 2000,
-      ...(deps.clock !== undefined ? { sleep: deps.clock.sleep, now: deps.clock.now } : {}),
-      isRetryable: (err) => err instanceof LookBeforePosting || (err instanceof FlowServiceError && err.kind === 'retryable'),
-      onRetry: ({ error, attempt, delayMs }) => {
-        logger.warn({ err: error, attempt, delayMs, connectionId: search.brokerId, lookFirst: progress.mayExist }, 'Flow Service create failed; retrying')
-      }
-    })
+    )
   } catch (err) {
     const error = err instanceof LookBeforePosting ? err.error : err instanceof FlowServiceError ? err : undefined
     if (error === undefined) throw err
     // Only the POST itself can refuse a connection; a failed look settles nothing while a POST may have landed.
-    if (!progress.mayExist && progress.lastCall === 'post' && (error.kind === 'rejected' || error.kind === 'not_found')) {
+    if (
+      !progress.mayExist &&
+      progress.lastCall === 'post' &&
+      (error.kind === 'rejected' || error.kind === 'not_found')
+    ) {
       throw new DownstreamCreateFailed('rejected', error, { cause: err })
     }
-    if (!progress.mayExist && !progress.sentTwice && error.kind === 'auth') throw new DownstreamCreateFailed('unauthorised', error, { cause: err })
+    if (!progress.mayExist && !progress.sentTwice && error.kind === 'auth')
+      throw new DownstreamCreateFailed('unauthorised', error, { cause: err })
     throw new DownstreamCreateFailed('unfinished', error, { cause: err })
   }
 }
 
 /** Adopts the oldest marked connection (the one every earlier look would have found) and deletes the others. */
-async function adopt (deps: Deps, search: MarkerSearch, first: MarkedConnection, marked: readonly MarkedConnection[]): Promise<DownstreamCreated> {
+async function adopt(
+  deps: Deps,
+  search: MarkerSearch,
+  first: MarkedConnection,
+  marked: readonly MarkedConnection[]
+): Promise<DownstreamCreated> {
   await deleteDuplicates(deps, search.brokerId, search.sandbox, marked, first.id)
   return { id: first.id, etag: first.etag, state: first.state, adopted: true, mayHaveDuplicates: true }
 }
@@ -123,11 +150,15 @@ async function adopt (deps: Deps, search: MarkerSearch, first: MarkedConnection,
  * only when the answer's id is among the marked connections (evidence the answer is about ours); otherwise, or when
  * the look fails, the reconciler's duplicate watch settles it with a fresher view.
  */
-async function removeEarlierLandings (deps: Deps, search: MarkerSearch, createdId: string): Promise<void> {
+async function removeEarlierLandings(deps: Deps, search: MarkerSearch, createdId: string): Promise<void> {
   try {
     const marked = await findMarkedConnections(deps.flow, search)
-    if (marked.some((m) => m.id === createdId)) await deleteDuplicates(deps, search.brokerId, search.sandbox, marked, createdId)
+    if (marked.some((m) => m.id === createdId))
+      await deleteDuplicates(deps, search.brokerId, search.sandbox, marked, createdId)
   } catch (err) {
-    deps.logger.warn({ err, connectionId: search.brokerId }, 'could not look for earlier landings after a repeated POST; the reconciler will')
+    deps.logger.warn(
+      { err, connectionId: search.brokerId },
+      'could not look for earlier landings after a repeated POST; the reconciler will'
+    )
   }
 }

@@ -10,12 +10,12 @@ const MARKER = /\[credential-broker:([0-9a-f-]{36})\]$/
 const markerOf = (brokerId: string): string => `[credential-broker:${brokerId}]`
 
 /** The description Flow Service receives: the caller's text, then our marker on its own. */
-export function downstreamMarker (description: string | undefined, brokerId: string): string {
+export function downstreamMarker(description: string | undefined, brokerId: string): string {
   return description === undefined || description === '' ? markerOf(brokerId) : `${description} ${markerOf(brokerId)}`
 }
 
 /** Strips the marker back off a downstream description. */
-export function stripMarker (description: string | undefined, brokerId: string): string | undefined {
+export function stripMarker(description: string | undefined, brokerId: string): string | undefined {
   if (description === undefined) return undefined
   const marker = markerOf(brokerId)
   if (description === marker) return ''
@@ -23,7 +23,7 @@ export function stripMarker (description: string | undefined, brokerId: string):
 }
 
 /** The broker connection id a downstream description is marked with, if any. */
-export function markedBrokerId (description: string | undefined): string | undefined {
+export function markedBrokerId(description: string | undefined): string | undefined {
   return description === undefined ? undefined : MARKER.exec(description)?.[1]
 }
 
@@ -57,7 +57,10 @@ const PAGE = 100
  * newest first and stops at the first page that reaches back before the row was created; if Flow Service does
  * not honour the order, it reads every page rather than conclude "not there" from a partial answer.
  */
-export async function findMarkedConnections (flow: FlowServiceClient, search: MarkerSearch): Promise<MarkedConnection[]> {
+export async function findMarkedConnections(
+  flow: FlowServiceClient,
+  search: MarkerSearch
+): Promise<MarkedConnection[]> {
   const marker = markerOf(search.brokerId)
   const oldest = search.createdAt.getTime() - CLOCK_SKEW_MS
   const found = new Map<string, MarkedConnection>()
@@ -73,11 +76,13 @@ export async function findMarkedConnections (flow: FlowServiceClient, search: Ma
     })
     let reachedBack = false
     for (const item of page.items) {
-      const createdAt = typeof item.createdAt === 'number' && Number.isFinite(item.createdAt) ? item.createdAt : Number.NaN
+      const createdAt =
+        typeof item.createdAt === 'number' && Number.isFinite(item.createdAt) ? item.createdAt : Number.NaN
       if (Number.isNaN(createdAt) || createdAt > previous) ordered = false
       else previous = createdAt
       if (createdAt < oldest) reachedBack = true
-      if (item.description?.endsWith(marker) === true && !found.has(item.id)) found.set(item.id, marked(item, createdAt))
+      if (item.description?.endsWith(marker) === true && !found.has(item.id))
+        found.set(item.id, marked(item, createdAt))
     }
     continuationToken = page.continuationToken
     if (ordered && reachedBack) break
@@ -85,6 +90,11 @@ export async function findMarkedConnections (flow: FlowServiceClient, search: Ma
   return [...found.values()].sort((a, b) => a.createdAt - b.createdAt)
 }
 
-function marked (item: FlowConnection, createdAt: number): MarkedConnection {
-  return { id: item.id, etag: item.etag !== undefined && item.etag !== '' ? item.etag : null, state: item.state, createdAt }
+function marked(item: FlowConnection, createdAt: number): MarkedConnection {
+  return {
+    id: item.id,
+    etag: item.etag !== undefined && item.etag !== '' ? item.etag : null,
+    state: item.state,
+    createdAt
+  }
 }

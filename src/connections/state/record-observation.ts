@@ -23,11 +23,22 @@ export interface ObservationContext {
  * Records only real changes: a new broker state, or a new downstream state string (an unknown state Flow
  * Service invented, or its disappearance). Returns the row as stored afterwards.
  */
-export async function recordObservation (tx: Kysely<Database>, row: ConnectionRow, observation: Observation, ctx: ObservationContext): Promise<ConnectionRow> {
+export async function recordObservation(
+  tx: Kysely<Database>,
+  row: ConnectionRow,
+  observation: Observation,
+  ctx: ObservationContext
+): Promise<ConnectionRow> {
   const from = row.state
   const downstreamState = observation.kind === 'downstream_state' ? observation.state : row.downstream_state
   let transition = nextState(from, observation)
-  if (transition === null && !isTerminal(from) && observation.kind === 'downstream_state' && downstreamState !== row.downstream_state && row.state_reason !== null) {
+  if (
+    transition === null &&
+    !isTerminal(from) &&
+    observation.kind === 'downstream_state' &&
+    downstreamState !== row.downstream_state &&
+    row.state_reason !== null
+  ) {
     // Back to a known state after an unknown one: clear the reason. (A terminal state's reason says why it ended: kept.)
     transition = { to: from, reason: null }
   }

@@ -2,18 +2,24 @@
 
 import { isTerminal, type BrokerState } from '../../domain/connection-states.js'
 
-export { BROKER_STATES, isTerminal, TERMINAL_STATES, type BrokerState, type TerminalState } from '../../domain/connection-states.js'
+export {
+  BROKER_STATES,
+  isTerminal,
+  TERMINAL_STATES,
+  type BrokerState,
+  type TerminalState
+} from '../../domain/connection-states.js'
 
 /** Something the broker learned about a connection. */
 export type Observation =
   /** Flow Service reported this state (verbatim; may be one the broker does not know). */
-  | { kind: 'downstream_state', state: string }
+  | { kind: 'downstream_state'; state: string }
   /** Flow Service answered 404 for a connection it had created. */
   | { kind: 'downstream_gone' }
   /** Flow Service definitively refused to create it. */
-  | { kind: 'rejected', reason: string }
+  | { kind: 'rejected'; reason: string }
   /** The broker rolled back a create it could not complete. */
-  | { kind: 'abandoned', reason: string }
+  | { kind: 'abandoned'; reason: string }
   /** A caller deleted it through the broker. */
   | { kind: 'deleted_by_request' }
 
@@ -34,13 +40,16 @@ const DOWNSTREAM_STATES = new Map<string, BrokerState>([
  * Terminal states never move. Unknown downstream states keep the broker state and carry the verbatim
  * string in the reason, so the poller records them without crashing or guessing.
  */
-export function nextState (from: BrokerState, observation: Observation): Transition | null {
+export function nextState(from: BrokerState, observation: Observation): Transition | null {
   if (isTerminal(from)) return null
   switch (observation.kind) {
     case 'downstream_state': {
       const known = DOWNSTREAM_STATES.get(observation.state)
       if (known === undefined) {
-        return { to: from === 'pending' ? 'initializing' : from, reason: `Flow Service reports state "${observation.state}", which the broker does not know` }
+        return {
+          to: from === 'pending' ? 'initializing' : from,
+          reason: `Flow Service reports state "${observation.state}", which the broker does not know`
+        }
       }
       return known === from ? null : { to: known, reason: null }
     }

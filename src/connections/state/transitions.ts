@@ -14,7 +14,14 @@ export type TransitionListener = (transition: WrittenTransition) => void
  * A listener for the work of one transaction: it holds each transition it hears until `onCommit` fires. The owner
  * of the transaction binds it, since only the owner knows when its transaction ends.
  */
-export function afterCommit (onCommit: OnCommit, listener: TransitionListener | undefined): TransitionListener | undefined {
+export function afterCommit(
+  onCommit: OnCommit,
+  listener: TransitionListener | undefined
+): TransitionListener | undefined {
   if (listener === undefined) return undefined
-  return (transition) => { onCommit(() => { listener(transition) }) }
+  return (transition) => {
+    onCommit(() => {
+      listener(transition)
+    })
+  }
 }

@@ -7,51 +7,72 @@ import { ApiKeyId, ApiKeyPage, CreateApiKeyRequest, CreatedApiKey, ListApiKeysQu
 import { auditContextOf } from '../authenticate.js'
 import { commonProblems, problemResponse } from '../schemas/problem.js'
 
-export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: ApiKeyDeps, callers: CallerCache }> = async (app, { deps, callers }) => {
-  app.post('/v1/api-keys', {
-    config: { scope: 'admin', action: 'api_key.create' },
-    schema: {
-      operationId: 'createApiKey',
-      tags: ['api-keys'],
-      summary: 'Issue an API key for a team',
-      description: 'The answer holds the key, once: only its hash is kept. Audited as api_key.create (never the key). ' +
-        'A team key may be limited to `sandboxes` and `connectionSpecs`; without them it acts in every sandbox and on every spec (the default). ' +
-        'Outside its limits a key is refused as for another team\'s connection: 403 naming the sandbox or spec on create, 404 on reads and changes, absent from lists. ' +
-        'Admin keys take no team: they belong to the reserved team *admin*, which no other key can have.',
-      body: CreateApiKeyRequest,
-      response: { 201: CreatedApiKey, ...commonProblems, 413: problemResponse('Body over 1 MiB'), 415: problemResponse('Body is not application/json') }
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: ApiKeyDeps; callers: CallerCache }> = async (
+  app,
+  { deps, callers }
+) => {
+  app.post(
+    '/v1/api-keys',
+    {
+      config: { scope: 'admin', action: 'api_key.create' },
+      schema: {
+        operationId: 'createApiKey',
+        tags: ['api-keys'],
+        summary: 'Issue an API key for a team',
+        description:
+          'The answer holds the key, once: only its hash is kept. Audited as api_key.create (never the key). ' +
+          'A team key may be limited to `sandboxes` and `connectionSpecs`; without them it acts in every sandbox and on every spec (the default). ' +
+          "Outside its limits a key is refused as for another team's connection: 403 naming the sandbox or spec on create, 404 on reads and changes, absent from lists. " +
+          'Admin keys take no team: they belong to the reserved team *admin*, which no other key can have.',
+        body: CreateApiKeyRequest,
+        response: {
+          201: CreatedApiKey,
+          ...commonProblems,
+          413: problemResponse('Body over 1 MiB'),
+          415: problemResponse('Body is not application/json')
+        }
+      }
+    },
+    async (request, reply) => {
+      const created = await issueApiKey(deps, auditContextOf(request), request.body)
+      void reply.header('location', `/v1/api-keys/${created.id}`)
+      return await reply.code(201).send(created)
     }
-  }, async (request, reply) => {
-    const created = await issueApiKey(deps, auditContextOf(request), request.body)
-    void reply.header('location', `/v1/api-keys/${created.id}`)
-    return await reply.code(201).send(created)
-  })
+  )
 
-  app.get('/v1/api-keys', {
-    config: { scope: 'admin', action: 'api_key.list' },
-    schema: {
-      operationId: 'listApiKeys',
-      tags: ['api-keys'],
-      summary: 'List API keys, revoked ones included (never the key nor its hash)',
-      querystring: ListApiKeysQuery,
-      response: { 200: ApiKeyPage, ...commonProblems }
-    }
-  }, async (request) => await listApiKeyPage(deps, auditContextOf(request), request.query))
+  app.get(
+    '/v1/api-keys',
+    {
+      config: { scope: 'admin', action: 'api_key.list' },
+      schema: {
+        operationId: 'listApiKeys',
+        tags: ['api-keys'],
+        summary: 'List API keys, revoked ones included (never the key nor its hash)',
+        querystring: ListApiKeysQuery,
+        response: { 200: ApiKeyPage, ...commonProblems }
+      }
+    },
+    async (request) => await listApiKeyPage(deps, auditContextOf(request), request.query)
+  )
 
-  app.delete('/v1/api-keys/:id', {
-    config: { scope: 'admin', action: 'api_key.revoke' },
-    schema: {
-      operationId: 'revokeApiKey',
-      tags: ['api-keys'],
-      summary: 'Revoke an API key; its next request is refused (401)',
-      description: 'Idempotent: revoking a revoked key answers 204 again and changes nothing.',
-      params: ApiKeyId,
-      response: { 204: Type.Null({ description: 'Revoked' }), ...commonProblems }
+  app.delete(
+    '/v1/api-keys/:id',
+    {
+      config: { scope: 'admin', action: 'api_key.revoke' },
+      schema: {
+        operationId: 'revokeApiKey',
+        tags: ['api-keys'],
+        summary: 'Revoke an API key; its next request is refused (401)',
+        description: 'Idempotent: revoking a revoked key answers 204 again and changes nothing.',
+        params: ApiKeyId,
+        response: { 204: Type.Null({ description: 'Revoked' }), ...commonProblems }
+      }
+    },
+    async (request, reply) => {
+      await revokeApiKey(deps, auditContextOf(request), request.params.id)
+      // Here at once; other replicas when the revocation's notification reaches them.
+      callers.forgetKey(request.params.id)
+      return await reply.code(204).send(null)
     }
-  }, async (request, reply) => {
-    await revokeApiKey(deps, auditContextOf(request), request.params.id)
-    // Here at once; other replicas when the revocation's notification reaches them.
-    callers.forgetKey(request.params.id)
-    return await reply.code(204).send(null)
-  })
+  )
 }

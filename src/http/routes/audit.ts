@@ -14,38 +14,59 @@ import { AuditPage, AuditQuery, AuditVerdict, AuditVerifyQuery } from '../schema
 import { auditContextOf, callerOf } from '../authenticate.js'
 import { commonProblems, problemResponse } from '../schemas/problem.js'
 
-export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>, audit: AuditLog }> = async (app, { db, audit }) => {
-  app.get('/v1/audit', {
-    config: { scope: 'audit:read', action: 'audit.list' },
-    schema: {
-      operationId: 'listAuditEvents',
-      tags: ['audit'],
-      summary: 'The audit history, newest first, filtered',
-      description: 'Admin keys see every row and may narrow to one team; other audit:read keys see the rows their team acted, plus, when connectionId names one of their connections, its rows by the poller and by unauthenticated callers.',
-      querystring: AuditQuery,
-      response: { 200: AuditPage, ...commonProblems }
+export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; audit: AuditLog }> = async (
+  app,
+  { db, audit }
+) => {
+  app.get(
+    '/v1/audit',
+    {
+      config: { scope: 'audit:read', action: 'audit.list' },
+      schema: {
+        operationId: 'listAuditEvents',
+        tags: ['audit'],
+        summary: 'The audit history, newest first, filtered',
+        description:
+          'Admin keys see every row and may narrow to one team; other audit:read keys see the rows their team acted, plus, when connectionId names one of their connections, its rows by the poller and by unauthenticated callers.',
+        querystring: AuditQuery,
+        response: { 200: AuditPage, ...commonProblems }
+      }
+    },
+    async (request) => {
+      const reader = auditReaderOf(db, callerOf(request), request.query.team)
+      return await readAuditHistory({ db, audit }, auditContextOf(request), reader, request.query)
     }
-  }, async (request) => {
-    const reader = auditReaderOf(db, callerOf(request), request.query.team)
-    return await readAuditHistory({ db, audit }, auditContextOf(request), reader, request.query)
-  })
+  )
 
   const verifier = new AuditChainVerifier(db)
-  app.get('/v1/audit/verify', {
-    config: { scope: 'admin', action: 'audit.verify' },
-    schema: {
-      operationId: 'verifyAuditChain',
-      tags: ['audit'],
-      summary: 'Recompute the hash chain and name the first row that does not hold',
-      description: 'Admin only. Walks the rows appended since the last run that found the chain intact (that run\'s newest row is remembered in the database), or, with full=true, every row. One run at a time across all replicas: a call while one runs gets 409 with Retry-After and should come back; it is not queued.',
-      querystring: AuditVerifyQuery,
-      response: { 200: AuditVerdict, ...commonProblems, 409: problemResponse('A verification is already running; see Retry-After') }
-    }
-  }, async (request) => await verifyAuditLog({ verifier, audit }, auditContextOf(request), { full: request.query.full }))
+  app.get(
+    '/v1/audit/verify',
+    {
+      config: { scope: 'admin', action: 'audit.verify' },
+      schema: {
+        operationId: 'verifyAuditChain',
+        tags: ['audit'],
+        summary: 'Recompute the hash chain and name the first row that does not hold',
+        description:
+          "Admin only. Walks the rows appended since the last run that found the chain intact (that run's newest row is remembered in the database), or, with full=true, every row. One run at a time across all replicas: a call while one runs gets 409 with Retry-After and should come back; it is not queued.",
+        querystring: AuditVerifyQuery,
+        response: {
+          200: AuditVerdict,
+          ...commonProblems,
+          409: problemResponse('A verification is already running; see Retry-After')
+        }
+      }
+    },
+    async (request) => await verifyAuditLog({ verifier, audit }, auditContextOf(request), { full: request.query.full })
+  )
 }
 
 /** Admin keys read as operators (narrowed to `team` when asked); any other key as its team. */
-function auditReaderOf (db: Kysely<Database>, caller: Caller, team: string | undefined): AuditReader {
+function auditReaderOf(db: Kysely<Database>, caller: Caller, team: string | undefined): AuditReader {
   if (isAdmin(caller)) return { kind: 'operator', ...(team !== undefined ? { team } : {}) }
-  return { kind: 'team', team: caller.team, ownsConnection: async (id) => await isTeamConnection({ db }, caller.team, id) }
+  return {
+    kind: 'team',
+    team: caller.team,
+    ownsConnection: async (id) => await isTeamConnection({ db }, caller.team, id)
+  }
 }

@@ -13,56 +13,76 @@ import { ConnectionId, CreatedConnection } from '../schemas/connections.js'
 
 const changeProblems = {
   ...commonProblems,
-  409: problemResponse('Still being created or initializing in Flow Service (see Retry-After), another change in progress, or the connection is deleted/failed'),
+  409: problemResponse(
+    'Still being created or initializing in Flow Service (see Retry-After), another change in progress, or the connection is deleted/failed'
+  ),
   415: problemResponse('Body is not application/json'),
   422: problemResponse('Flow Service refused the change; `downstream` carries its code and message')
 }
 
 export const connectionChangeRoutes: FastifyPluginAsyncTypebox<{ deps: ConnectionDeps }> = async (app, { deps }) => {
-  app.patch('/v1/connections/:id', {
-    config: { scope: 'connections:write', action: 'connection.rename' },
-    schema: {
-      operationId: 'renameConnection',
-      tags: ['connections'],
-      summary: 'Rename a connection, or change its description',
-      description: 'Changes the name and/or description in Flow Service (PATCH with If-Match), then in the broker. Waits within the request budget while Flow Service still initializes the connection; otherwise 409 with Retry-After.',
-      params: ConnectionId,
-      body: RenameConnectionRequest,
-      response: { 200: ConnectionResource, ...changeProblems }
+  app.patch(
+    '/v1/connections/:id',
+    {
+      config: { scope: 'connections:write', action: 'connection.rename' },
+      schema: {
+        operationId: 'renameConnection',
+        tags: ['connections'],
+        summary: 'Rename a connection, or change its description',
+        description:
+          'Changes the name and/or description in Flow Service (PATCH with If-Match), then in the broker. Waits within the request budget while Flow Service still initializes the connection; otherwise 409 with Retry-After.',
+        params: ConnectionId,
+        body: RenameConnectionRequest,
+        response: { 200: ConnectionResource, ...changeProblems }
+      }
+    },
+    async (request) => {
+      const row = await renameConnection(deps, requestContextOf(request), { id: request.params.id, ...request.body })
+      return toConnectionResource(row, deps.secrets)
     }
-  }, async (request) => {
-    const row = await renameConnection(deps, requestContextOf(request), { id: request.params.id, ...request.body })
-    return toConnectionResource(row, deps.secrets)
-  })
+  )
 
-  app.put('/v1/connections/:id/credentials', {
-    config: { scope: 'connections:write', action: 'connection.rotate' },
-    schema: {
-      operationId: 'rotateCredentials',
-      tags: ['connections'],
-      summary: "Replace a connection's credentials",
-      description: 'Checks the params against the connection\'s auth spec, writes them as a new secret version (check-and-set), and sends them to Flow Service (PATCH /auth/params with If-Match). The new version becomes live only once Flow Service took it; if it did not, the previous credentials stay live everywhere.',
-      params: ConnectionId,
-      body: RotateCredentialsRequest,
-      response: { 200: CreatedConnection, ...changeProblems }
+  app.put(
+    '/v1/connections/:id/credentials',
+    {
+      config: { scope: 'connections:write', action: 'connection.rotate' },
+      schema: {
+        operationId: 'rotateCredentials',
+        tags: ['connections'],
+        summary: "Replace a connection's credentials",
+        description:
+          "Checks the params against the connection's auth spec, writes them as a new secret version (check-and-set), and sends them to Flow Service (PATCH /auth/params with If-Match). The new version becomes live only once Flow Service took it; if it did not, the previous credentials stay live everywhere.",
+        params: ConnectionId,
+        body: RotateCredentialsRequest,
+        response: { 200: CreatedConnection, ...changeProblems }
+      }
+    },
+    async (request) => {
+      const { row, notices } = await rotateCredentials(deps, requestContextOf(request), {
+        id: request.params.id,
+        params: request.body.params
+      })
+      return { ...toConnectionResource(row, deps.secrets), notices }
     }
-  }, async (request) => {
-    const { row, notices } = await rotateCredentials(deps, requestContextOf(request), { id: request.params.id, params: request.body.params })
-    return { ...toConnectionResource(row, deps.secrets), notices }
-  })
+  )
 
-  app.delete('/v1/connections/:id', {
-    config: { scope: 'connections:write', action: 'connection.delete' },
-    schema: {
-      operationId: 'deleteConnection',
-      tags: ['connections'],
-      summary: 'Delete a connection in Flow Service and its credentials',
-      description: 'Deletes the base connection in Flow Service (already gone there counts as done), destroys its secret, and records the connection as deleted; it stays readable with its history. Deleting a deleted (or failed) connection answers 204 again.',
-      params: ConnectionId,
-      response: { 204: Type.Null({ description: 'Deleted (or nothing left to delete)' }), ...changeProblems }
+  app.delete(
+    '/v1/connections/:id',
+    {
+      config: { scope: 'connections:write', action: 'connection.delete' },
+      schema: {
+        operationId: 'deleteConnection',
+        tags: ['connections'],
+        summary: 'Delete a connection in Flow Service and its credentials',
+        description:
+          'Deletes the base connection in Flow Service (already gone there counts as done), destroys its secret, and records the connection as deleted; it stays readable with its history. Deleting a deleted (or failed) connection answers 204 again.',
+        params: ConnectionId,
+        response: { 204: Type.Null({ description: 'Deleted (or nothing left to delete)' }), ...changeProblems }
+      }
+    },
+    async (request, reply) => {
+      await deleteConnection(deps, requestContextOf(request), request.params.id)
+      return await reply.code(204).send(null)
     }
-  }, async (request, reply) => {
-    await deleteConnection(deps, requestContextOf(request), request.params.id)
-    return await reply.code(204).send(null)
-  })
+  )
 }

@@ -5,13 +5,17 @@ import { commonProblems } from '../schemas/problem.js'
 
 export const connectionSpecRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const body = describeCatalog()
-  app.get('/v1/connection-specs', {
-    config: { scope: 'any', action: 'catalog.read' },
-    schema: {
-      operationId: 'listConnectionSpecs',
-      tags: ['catalogue'],
-      summary: 'Sources, their auth specs and params (required, secret, format)',
-      response: { 200: ConnectionSpecList, ...commonProblems }
-    }
-  }, async () => body)
+  app.get(
+    '/v1/connection-specs',
+    {
+      config: { scope: 'any', action: 'catalog.read' },
+      schema: {
+        operationId: 'listConnectionSpecs',
+        tags: ['catalogue'],
+        summary: 'Sources, their auth specs and params (required, secret, format)',
+        response: { 200: ConnectionSpecList, ...commonProblems }
+      }
+    },
+    async () => body
+  )
 }

@@ -6,7 +6,15 @@ import { createConnection } from '../../connections/create/create-connection.js'
 import { getConnection, getConnectionEvents, listConnectionPage } from '../../connections/read-connections.js'
 import { requestContextOf } from '../authenticate.js'
 import { commonProblems, problemResponse } from '../schemas/problem.js'
-import { ConnectionEvents, ConnectionId, ConnectionPage, CreateConnectionHeaders, CreateConnectionRequest, CreatedConnection, ListConnectionsQuery } from '../schemas/connections.js'
+import {
+  ConnectionEvents,
+  ConnectionId,
+  ConnectionPage,
+  CreateConnectionHeaders,
+  CreateConnectionRequest,
+  CreatedConnection,
+  ListConnectionsQuery
+} from '../schemas/connections.js'
 import { ConnectionResource } from '../../connections/connection-resource.js'
 
 export interface ConnectionRoutesOptions {
@@ -14,76 +22,104 @@ export interface ConnectionRoutesOptions {
   defaultSandboxName: string
 }
 
-export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions> = async (app, { deps, defaultSandboxName }) => {
-  app.post('/v1/connections', {
-    config: { scope: 'connections:write', action: 'connection.create' },
-    schema: {
-      operationId: 'createConnection',
-      tags: ['connections'],
-      summary: 'Create a base connection from a Flow Service-shaped body',
-      description: 'Validates the body against the catalogue, keeps secret params in the secret store, creates the base connection in Flow Service and starts following its state.',
-      headers: CreateConnectionHeaders,
-      body: CreateConnectionRequest,
-      response: { 201: CreatedConnection, ...commonProblems, 409: problemResponse('Idempotency-Key in use by a request still running'), 413: problemResponse('Body over 1 MiB'), 415: problemResponse('Body is not application/json'), 422: problemResponse('Flow Service rejected the connection, or Idempotency-Key reused with another body') }
+export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions> = async (
+  app,
+  { deps, defaultSandboxName }
+) => {
+  app.post(
+    '/v1/connections',
+    {
+      config: { scope: 'connections:write', action: 'connection.create' },
+      schema: {
+        operationId: 'createConnection',
+        tags: ['connections'],
+        summary: 'Create a base connection from a Flow Service-shaped body',
+        description:
+          'Validates the body against the catalogue, keeps secret params in the secret store, creates the base connection in Flow Service and starts following its state.',
+        headers: CreateConnectionHeaders,
+        body: CreateConnectionRequest,
+        response: {
+          201: CreatedConnection,
+          ...commonProblems,
+          409: problemResponse('Idempotency-Key in use by a request still running'),
+          413: problemResponse('Body over 1 MiB'),
+          415: problemResponse('Body is not application/json'),
+          422: problemResponse('Flow Service rejected the connection, or Idempotency-Key reused with another body')
+        }
+      }
+    },
+    async (request, reply) => {
+      const { row, notices, replayed } = await createConnection(deps, requestContextOf(request), {
+        body: request.body,
+        sandboxName: request.headers['x-sandbox-name'] ?? defaultSandboxName,
+        idempotencyKey: request.headers['idempotency-key']
+      })
+      void reply.header('location', `/v1/connections/${row.id}`)
+      if (replayed) void reply.header('idempotent-replayed', 'true')
+      return await reply.code(201).send({ ...toConnectionResource(row, deps.secrets), notices })
     }
-  }, async (request, reply) => {
-    const { row, notices, replayed } = await createConnection(deps, requestContextOf(request), {
-      body: request.body,
-      sandboxName: request.headers['x-sandbox-name'] ?? defaultSandboxName,
-      idempotencyKey: request.headers['idempotency-key']
-    })
-    void reply.header('location', `/v1/connections/${row.id}`)
-    if (replayed) void reply.header('idempotent-replayed', 'true')
-    return await reply.code(201).send({ ...toConnectionResource(row, deps.secrets), notices })
-  })
+  )
 
-  app.get('/v1/connections/:id', {
-    config: { scope: 'connections:read', action: 'connection.read' },
-    schema: {
-      operationId: 'getConnection',
-      tags: ['connections'],
-      summary: 'Read one connection by broker id',
-      params: ConnectionId,
-      response: { 200: ConnectionResource, ...commonProblems }
-    }
-  }, async (request) => toConnectionResource(await getConnection(deps, requestContextOf(request), request.params.id), deps.secrets))
+  app.get(
+    '/v1/connections/:id',
+    {
+      config: { scope: 'connections:read', action: 'connection.read' },
+      schema: {
+        operationId: 'getConnection',
+        tags: ['connections'],
+        summary: 'Read one connection by broker id',
+        params: ConnectionId,
+        response: { 200: ConnectionResource, ...commonProblems }
+      }
+    },
+    async (request) =>
+      toConnectionResource(await getConnection(deps, requestContextOf(request), request.params.id), deps.secrets)
+  )
 
-  app.get('/v1/connections', {
-    config: { scope: 'connections:read', action: 'connection.list' },
-    schema: {
-      operationId: 'listConnections',
-      tags: ['connections'],
-      summary: 'Find connections by Flow Service id, name, spec, state or sandbox',
-      querystring: ListConnectionsQuery,
-      response: { 200: ConnectionPage, ...commonProblems }
+  app.get(
+    '/v1/connections',
+    {
+      config: { scope: 'connections:read', action: 'connection.list' },
+      schema: {
+        operationId: 'listConnections',
+        tags: ['connections'],
+        summary: 'Find connections by Flow Service id, name, spec, state or sandbox',
+        querystring: ListConnectionsQuery,
+        response: { 200: ConnectionPage, ...commonProblems }
+      }
+    },
+    async (request) => {
+      const { items, nextCursor } = await listConnectionPage(deps, requestContextOf(request), request.query)
+      return { items: items.map((r) => toConnectionResource(r, deps.secrets)), nextCursor }
     }
-  }, async (request) => {
-    const { items, nextCursor } = await listConnectionPage(deps, requestContextOf(request), request.query)
-    return { items: items.map((r) => toConnectionResource(r, deps.secrets)), nextCursor }
-  })
+  )
 
-  app.get('/v1/connections/:id/events', {
-    config: { scope: 'connections:read', action: 'connection.events' },
-    schema: {
-      operationId: 'listConnectionEvents',
-      tags: ['connections'],
-      summary: 'State history of one connection, oldest first',
-      params: ConnectionId,
-      response: { 200: ConnectionEvents, ...commonProblems }
+  app.get(
+    '/v1/connections/:id/events',
+    {
+      config: { scope: 'connections:read', action: 'connection.events' },
+      schema: {
+        operationId: 'listConnectionEvents',
+        tags: ['connections'],
+        summary: 'State history of one connection, oldest first',
+        params: ConnectionId,
+        response: { 200: ConnectionEvents, ...commonProblems }
+      }
+    },
+    async (request) => {
+      const events = await getConnectionEvents(deps, requestContextOf(request), request.params.id)
+      return {
+        items: events.map((e) => ({
+          id: e.id,
+          from: e.from_state,
+          to: e.to_state,
+          reason: e.reason,
+          downstreamState: e.downstream_state,
+          observedAt: e.observed_at.toISOString(),
+          observedBy: e.observed_by,
+          requestId: e.request_id
+        }))
+      }
     }
-  }, async (request) => {
-    const events = await getConnectionEvents(deps, requestContextOf(request), request.params.id)
-    return {
-      items: events.map((e) => ({
-        id: e.id,
-        from: e.from_state,
-        to: e.to_state,
-        reason: e.reason,
-        downstreamState: e.downstream_state,
-        observedAt: e.observed_at.toISOString(),
-        observedBy: e.observed_by,
-        requestId: e.request_id
-      }))
-    }
-  })
+  )
 }

@@ -10,17 +10,23 @@ export interface MetricsRouteOptions {
 }
 
 export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRouteOptions> = async (app, { registry, requireKey }) => {
-  app.get('/metrics', {
-    config: requireKey ? { scope: 'any', action: 'metrics.read' } : {},
-    schema: {
-      hide: true,
-      operationId: 'metrics',
-      tags: ['health'],
-      summary: 'Prometheus metrics of this replica',
-      response: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: Type.String() } } } }
+  app.get(
+    '/metrics',
+    {
+      config: requireKey ? { scope: 'any', action: 'metrics.read' } : {},
+      schema: {
+        hide: true,
+        operationId: 'metrics',
+        tags: ['health'],
+        summary: 'Prometheus metrics of this replica',
+        response: {
+          200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: Type.String() } } }
+        }
+      }
+    },
+    async (_request, reply) => {
+      const body = await registry.metrics()
+      return await reply.type(registry.contentType).send(body)
     }
-  }, async (_request, reply) => {
-    const body = await registry.metrics()
-    return await reply.type(registry.contentType).send(body)
-  })
+  )
 }

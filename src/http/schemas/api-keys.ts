@@ -12,11 +12,16 @@ export const ApiKeyId = Type.Object({
   id: Type.String({ format: 'uuid', description: 'API key id.' })
 })
 
-export const ListApiKeysQuery = Type.Object({
-  team: Type.Optional(TeamName),
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 }),
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page.' }))
-}, { additionalProperties: false })
+export const ListApiKeysQuery = Type.Object(
+  {
+    team: Type.Optional(TeamName),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 }),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page.' })
+    )
+  },
+  { additionalProperties: false }
+)
 
 export const ApiKeyPage = Type.Object({
   items: Type.Array(ApiKeyResource),

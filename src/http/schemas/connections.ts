@@ -8,25 +8,39 @@ export const ConnectionId = Type.Object({
 })
 
 export const CreateConnectionHeaders = Type.Object({
-  'x-sandbox-name': Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$', description: 'Flow Service sandbox (lowercase). Default from DEFAULT_SANDBOX_NAME.' })),
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'Same key and body within 24 h: the original answer.' }))
+  'x-sandbox-name': Type.Optional(
+    Type.String({
+      pattern: '^[a-z0-9][a-z0-9-]{0,63}$',
+      description: 'Flow Service sandbox (lowercase). Default from DEFAULT_SANDBOX_NAME.'
+    })
+  ),
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7e]+$',
+      description: 'Same key and body within 24 h: the original answer.'
+    })
+  )
 })
 
-export const CreatedConnection = Type.Intersect([
-  ConnectionResource,
-  Type.Object({ notices: Type.Array(Notice) })
-])
+export const CreatedConnection = Type.Intersect([ConnectionResource, Type.Object({ notices: Type.Array(Notice) })])
 
-export const ListConnectionsQuery = Type.Object({
-  flowConnectionId: Type.Optional(Type.String({ minLength: 1 })),
-  name: Type.Optional(Type.String({ minLength: 1 })),
-  connectionSpecId: Type.Optional(Type.String({ minLength: 1 })),
-  state: Type.Optional(ConnectionState),
-  sandboxName: Type.Optional(Type.String({ minLength: 1 })),
-  team: Type.Optional(Type.String({ minLength: 1, description: 'Admin keys only: narrow to one team.' })),
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 }),
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page.' }))
-}, { additionalProperties: false })
+export const ListConnectionsQuery = Type.Object(
+  {
+    flowConnectionId: Type.Optional(Type.String({ minLength: 1 })),
+    name: Type.Optional(Type.String({ minLength: 1 })),
+    connectionSpecId: Type.Optional(Type.String({ minLength: 1 })),
+    state: Type.Optional(ConnectionState),
+    sandboxName: Type.Optional(Type.String({ minLength: 1 })),
+    team: Type.Optional(Type.String({ minLength: 1, description: 'Admin keys only: narrow to one team.' })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 }),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page.' })
+    )
+  },
+  { additionalProperties: false }
+)
 
 export const ConnectionPage = Type.Object({
   items: Type.Array(ConnectionResource),

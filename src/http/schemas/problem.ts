@@ -3,31 +3,42 @@
 import { Type, type Static } from 'typebox'
 import { FieldError } from '../../shared/field-error.js'
 
-export const Problem = Type.Object({
-  type: Type.String({ description: 'URI identifying the kind of problem.' }),
-  title: Type.String(),
-  status: Type.Integer(),
-  detail: Type.String(),
-  instance: Type.Optional(Type.String({ description: 'The request id, to quote when asking for help.' })),
-  errors: Type.Optional(Type.Array(FieldError)),
-  connectionId: Type.Optional(Type.String()),
-  downstream: Type.Optional(Type.Object({
-    status: Type.Union([Type.Integer(), Type.Null()]),
-    code: Type.Union([Type.String(), Type.Null()]),
-    message: Type.Union([Type.String(), Type.Null()])
-  }, { description: "Flow Service's own answer, when it refused." }))
-}, { additionalProperties: true, description: 'application/problem+json (RFC 9457)' })
+export const Problem = Type.Object(
+  {
+    type: Type.String({ description: 'URI identifying the kind of problem.' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    instance: Type.Optional(Type.String({ description: 'The request id, to quote when asking for help.' })),
+    errors: Type.Optional(Type.Array(FieldError)),
+    connectionId: Type.Optional(Type.String()),
+    downstream: Type.Optional(
+      Type.Object(
+        {
+          status: Type.Union([Type.Integer(), Type.Null()]),
+          code: Type.Union([Type.String(), Type.Null()]),
+          message: Type.Union([Type.String(), Type.Null()])
+        },
+        { description: "Flow Service's own answer, when it refused." }
+      )
+    )
+  },
+  { additionalProperties: true, description: 'application/problem+json (RFC 9457)' }
+)
 export type Problem = Static<typeof Problem>
 
 /** A problem response, documented with its real media type. */
-export const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } })
+export const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: Problem } }
+})
 
 /** Error responses every authenticated route can give. */
 export const commonProblems = {
   400: problemResponse('Bad input: which field, why, what to send'),
   401: problemResponse('No API key, or an unknown or revoked one'),
   403: problemResponse('The API key lacks the scope'),
-  404: problemResponse('No such resource (or another team\'s)'),
+  404: problemResponse("No such resource (or another team's)"),
   429: problemResponse('Rate limited; see Retry-After'),
   500: problemResponse('Internal error (nothing internal is said)'),
   503: problemResponse('A dependency is unavailable; see Retry-After')

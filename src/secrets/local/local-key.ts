@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 
 export const KEY_FILE_NAME = 'secret-store.key'
 
-export async function loadLocalKey (options: { key?: Buffer, dataDir: string }, logger: Logger): Promise<Buffer> {
+export async function loadLocalKey(options: { key?: Buffer; dataDir: string }, logger: Logger): Promise<Buffer> {
   if (options.key !== undefined) return options.key
   const file = path.resolve(options.dataDir, KEY_FILE_NAME)
   await mkdir(path.dirname(file), { recursive: true })
@@ -23,7 +23,8 @@ export async function loadLocalKey (options: { key?: Buffer, dataDir: string }, 
     await unlink(partial)
   }
   const mode = (await stat(file)).mode & 0o777
-  if ((mode & 0o077) !== 0) logger.warn({ file, mode: mode.toString(8) }, 'local secret-store key file is readable by others; chmod 600 it')
+  if ((mode & 0o077) !== 0)
+    logger.warn({ file, mode: mode.toString(8) }, 'local secret-store key file is readable by others; chmod 600 it')
   const key = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64')
   if (key.length !== 32) throw new Error(`${file} does not hold a base64 32-byte key`)
   return key

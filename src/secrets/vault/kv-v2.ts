@@ -20,16 +20,20 @@ export interface KvSecret {
 }
 
 /** Encodes one segment; '', '.' and '..' would change which path is meant once a URL parser normalises it. */
-export function encodeSegment (segment: string): string {
-  if (segment === '' || segment === '.' || segment === '..') throw new RangeError(`invalid Vault path segment "${segment}"`)
+export function encodeSegment(segment: string): string {
+  if (segment === '' || segment === '.' || segment === '..')
+    throw new RangeError(`invalid Vault path segment "${segment}"`)
   return encodeURIComponent(segment)
 }
 
 export class KvV2 {
-  constructor (private readonly client: VaultClient, readonly mount: string) {}
+  constructor(
+    private readonly client: VaultClient,
+    readonly mount: string
+  ) {}
 
   /** Writes a new version; `cas` 0 = only when the key does not exist, N = only when N is the current version. */
-  async write (path: KvPath, data: Record<string, string>, options: { cas?: number } = {}): Promise<KvVersionMetadata> {
+  async write(path: KvPath, data: Record<string, string>, options: { cas?: number } = {}): Promise<KvVersionMetadata> {
     const body = { ...(options.cas !== undefined ? { options: { cas: options.cas } } : {}), data }
     const answer = await this.client.write(`KV write ${this.show(path)}`, this.url('data', path), body)
     return versionMetadataOf(`KV write ${this.show(path)}`, answer?.data)
@@ -39,7 +43,7 @@ export class KvV2 {
    * Reads the latest version (or `version`). Resolves to undefined when the key, the version, or its data is gone:
    * Vault answers 404 for all three (a soft-deleted or destroyed version comes back as a 404 with data.data = null).
    */
-  async read (path: KvPath, version?: number): Promise<KvSecret | undefined> {
+  async read(path: KvPath, version?: number): Promise<KvSecret | undefined> {
     const query = version !== undefined ? `?version=${encodeURIComponent(String(version))}` : ''
     let answer: VaultBody
     try {
@@ -48,13 +52,16 @@ export class KvV2 {
       if (err instanceof VaultRequestError && err.status === 404) return undefined
       throw err
     }
-    const payload = answer.data as { data?: unknown, metadata?: unknown } | null | undefined
+    const payload = answer.data as { data?: unknown; metadata?: unknown } | null | undefined
     if (payload?.data === null || typeof payload?.data !== 'object') return undefined
-    return { data: payload.data as Record<string, unknown>, metadata: versionMetadataOf(`KV read ${this.show(path)}`, payload.metadata) }
+    return {
+      data: payload.data as Record<string, unknown>,
+      metadata: versionMetadataOf(`KV read ${this.show(path)}`, payload.metadata)
+    }
   }
 
   /** The key's current_version from its metadata; 0 when the key does not exist (Vault answers 404). */
-  async currentVersion (path: KvPath): Promise<number> {
+  async currentVersion(path: KvPath): Promise<number> {
     let answer: VaultBody
     try {
       answer = await this.client.read(`KV metadata ${this.show(path)}`, this.url('metadata', path))
@@ -70,12 +77,12 @@ export class KvV2 {
   }
 
   /** Deletes the key with every version and its metadata. Vault answers 204 whether or not it existed. */
-  async deleteMetadata (path: KvPath): Promise<void> {
+  async deleteMetadata(path: KvPath): Promise<void> {
     await this.client.delete(`KV delete ${this.show(path)}`, this.url('metadata', path))
   }
 
   /** Names directly under `folder` (sub-folders end with '/'). Vault answers 404 for an empty or missing folder. */
-  async list (folder: KvPath): Promise<string[]> {
+  async list(folder: KvPath): Promise<string[]> {
     let answer: VaultBody
     try {
       answer = await this.client.list(`KV list ${this.show(folder)}/`, `${this.url('metadata', folder)}/`)
@@ -87,17 +94,17 @@ export class KvV2 {
     return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : []
   }
 
-  private url (kind: 'data' | 'metadata', path: KvPath): string {
+  private url(kind: 'data' | 'metadata', path: KvPath): string {
     return [encodeSegment(this.mount), kind, ...path.map(encodeSegment)].join('/')
   }
 
   /** The path as written in error messages (a path is never secret; values are). */
-  private show (path: KvPath): string {
+  private show(path: KvPath): string {
     return [this.mount, ...path].join('/')
   }
 }
 
-function versionMetadataOf (operation: string, value: unknown): KvVersionMetadata {
+function versionMetadataOf(operation: string, value: unknown): KvVersionMetadata {
   const m = value as Record<string, unknown> | null | undefined
   if (typeof m?.version !== 'number') throw new VaultRequestError(operation, { kind: 'transport', code: 'EBADBODY' })
   return {

@@ -51,40 +51,40 @@ export class VaultClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true })
   private readonly httpsAgent = new https.Agent({ keepAlive: true })
 
-  constructor (private readonly options: VaultClientOptions) {
+  constructor(private readonly options: VaultClientOptions) {
     this.api = this.createApi()
     this.loginApi = this.createApi()
   }
 
-  get token (): string {
+  get token(): string {
     return this.api.token
   }
 
-  set token (token: string) {
+  set token(token: string) {
     this.api.token = token
   }
 
-  async read (operation: string, path: string): Promise<VaultBody> {
+  async read(operation: string, path: string): Promise<VaultBody> {
     return bodyOf(await this.run(operation, async () => await this.api.read(path)))
   }
 
   /** GET <path>?list=1 (noCustomHTTPVerbs: a LIST method is refused by Node-based servers and some proxies). */
-  async list (operation: string, path: string): Promise<VaultBody> {
+  async list(operation: string, path: string): Promise<VaultBody> {
     return bodyOf(await this.run(operation, async () => await this.api.list(path)))
   }
 
   /** POST; resolves to the body, or undefined for a 204. */
-  async write (operation: string, path: string, body: object): Promise<VaultBody | undefined> {
+  async write(operation: string, path: string, body: object): Promise<VaultBody | undefined> {
     const answer = await this.run(operation, async () => await this.api.write(path, body))
     return isObject(answer) ? answer : undefined
   }
 
-  async delete (operation: string, path: string): Promise<void> {
+  async delete(operation: string, path: string): Promise<void> {
     await this.run(operation, async () => await this.api.delete(path))
   }
 
   /** sys/health: node-vault resolves its non-200 answers (429, 501, 503) too, so the body tells the state. */
-  async health (): Promise<VaultHealth> {
+  async health(): Promise<VaultHealth> {
     const body = await this.run('health check', async () => await this.api.read('sys/health'))
     if (!isObject(body) || typeof body.initialized !== 'boolean' || typeof body.sealed !== 'boolean') {
       throw new VaultRequestError('health check', { kind: 'transport', code: 'EBADHEALTH' })
@@ -92,7 +92,7 @@ export class VaultClient {
     return { initialized: body.initialized, sealed: body.sealed, standby: body.standby === true }
   }
 
-  async lookupSelf (): Promise<VaultTokenInfo> {
+  async lookupSelf(): Promise<VaultTokenInfo> {
     const data = bodyOf(await this.run('token lookup', async () => await this.api.read('auth/token/lookup-self'))).data
     if (!isObject(data)) throw new VaultRequestError('token lookup', { kind: 'transport', code: 'EBADBODY' })
     return {
@@ -106,27 +106,33 @@ export class VaultClient {
   }
 
   /** Renews our own token. A plain write rather than node-vault's tokenRenewSelf, which would overwrite the client's token. */
-  async renewSelf (incrementSeconds: number | undefined): Promise<VaultLease> {
+  async renewSelf(incrementSeconds: number | undefined): Promise<VaultLease> {
     const body = incrementSeconds !== undefined && incrementSeconds > 0 ? { increment: incrementSeconds } : {}
-    return leaseOf('token renewal', await this.run('token renewal', async () => await this.api.write('auth/token/renew-self', body)))
+    return leaseOf(
+      'token renewal',
+      await this.run('token renewal', async () => await this.api.write('auth/token/renew-self', body))
+    )
   }
 
-  async approleLogin (mount: string, roleId: string, secretId: string | undefined): Promise<VaultLease> {
+  async approleLogin(mount: string, roleId: string, secretId: string | undefined): Promise<VaultLease> {
     const args = { mount_point: mount, role_id: roleId, ...(secretId !== undefined ? { secret_id: secretId } : {}) }
     return await this.login('AppRole login', async () => await this.loginApi.approleLogin(args))
   }
 
-  async kubernetesLogin (mount: string, role: string, jwt: string): Promise<VaultLease> {
+  async kubernetesLogin(mount: string, role: string, jwt: string): Promise<VaultLease> {
     // Without mount_point node-vault posts to /v1/auth//login.
-    return await this.login('Kubernetes login', async () => await this.loginApi.kubernetesLogin({ mount_point: mount, role, jwt }))
+    return await this.login(
+      'Kubernetes login',
+      async () => await this.loginApi.kubernetesLogin({ mount_point: mount, role, jwt })
+    )
   }
 
-  close (): void {
+  close(): void {
     this.httpAgent.destroy()
     this.httpsAgent.destroy()
   }
 
-  private async login (operation: string, call: () => Promise<unknown>): Promise<VaultLease> {
+  private async login(operation: string, call: () => Promise<unknown>): Promise<VaultLease> {
     try {
       return leaseOf(operation, await this.run(operation, call))
     } finally {
@@ -135,11 +141,13 @@ export class VaultClient {
   }
 
   /** One call, bounded by the deadline even where axios' own timeout does not reach (DNS, a stalled body). */
-  private async run (operation: string, call: () => Promise<unknown>): Promise<unknown> {
+  private async run(operation: string, call: () => Promise<unknown>): Promise<unknown> {
     const { timeoutMs } = this.options
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => { reject(new VaultRequestError(operation, { kind: 'timeout', timeoutMs })) }, timeoutMs)
+      timer = setTimeout(() => {
+        reject(new VaultRequestError(operation, { kind: 'timeout', timeoutMs }))
+      }, timeoutMs)
     })
     try {
       return await Promise.race([call(), deadline])
@@ -150,7 +158,7 @@ export class VaultClient {
     }
   }
 
-  private createApi (): nodeVault.client {
+  private createApi(): nodeVault.client {
     const api = nodeVault({
       endpoint: this.options.addr,
       apiVersion: 'v1',
@@ -167,23 +175,23 @@ export class VaultClient {
   }
 }
 
-function isObject (value: unknown): value is Record<string, unknown> {
+function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function bodyOf (value: unknown): VaultBody {
+function bodyOf(value: unknown): VaultBody {
   return isObject(value) ? value : {}
 }
 
-function numberOr (value: unknown, fallback: number): number {
+function numberOr(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : fallback
 }
 
-function stringsOf (value: unknown): string[] {
+function stringsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
 }
 
-function leaseOf (operation: string, answer: unknown): VaultLease {
+function leaseOf(operation: string, answer: unknown): VaultLease {
   const body = bodyOf(answer)
   const auth = body.auth
   if (!isObject(auth) || typeof auth.client_token !== 'string' || auth.client_token === '') {

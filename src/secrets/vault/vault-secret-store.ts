@@ -15,7 +15,7 @@ export type VaultStoreConfig = Extract<Config['secretStore'], { kind: 'vault' }>
 /** Keys are broker ids (uuids); anything outside this alphabet is a caller bug, not a Vault path to build. */
 const KEY_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/
 
-export function createVaultSecretStore (config: VaultStoreConfig, logger: Logger): VaultSecretStore {
+export function createVaultSecretStore(config: VaultStoreConfig, logger: Logger): VaultSecretStore {
   return new VaultSecretStore(config, logger)
 }
 
@@ -28,24 +28,36 @@ export class VaultSecretStore implements SecretStore {
   private readonly logger: Logger
   private closed = false
 
-  constructor (private readonly config: VaultStoreConfig, logger: Logger) {
+  constructor(
+    private readonly config: VaultStoreConfig,
+    logger: Logger
+  ) {
     // The caller names the component (the broker binds component: 'vault'); a second binding would repeat the key.
     this.logger = logger
-    this.client = new VaultClient({ addr: config.addr, timeoutMs: config.timeoutMs, ...(config.namespace !== undefined ? { namespace: config.namespace } : {}) })
+    this.client = new VaultClient({
+      addr: config.addr,
+      timeoutMs: config.timeoutMs,
+      ...(config.namespace !== undefined ? { namespace: config.namespace } : {})
+    })
     this.kv = new KvV2(this.client, config.mount)
     this.session = new VaultTokenSession(this.client, config.auth, this.logger)
     this.folder = [...config.prefix.split('/').filter((s) => s !== ''), 'connections']
   }
 
-  async write (key: string, data: SecretData, options: { cas: number }): Promise<number> {
-    if (!Number.isInteger(options.cas) || options.cas < 0) throw new RangeError(`cas must be a non-negative integer, got ${options.cas}`)
+  async write(key: string, data: SecretData, options: { cas: number }): Promise<number> {
+    if (!Number.isInteger(options.cas) || options.cas < 0)
+      throw new RangeError(`cas must be a non-negative integer, got ${options.cas}`)
     const path = this.pathOf(key)
-    const written = await this.call(`write of ${this.show(key)}`, async () => await this.kv.write(path, data, { cas: options.cas }))
+    const written = await this.call(
+      `write of ${this.show(key)}`,
+      async () => await this.kv.write(path, data, { cas: options.cas })
+    )
     return written.version
   }
 
-  async read (key: string, version?: number): Promise<SecretData> {
-    if (version !== undefined && (!Number.isInteger(version) || version < 1)) throw new RangeError(`version must be a positive integer, got ${version}`)
+  async read(key: string, version?: number): Promise<SecretData> {
+    if (version !== undefined && (!Number.isInteger(version) || version < 1))
+      throw new RangeError(`version must be a positive integer, got ${version}`)
     const path = this.pathOf(key)
     const what = `${this.show(key)}${version !== undefined ? ` version ${version}` : ''}`
     const secret = await this.call(`read of ${what}`, async () => await this.kv.read(path, version))
@@ -54,27 +66,32 @@ export class VaultSecretStore implements SecretStore {
     return toSecretData(secret.data)
   }
 
-  async currentVersion (key: string): Promise<number> {
+  async currentVersion(key: string): Promise<number> {
     const path = this.pathOf(key)
     return await this.call(`metadata read of ${this.show(key)}`, async () => await this.kv.currentVersion(path))
   }
 
-  async destroy (key: string): Promise<void> {
+  async destroy(key: string): Promise<void> {
     const path = this.pathOf(key)
-    await this.call(`destroy of ${this.show(key)}`, async () => { await this.kv.deleteMetadata(path) })
+    await this.call(`destroy of ${this.show(key)}`, async () => {
+      await this.kv.deleteMetadata(path)
+    })
   }
 
-  async listKeys (): Promise<string[]> {
-    const names = await this.call(`list of ${[this.config.mount, ...this.folder].join('/')}/`, async () => await this.kv.list(this.folder))
+  async listKeys(): Promise<string[]> {
+    const names = await this.call(
+      `list of ${[this.config.mount, ...this.folder].join('/')}/`,
+      async () => await this.kv.list(this.folder)
+    )
     // Sub-folders ("x/") are nobody's connection: the broker writes one flat key per connection.
     return names.filter((name) => !name.endsWith('/'))
   }
 
-  reference (key: string, field: string, version: number): string {
+  reference(key: string, field: string, version: number): string {
     return `vault:${this.config.mount}/${this.folder.join('/')}/${key}#${field}@v${version}`
   }
 
-  async ping (): Promise<void> {
+  async ping(): Promise<void> {
     if (this.closed) throw new SecretStoreError('unavailable', 'the Vault secret store is closed')
     let health
     try {
@@ -88,7 +105,7 @@ export class VaultSecretStore implements SecretStore {
     await this.call('Vault token check', async () => await this.client.lookupSelf())
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     await this.session.close()
@@ -96,7 +113,7 @@ export class VaultSecretStore implements SecretStore {
   }
 
   /** Runs `op` with a live token; when Vault refuses the token, logs in again (once) and retries (once). */
-  private async call<T> (operation: string, op: () => Promise<T>): Promise<T> {
+  private async call<T>(operation: string, op: () => Promise<T>): Promise<T> {
     if (this.closed) throw new SecretStoreError('unavailable', 'the Vault secret store is closed')
     const generation = await this.session.ready()
     try {
@@ -104,7 +121,10 @@ export class VaultSecretStore implements SecretStore {
     } catch (err) {
       if (!(err instanceof VaultRequestError)) throw err
       if (!err.isAuthFailure || !this.session.canLogin) throw toSecretStoreError(operation, err)
-      this.logger.info({ event: 'vault_relogin', operation, status: err.status }, 'Vault refused the token; logging in again')
+      this.logger.info(
+        { event: 'vault_relogin', operation, status: err.status },
+        'Vault refused the token; logging in again'
+      )
       await this.session.reloginAfter(generation, `refused during ${operation}`)
     }
     try {
@@ -115,19 +135,20 @@ export class VaultSecretStore implements SecretStore {
     }
   }
 
-  private pathOf (key: string): KvPath {
+  private pathOf(key: string): KvPath {
     if (!KEY_PATTERN.test(key)) throw new RangeError(`invalid secret key "${key}": use letters, digits, '_', '-', '.'`)
     return [...this.folder, key]
   }
 
-  private show (key: string): string {
+  private show(key: string): string {
     return `${this.config.mount}/${this.folder.join('/')}/${key}`
   }
 }
 
 /** Vault keeps whatever JSON was written; the broker only ever writes strings, so anything else is shown as JSON. */
-function toSecretData (data: Record<string, unknown>): SecretData {
+function toSecretData(data: Record<string, unknown>): SecretData {
   const out: SecretData = {}
-  for (const [name, value] of Object.entries(data)) out[name] = typeof value === 'string' ? value : JSON.stringify(value)
+  for (const [name, value] of Object.entries(data))
+    out[name] = typeof value === 'string' ? value : JSON.stringify(value)
   return out
 }

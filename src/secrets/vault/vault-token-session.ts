@@ -28,7 +28,7 @@ export class VaultTokenSession {
   private requestedTtl = 0
   private expiresAt = 0
 
-  constructor (
+  constructor(
     private readonly client: VaultClient,
     private readonly auth: VaultAuth,
     private readonly logger: Logger
@@ -40,17 +40,17 @@ export class VaultTokenSession {
   }
 
   /** A static token cannot be replaced: when Vault refuses it, the refusal is final. */
-  get canLogin (): boolean {
+  get canLogin(): boolean {
     return this.auth.method !== 'token'
   }
 
   /** Changes each time the client gets a new token; lets concurrent failures share one login. */
-  get generation (): number {
+  get generation(): number {
     return this.generationCounter
   }
 
   /** Makes sure the client holds a token (logging in the first time) and returns its generation. */
-  async ready (): Promise<number> {
+  async ready(): Promise<number> {
     if (this.closed) throw new SecretStoreError('unavailable', 'the Vault secret store is closed')
     if (this.auth.method === 'token') {
       // Learn the static token's TTL in the background: a slow or failing lookup must not delay the call itself.
@@ -68,60 +68,85 @@ export class VaultTokenSession {
    * Called when Vault refused the token a call used. Logs in again unless another call already did since
    * (then the caller simply retries with the newer token). Concurrent callers share one login.
    */
-  async reloginAfter (generationUsed: number, reason: string): Promise<void> {
+  async reloginAfter(generationUsed: number, reason: string): Promise<void> {
     if (this.generationCounter !== generationUsed) return
     await this.login(reason)
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     this.closed = true
     clearTimeout(this.timer)
     this.timer = undefined
     await Promise.allSettled([...this.background])
   }
 
-  private async login (reason: string): Promise<void> {
-    this.loginInFlight ??= this.doLogin(reason).finally(() => { this.loginInFlight = undefined })
+  private async login(reason: string): Promise<void> {
+    this.loginInFlight ??= this.doLogin(reason).finally(() => {
+      this.loginInFlight = undefined
+    })
     await this.loginInFlight
   }
 
-  private async doLogin (reason: string): Promise<void> {
+  private async doLogin(reason: string): Promise<void> {
     let lease: VaultLease
     try {
       lease = await this.callLogin()
     } catch (err) {
       const e = toSecretStoreError('Vault login', err)
-      this.logger.warn({ event: 'vault_login_failed', method: this.auth.method, reason, code: e.code, err: e }, 'Vault login failed')
+      this.logger.warn(
+        { event: 'vault_login_failed', method: this.auth.method, reason, code: e.code, err: e },
+        'Vault login failed'
+      )
       throw e
     }
     if (this.closed) return
     this.client.token = lease.clientToken
     this.generationCounter++
     this.requestedTtl = lease.leaseDuration
-    this.logger.info({ event: 'vault_login', method: this.auth.method, reason, ttlSeconds: lease.leaseDuration, renewable: lease.renewable }, 'logged in to Vault')
+    this.logger.info(
+      {
+        event: 'vault_login',
+        method: this.auth.method,
+        reason,
+        ttlSeconds: lease.leaseDuration,
+        renewable: lease.renewable
+      },
+      'logged in to Vault'
+    )
     this.schedule(lease.leaseDuration, lease.renewable, false)
   }
 
-  private async callLogin (): Promise<VaultLease> {
+  private async callLogin(): Promise<VaultLease> {
     const auth = this.auth
     switch (auth.method) {
       case 'approle': {
-        const secretId = auth.secretId ?? (auth.secretIdFile !== undefined ? await readCredentialFile(auth.secretIdFile, 'AppRole secret id') : undefined)
+        const secretId =
+          auth.secretId ??
+          (auth.secretIdFile !== undefined
+            ? await readCredentialFile(auth.secretIdFile, 'AppRole secret id')
+            : undefined)
         return await this.client.approleLogin(auth.mount, auth.roleId, secretId)
       }
       case 'kubernetes':
         // Read at each login: the kubelet rotates projected service-account tokens.
-        return await this.client.kubernetesLogin(auth.mount, auth.role, await readCredentialFile(auth.tokenPath, 'service-account token'))
+        return await this.client.kubernetesLogin(
+          auth.mount,
+          auth.role,
+          await readCredentialFile(auth.tokenPath, 'service-account token')
+        )
       case 'token':
         throw new SecretStoreError('denied', 'a static Vault token cannot log in again')
     }
   }
 
-  private async inspectStaticToken (): Promise<void> {
+  private async inspectStaticToken(): Promise<void> {
     try {
       const info = await this.client.lookupSelf()
       this.requestedTtl = info.creationTtl > 0 ? info.creationTtl : info.ttl
-      this.logger.info({ event: 'vault_token', ttlSeconds: info.ttl, renewable: info.renewable }, 'using a static Vault token')
+      this.logger.info(
+        { event: 'vault_token', ttlSeconds: info.ttl, renewable: info.renewable },
+        'using a static Vault token'
+      )
       this.schedule(info.ttl, info.renewable, false)
     } catch (err) {
       const e = toVaultRequestError('token lookup', err)
@@ -135,7 +160,7 @@ export class VaultTokenSession {
    * Plans the next step for a token that lives `ttlSeconds` more. `capped`: a renewal granted less than we asked for,
    * so the max TTL is near and renewing again cannot help: the next step is a new login when we can make one.
    */
-  private schedule (ttlSeconds: number, renewable: boolean, capped: boolean): void {
+  private schedule(ttlSeconds: number, renewable: boolean, capped: boolean): void {
     clearTimeout(this.timer)
     this.timer = undefined
     if (this.closed || ttlSeconds <= 0) return
@@ -144,16 +169,22 @@ export class VaultTokenSession {
     if (renewable && (!capped || !this.canLogin)) next = 'renew'
     else if (this.canLogin) next = 'login'
     if (next === undefined) {
-      this.logger.warn({ event: 'vault_token_not_renewable', ttlSeconds }, 'the Vault token cannot be renewed and will expire')
+      this.logger.warn(
+        { event: 'vault_token_not_renewable', ttlSeconds },
+        'the Vault token cannot be renewed and will expire'
+      )
       return
     }
     if (capped && next === 'renew') {
-      this.logger.warn({ event: 'vault_token_max_ttl', ttlSeconds }, 'the Vault token is near its max TTL and a static token cannot log in again')
+      this.logger.warn(
+        { event: 'vault_token_max_ttl', ttlSeconds },
+        'the Vault token is near its max TTL and a static token cannot log in again'
+      )
     }
     this.after(Math.max(ttlSeconds * 1000 * RENEW_AT_FRACTION, MIN_DELAY_MS), next)
   }
 
-  private after (delayMs: number, next: Next): void {
+  private after(delayMs: number, next: Next): void {
     clearTimeout(this.timer)
     this.timer = setTimeout(() => {
       this.timer = undefined
@@ -163,7 +194,7 @@ export class VaultTokenSession {
     this.timer.unref()
   }
 
-  private async renew (): Promise<void> {
+  private async renew(): Promise<void> {
     try {
       const lease = await this.client.renewSelf(this.requestedTtl)
       if (this.closed) return
@@ -173,7 +204,10 @@ export class VaultTokenSession {
       const e = toVaultRequestError('token renewal', err)
       // Refused (revoked, expired, not renewable): only a new login helps. Otherwise Vault may come back in time.
       if (this.canLogin && (e.isAuthFailure || e.status === 400)) {
-        this.logger.warn({ event: 'vault_token_renewal_refused', err: e }, 'Vault refused to renew the token; logging in again')
+        this.logger.warn(
+          { event: 'vault_token_renewal_refused', err: e },
+          'Vault refused to renew the token; logging in again'
+        )
         await this.loginInBackground('renewal refused')
         return
       }
@@ -182,7 +216,7 @@ export class VaultTokenSession {
     }
   }
 
-  private async loginInBackground (reason: string): Promise<void> {
+  private async loginInBackground(reason: string): Promise<void> {
     try {
       await this.login(reason)
     } catch (err) {
@@ -191,26 +225,36 @@ export class VaultTokenSession {
     }
   }
 
-  private retryLater (next: Next): void {
+  private retryLater(next: Next): void {
     if (this.closed) return
     const remaining = this.expiresAt - Date.now()
     if (remaining <= MIN_DELAY_MS) return
     this.after(Math.min(MAX_RETRY_DELAY_MS, Math.max(remaining / 2, MIN_DELAY_MS)), next)
   }
 
-  private track (work: Promise<void>): void {
+  private track(work: Promise<void>): void {
     const tracked: Promise<void> = work
-      .catch((err: unknown) => { this.logger.error({ event: 'vault_token_upkeep_failed', err: toVaultRequestError('token upkeep', err) }, 'Vault token upkeep failed') })
-      .finally(() => { this.background.delete(tracked) })
+      .catch((err: unknown) => {
+        this.logger.error(
+          { event: 'vault_token_upkeep_failed', err: toVaultRequestError('token upkeep', err) },
+          'Vault token upkeep failed'
+        )
+      })
+      .finally(() => {
+        this.background.delete(tracked)
+      })
     this.background.add(tracked)
   }
 }
 
-async function readCredentialFile (path: string, what: string): Promise<string> {
+async function readCredentialFile(path: string, what: string): Promise<string> {
   try {
     return (await readFile(path, 'utf8')).trim()
   } catch (err) {
     const code = (err as { code?: unknown }).code
-    throw new SecretStoreError('denied', `cannot read the ${what} file ${path} (${typeof code === 'string' ? code : 'error'})`)
+    throw new SecretStoreError(
+      'denied',
+      `cannot read the ${what} file ${path} (${typeof code === 'string' ? code : 'error'})`
+    )
   }
 }
