@@ -2,55 +2,17 @@
 // The queries checked are the ones the repository itself sends (captured through a Kysely plugin), explained
 // with sequential scans disabled so that a few rows suffice: a plan that still scans the table has no index.
 import t from 'tap'
-import {
-  CompiledQuery,
-  sql,
-  type Kysely,
-  type KyselyPlugin,
-  type PluginTransformQueryArgs,
-  type PluginTransformResultArgs,
-  type QueryResult,
-  type RootOperationNode,
-  type UnknownRow
-} from 'kysely'
+import { sql } from 'kysely'
 import {
   claimDueConnections,
   listConnections,
   type ConnectionFilters
 } from '../../src/connections/connection-repository.js'
-import type { Database } from '../../src/db/schema.js'
 import { oldestScheduledPoll, rescheduleUnchanged } from '../../src/poller/poll-repository.js'
 import { testConnectionValues } from '../support/connection-rows.js'
 import { openMigratedDatabase } from '../support/migrated-database.js'
-import { indexesUsed, planOf, scansTable } from '../support/query-plan.js'
+import { firstQuery, indexesUsed, planOf, scansTable } from '../support/query-plan.js'
 import { BROKER_STATES } from '../../src/domain/connection-states.js'
-
-/** Records every query a Kysely instance sends. */
-class CapturedQueries implements KyselyPlugin {
-  readonly queries: PluginTransformQueryArgs[] = []
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.queries.push(args)
-    return args.node
-  }
-
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result
-  }
-}
-
-/** The query of `kind` `work` sends first (and its compiled SQL), from the repository itself. */
-async function firstQuery(
-  db: Kysely<Database>,
-  work: (db: Kysely<Database>) => Promise<unknown>,
-  kind = 'SelectQueryNode'
-): Promise<CompiledQuery> {
-  const plugin = new CapturedQueries()
-  const capturing = db.withPlugin(plugin)
-  await work(capturing)
-  const first = plugin.queries.find((q) => q.node.kind === kind)
-  if (first === undefined) throw new Error(`no ${kind} was sent`)
-  return capturing.getExecutor().compileQuery(first.node, first.queryId)
-}
 
 void t.test('connection lookups use an index', async (t) => {
   const { db } = await openMigratedDatabase(t)

@@ -25,18 +25,25 @@ class CapturedQueries implements KyselyPlugin {
   }
 }
 
-/** The first select `work` sends, compiled. */
-export async function firstSelect(
+/** The first query of `kind` (a select by default) that `work` sends, compiled. */
+export async function firstQuery(
   db: Kysely<Database>,
-  work: (db: Kysely<Database>) => Promise<unknown>
+  work: (db: Kysely<Database>) => Promise<unknown>,
+  kind = 'SelectQueryNode'
 ): Promise<CompiledQuery> {
   const plugin = new CapturedQueries()
   const capturing = db.withPlugin(plugin)
   await work(capturing)
-  const first = plugin.queries.find((q) => q.node.kind === 'SelectQueryNode')
-  if (first === undefined) throw new Error('no select was sent')
+  const first = plugin.queries.find((q) => q.node.kind === kind)
+  if (first === undefined) throw new Error(`no ${kind} was sent`)
   return capturing.getExecutor().compileQuery(first.node, first.queryId)
 }
+
+/** The first select `work` sends, compiled. */
+export const firstSelect = async (
+  db: Kysely<Database>,
+  work: (db: Kysely<Database>) => Promise<unknown>
+): Promise<CompiledQuery> => await firstQuery(db, work)
 
 export interface PlanNode {
   'Node Type': string
