@@ -73,13 +73,17 @@ const layering = [
 ]
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**', '.tap/**', 'bench/results/**'] },
+  {
+    ignores: ['dist/**', 'node_modules/**', 'test/.build/**', '.data/**', 'coverage/**', '.tap/**', 'bench/results/**']
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        projectService: {
+          allowDefaultProject: ['eslint.config.js', 'test/run.mjs', 'test/support/typescript-loader.mjs']
+        },
         tsconfigRootDir: import.meta.dirname
       }
     },
@@ -104,8 +108,10 @@ export default tseslint.config(
     }
   },
   {
-    files: ['eslint.config.js'],
-    ...tseslint.configs.disableTypeChecked
+    // Plain JavaScript run by node itself, before any TypeScript loader: no type information to lint with.
+    files: ['eslint.config.js', 'test/run.mjs', 'test/support/typescript-loader.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } }
   },
   ...layering
 )

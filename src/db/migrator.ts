@@ -1,12 +1,24 @@
 // Applies the migrations in /migrations (frozen files that never import app code) up to the latest.
-import { promises as fs } from 'node:fs'
+import { existsSync, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Kysely } from 'kysely'
 import { FileMigrationProvider, Migrator, type MigrationResult } from 'kysely/migration'
 
-/** /migrations beside /src, both in the source tree (tsx) and in dist/ (compiled). */
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
+/**
+ * The nearest migrations/ folder above this module: /migrations beside /src in the source tree (tsx), dist/migrations
+ * when compiled, and a bundle's own migrations/ (the test suite's and the child-process bundles') at whatever depth
+ * the bundler put this code.
+ */
+export const MIGRATIONS_DIR = nearestMigrationsDir(path.dirname(fileURLToPath(import.meta.url)))
+
+function nearestMigrationsDir(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'migrations')
+    if (existsSync(candidate)) return candidate
+    if (path.dirname(dir) === dir) throw new Error(`no migrations folder above ${from}`)
+  }
+}
 
 export class MigrationError extends Error {
   override readonly name = 'MigrationError'

@@ -2,6 +2,7 @@
 // release left it: admin keys of `platform` and `dev` (and the connections they made) move to the reserved team,
 // boot keys are recognised, plain keys and their connections stay where they were, and the old admin teams
 // cannot be handed to a new key (their audit history holds the admins' rows).
+import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Migrator, type Migration } from 'kysely/migration'
@@ -19,7 +20,10 @@ import { createTestDatabase } from '../support/test-database.js'
 const THIS_MIGRATION = '2026-12-03T0002_key_limits'
 
 async function migration(name: string): Promise<Migration> {
-  return (await import(pathToFileURL(path.join(MIGRATIONS_DIR, `${name}.ts`)).href)) as Migration
+  // .ts in the sources, .js where a bundle runs compiled copies of the migrations.
+  const file = (await readdir(MIGRATIONS_DIR)).find((f) => f === `${name}.ts` || f === `${name}.js`)
+  if (file === undefined) throw new Error(`no migration ${name} in ${MIGRATIONS_DIR}`)
+  return (await import(pathToFileURL(path.join(MIGRATIONS_DIR, file)).href)) as Migration
 }
 
 void t.test('key limits migration', async (t) => {

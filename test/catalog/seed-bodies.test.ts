@@ -1,6 +1,8 @@
 // The request bodies of Adobe's five tutorials (shared/seeds), once their JSON is repaired, must be accepted.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
 import t from 'tap'
+import { fromRoot } from '../support/project-root.js'
 import { validateCredentials, type CredentialsInput } from '../../src/catalog/validate-credentials.js'
 
 /**
@@ -86,7 +88,7 @@ function repair(body: string): string {
     .replace(/"(\{[A-Z_]+\}),/g, '"$1",')
 }
 
-const seedsDir = new URL('../../../shared/seeds/', import.meta.url)
+const seedsDir = fromRoot('../shared/seeds')
 
 void t.test(
   'the bodies above are exactly the seeds’ request bodies, repaired',
@@ -94,7 +96,7 @@ void t.test(
   async (t) => {
     const fromSeeds: unknown[] = []
     for (const file of readdirSync(seedsDir).sort()) {
-      const text = readFileSync(new URL(file, seedsDir), 'utf8')
+      const text = readFileSync(path.join(seedsDir, file), 'utf8')
       for (const m of text.matchAll(/-d '(\{[\s\S]*?\})'/g)) {
         const parsed = JSON.parse(repair(m[1] ?? '')) as Record<string, unknown>
         fromSeeds.push({ auth: parsed.auth, connectionSpec: parsed.connectionSpec })

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { sql, type Kysely } from 'kysely'
 import { pino } from 'pino'
 import t from 'tap'
+import { fromRoot } from '../support/project-root.js'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest, MigrationError, MIGRATIONS_DIR } from '../../src/db/migrator.js'
 import type { Database } from '../../src/db/schema.js'
@@ -27,8 +28,12 @@ async function schemaSnapshot(db: Kysely<Database>): Promise<string[]> {
   return [...columns.rows, ...indexes.rows, ...triggers.rows].map((r) => r.d)
 }
 
-async function migrationFiles(): Promise<string[]> {
-  return (await readdir(MIGRATIONS_DIR)).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')).sort()
+/** The migrations' names: their files' names without the extension (.ts in the sources, .js once compiled). */
+async function migrationNames(): Promise<string[]> {
+  return (await readdir(MIGRATIONS_DIR))
+    .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'))
+    .map((f) => f.replace(/\.(ts|js)$/, ''))
+    .sort()
 }
 
 void t.test('migrations', async (t) => {
@@ -43,8 +48,8 @@ void t.test('migrations', async (t) => {
   void t.test('apply every migration to an empty database', async (t) => {
     const results = await migrateToLatest(db)
     t.same(
-      results.map((r) => `${r.migrationName}.ts`),
-      await migrationFiles(),
+      results.map((r) => r.migrationName),
+      await migrationNames(),
       'each file, in order'
     )
     t.ok(results.every((r) => r.status === 'Success' && r.direction === 'Up'))
@@ -73,8 +78,8 @@ void t.test('migrations', async (t) => {
       await rm(folder, { recursive: true, force: true })
     })
     // The applied migrations must still be listed; their bodies do not run again.
-    for (const file of await migrationFiles())
-      await writeFile(path.join(folder, file.replace(/\.ts$/, '.mjs')), 'export async function up () {}\n')
+    for (const name of await migrationNames())
+      await writeFile(path.join(folder, `${name}.mjs`), 'export async function up () {}\n')
     await writeFile(
       path.join(folder, '2999-01-01T0001_broken.mjs'),
       [
@@ -92,8 +97,8 @@ void t.test('migrations', async (t) => {
     await t.rejects(migrateToLatest(db, folder), MigrationError, 'and again next boot')
     const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db)
     t.same(
-      applied.rows.map((r) => `${r.name}.ts`),
-      await migrationFiles(),
+      applied.rows.map((r) => r.name),
+      await migrationNames(),
       'only the real ones recorded'
     )
     const halfMade = await sql<{
@@ -104,8 +109,10 @@ void t.test('migrations', async (t) => {
 })
 
 void t.test('migration files never import application code (they are frozen in time)', async (t) => {
-  for (const file of await migrationFiles()) {
-    const text = await readFile(path.join(MIGRATIONS_DIR, file), 'utf8')
+  // The sources, wherever the running code found its migrations (a bundle runs compiled copies of them).
+  const sourceDir = fromRoot('migrations')
+  for (const file of (await readdir(sourceDir)).filter((f) => f.endsWith('.ts'))) {
+    const text = await readFile(path.join(sourceDir, file), 'utf8')
     const sources = [...text.matchAll(/\bfrom\s+['"]([^'"]+)['"]/g)].map((m) => m[1])
     t.same(
       sources.filter((s) => s !== 'kysely'),

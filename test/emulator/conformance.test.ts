@@ -1,9 +1,9 @@
 // Conformance with the parts of Adobe's published OpenAPI file that are right: the connection operations exist, and
 // answers carry the declared fields with the declared types. (Its known flaws are covered by the other tests.)
 import { existsSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parse } from 'yaml'
+import { fromRoot } from '../support/project-root.js'
 import { harness, salesforceBody } from './helpers.js'
 
 interface Schema {
@@ -24,10 +24,10 @@ interface OpenApi {
 
 // The full reference when this checkout has it (so drift shows), else the vendored excerpt of the same file.
 const candidates = [
-  new URL('../../reference/adobe/flow-service.yaml', import.meta.url),
-  new URL('../../../shared/reference/adobe/flow-service.yaml', import.meta.url),
-  new URL('./fixtures/flow-service-connections.yaml', import.meta.url)
-].map((u) => fileURLToPath(u))
+  fromRoot('reference/adobe/flow-service.yaml'),
+  fromRoot('../shared/reference/adobe/flow-service.yaml'),
+  fromRoot('test/emulator/fixtures/flow-service-connections.yaml')
+]
 const source = candidates.find((p) => existsSync(p)) as string
 const spec = parse(readFileSync(source, 'utf8')) as OpenApi
 

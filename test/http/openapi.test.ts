@@ -1,10 +1,11 @@
 // The committed openapi/openapi.json is what the app serves; regenerate with `npm run openapi` when routes change.
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
+import { fromRoot } from '../support/project-root.js'
 import { buildOpenApiDocument, serializeOpenApi } from '../../src/openapi-document.js'
 
 void t.test('openapi/openapi.json matches the routes (run `npm run openapi` after changing a route)', async (t) => {
-  const committed = await readFile(new URL('../../openapi/openapi.json', import.meta.url), 'utf8')
+  const committed = await readFile(fromRoot('openapi/openapi.json'), 'utf8')
   t.equal(serializeOpenApi(await buildOpenApiDocument()), committed)
 })
 

@@ -1,13 +1,13 @@
 // A Flow Service peer we did not write: Stoplight Prism mocking Adobe's published flow-service.yaml, in-process on
 // a free loopback port. It answers only what the spec's examples say, which is where our own emulator is too kind.
-import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
 import { createLogger } from '@stoplight/prism-core'
 import { getHttpOperationsFromSpec } from '@stoplight/prism-http'
 import { createServer } from '@stoplight/prism-http-server'
+import { fromRoot } from './project-root.js'
 
 /** Adobe's "Flow Service API - Sources" file, vendored verbatim (see test/fixtures/adobe/README.md). */
-export const ADOBE_FLOW_SERVICE_SPEC = fileURLToPath(new URL('../fixtures/adobe/flow-service.yaml', import.meta.url))
+export const ADOBE_FLOW_SERVICE_SPEC = fromRoot('test/fixtures/adobe/flow-service.yaml')
 
 type HttpOperation = Awaited<ReturnType<typeof getHttpOperationsFromSpec>>[number]
 type MediaTypeContent = NonNullable<NonNullable<NonNullable<HttpOperation['request']>['body']>['contents']>[number]
