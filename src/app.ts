@@ -22,7 +22,7 @@ import { connectionSpecRoutes } from './http/routes/connection-specs.js'
 import { healthRoutes, type ReadinessChecks } from './http/routes/health.js'
 import { metricsRoutes } from './http/routes/metrics.js'
 import type { BrokerMetrics } from './metrics/broker-metrics.js'
-import { validatorCompiler } from './http/validator-compilers.js'
+import { serializerCompiler, validatorCompiler } from './http/schema-compilers.js'
 import { registerWellFormedInput } from './http/well-formed-input.js'
 import { parseQueryString } from './http/query-string.js'
 
@@ -118,6 +118,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     frameworkErrors
   })
   base.setValidatorCompiler(validatorCompiler())
+  base.setSerializerCompiler(serializerCompiler())
   registerJsonBodyParser(base)
   registerWellFormedInput(base)
   registerErrorHandling(base)
