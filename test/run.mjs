@@ -38,7 +38,7 @@ const EXTERNAL = [
   'esbuild',
   'pg-native'
 ]
-const RECIPE = `v2 esm node20 splitting maps-for-entries external:${EXTERNAL.join(',')}`
+const RECIPE = `v2 esm node22 splitting maps-for-entries external:${EXTERNAL.join(',')}`
 // tap's Test class is generated for the configured plugins (package.json tap.plugin); the bundles take it as built.
 const TAP_BUILT = path.join(ROOT, 'node_modules', '@tapjs', 'test', 'test-built', 'dist', 'esm', 'index.js')
 const TAP_RUN = path.join(ROOT, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs')
@@ -133,7 +133,7 @@ async function bundle(entries) {
       external: EXTERNAL,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node22',
       // Maps are linked from the test files only: tap's --enable-source-maps then shows a failed assertion's line in
       // the .ts file, without every process parsing the large maps of the shared chunks (seconds of CPU in all).
       sourcemap: 'linked',
@@ -156,7 +156,7 @@ async function bundle(entries) {
       outdir: path.join(partial, 'migrations'),
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node22',
       logLevel: 'error'
     })
     await mkdir(path.join(partial, 'complete'))

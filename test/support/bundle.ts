@@ -36,7 +36,7 @@ const EXTERNAL = [
   'pg-native'
 ]
 // Changing how bundles are made changes this, so an old cache entry is not taken for a new one.
-const RECIPE = `v3 esm node20 src/bundle migrations/*.js external:${EXTERNAL.join(',')}`
+const RECIPE = `v3 esm node22 src/bundle migrations/*.js external:${EXTERNAL.join(',')}`
 const STALE_MS = 24 * 3600_000
 
 let built: Promise<string> | undefined
@@ -74,7 +74,7 @@ async function bundleAll(): Promise<string> {
       external: EXTERNAL,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node22',
       // CommonJS packages inside an ES module bundle still call require (node: built-ins, the externals).
       banner: {
         js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);"
@@ -89,7 +89,7 @@ async function bundleAll(): Promise<string> {
       outdir: path.join(partial, 'migrations'),
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node22',
       logLevel: 'error'
     })
     await rename(partial, dir).catch(async (err: unknown) => {
