@@ -171,11 +171,15 @@ async function bundle(entries) {
   return dir
 }
 
-/** Builds of sources long gone (a day untouched), so the folder does not grow with every edit. */
+/** Builds of sources long gone (a day untouched), and tap's saved results of them, so neither grows with every edit. */
 async function pruneStale(keep) {
-  for (const name of await readdir(BUILD).catch(() => [])) {
+  const results = path.join(ROOT, '.tap', 'test-results', 'test', '.build')
+  const stale = [
+    ...(await readdir(BUILD).catch(() => [])).map((name) => [name, path.join(BUILD, name)]),
+    ...(await readdir(results).catch(() => [])).map((name) => [name, path.join(results, name)])
+  ]
+  for (const [name, file] of stale) {
     if (name === keep) continue
-    const file = path.join(BUILD, name)
     const old = await stat(file).then(
       (s) => Date.now() - s.mtimeMs > KEEP_MS,
       () => false

@@ -42,7 +42,7 @@ void t.test(
       (
         await sql<{
           n: number
-        }>`select count(*)::int as n from pg_stat_activity where application_name = 'broker-key-revocations' and query ilike 'LISTEN%'`.execute(
+        }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'broker-key-revocations' and query ilike 'LISTEN%'`.execute(
           other.db
         )
       ).rows[0]?.n === 1
@@ -83,7 +83,7 @@ void t.test(
           await other.db.selectFrom('api_keys').select('id').where('team', '=', 'sales').executeTakeFirstOrThrow()
         ).id
         t.equal(await use(key), 200)
-        await sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'broker-key-revocations'`.execute(
+        await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'broker-key-revocations'`.execute(
           other.db
         )
         await eventually(async () => b.logs().includes('not hearing API key revocations'), 2000)
