@@ -82,7 +82,12 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['eslint.config.js', 'test/run.mjs', 'test/support/typescript-loader.mjs']
+          allowDefaultProject: [
+            'eslint.config.js',
+            'test/run.mjs',
+            'test/support/typescript-loader.mjs',
+            'test/support/build-cache.mjs'
+          ]
         },
         tsconfigRootDir: import.meta.dirname
       }
@@ -109,7 +114,7 @@ export default tseslint.config(
   },
   {
     // Plain JavaScript run by node itself, before any TypeScript loader: no type information to lint with.
-    files: ['eslint.config.js', 'test/run.mjs', 'test/support/typescript-loader.mjs'],
+    files: ['eslint.config.js', 'test/run.mjs', 'test/support/typescript-loader.mjs', 'test/support/build-cache.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } }
   },

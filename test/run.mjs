@@ -15,10 +15,11 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { compileMigrations, filesUnder, pruneStale } from './support/build-cache.mjs'
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const BUILD = path.join(ROOT, 'test', '.build')
@@ -74,7 +75,7 @@ function parseArgs(args) {
 }
 
 async function selectTests(selection) {
-  const all = (await filesUnder('test')).filter((f) => f.endsWith('.test.ts'))
+  const all = (await filesUnder(ROOT, 'test')).filter((f) => f.endsWith('.test.ts'))
   if (selection.length === 0) return all
   return all.filter((f) => selection.some((s) => f === s || f.startsWith(`${s}/`)))
 }
@@ -103,9 +104,9 @@ async function ensureTapBuilt() {
 async function bundle(entries) {
   const hash = createHash('sha256').update(RECIPE).update(entries.join('\n'))
   for (const file of [
-    ...(await filesUnder('src')),
-    ...(await filesUnder('test')),
-    ...(await filesUnder('migrations')),
+    ...(await filesUnder(ROOT, 'src')),
+    ...(await filesUnder(ROOT, 'test')),
+    ...(await filesUnder(ROOT, 'migrations')),
     'package-lock.json',
     path.relative(ROOT, TAP_BUILT)
   ]) {
@@ -148,17 +149,7 @@ async function bundle(entries) {
       const file = path.join(partial, 'chunks', chunk)
       await writeFile(file, (await readFile(file, 'utf8')).replace(/\n\/\/# sourceMappingURL=\S+\n?$/, '\n'))
     }
-    // Kysely imports migrations by file at run time: the bundles find these (same names, compiled) as their nearest
-    // migrations/ folder, as dist/ does.
-    await build({
-      absWorkingDir: ROOT,
-      entryPoints: (await filesUnder('migrations')).filter((f) => f.endsWith('.ts')),
-      outdir: path.join(partial, 'migrations'),
-      platform: 'node',
-      format: 'esm',
-      target: 'node22',
-      logLevel: 'error'
-    })
+    await compileMigrations(ROOT, path.join(partial, 'migrations'))
     await mkdir(path.join(partial, 'complete'))
     await rename(partial, dir).catch((err) => {
       // Another suite got there first with the same sources: use theirs.
@@ -167,32 +158,7 @@ async function bundle(entries) {
   } finally {
     await rm(partial, { recursive: true, force: true })
   }
-  await pruneStale(path.basename(dir))
+  // Builds of sources long gone (a day untouched), and tap's saved results of them, so neither grows with every edit.
+  await pruneStale([BUILD, path.join(ROOT, '.tap', 'test-results', 'test', '.build')], path.basename(dir), KEEP_MS)
   return dir
-}
-
-/** Builds of sources long gone (a day untouched), and tap's saved results of them, so neither grows with every edit. */
-async function pruneStale(keep) {
-  const results = path.join(ROOT, '.tap', 'test-results', 'test', '.build')
-  const stale = [
-    ...(await readdir(BUILD).catch(() => [])).map((name) => [name, path.join(BUILD, name)]),
-    ...(await readdir(results).catch(() => [])).map((name) => [name, path.join(results, name)])
-  ]
-  for (const [name, file] of stale) {
-    if (name === keep) continue
-    const old = await stat(file).then(
-      (s) => Date.now() - s.mtimeMs > KEEP_MS,
-      () => false
-    )
-    if (old) await rm(file, { recursive: true, force: true })
-  }
-}
-
-async function filesUnder(dir) {
-  const entries = await readdir(path.join(ROOT, dir), { recursive: true, withFileTypes: true })
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)))
-    .filter((f) => !f.startsWith(path.join('test', '.build')))
-    .sort()
 }

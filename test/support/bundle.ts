@@ -3,9 +3,10 @@
 // the sources and packages and kept in node_modules/.cache, so parallel test files and later runs share it. The
 // commands the README documents (`tsx src/…`) stay proven by test/cli/ops-clis.test.ts, which runs one as it is.
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { build } from 'esbuild'
+import { compileMigrations, filesUnder, pruneStale } from './build-cache.mjs'
 import { ROOT } from './project-root.js'
 
 export { ROOT }
@@ -49,7 +50,11 @@ export async function bundledEntry(entry: EntryPoint): Promise<string> {
 
 async function bundleAll(): Promise<string> {
   const hash = createHash('sha256').update(RECIPE)
-  for (const file of [...(await filesUnder('src')), ...(await filesUnder('migrations')), 'package-lock.json']) {
+  for (const file of [
+    ...(await filesUnder(ROOT, 'src')),
+    ...(await filesUnder(ROOT, 'migrations')),
+    'package-lock.json'
+  ]) {
     hash
       .update(file)
       .update('\0')
@@ -81,17 +86,7 @@ async function bundleAll(): Promise<string> {
       },
       logLevel: 'error'
     })
-    // Kysely imports migrations by file at run time: plain node needs them as JavaScript (same names, so a
-    // database migrated by tsx and one migrated by a bundle record the same migrations).
-    await build({
-      absWorkingDir: ROOT,
-      entryPoints: (await filesUnder('migrations')).filter((f) => f.endsWith('.ts')),
-      outdir: path.join(partial, 'migrations'),
-      platform: 'node',
-      format: 'esm',
-      target: 'node22',
-      logLevel: 'error'
-    })
+    await compileMigrations(ROOT, path.join(partial, 'migrations'))
     await rename(partial, dir).catch(async (err: unknown) => {
       // Another test file got there first with the same sources: use theirs.
       if (!(await exists(path.join(dir, 'src', 'bundle', 'server.mjs')))) throw err
@@ -99,29 +94,9 @@ async function bundleAll(): Promise<string> {
   } finally {
     await rm(partial, { recursive: true, force: true })
   }
-  await pruneStale(path.basename(dir))
+  // Bundles of sources long gone (a day untouched), so the cache does not grow with every edit.
+  await pruneStale([CACHE], path.basename(dir), STALE_MS)
   return dir
-}
-
-/** Bundles of sources long gone (a day untouched), so the cache does not grow with every edit. */
-async function pruneStale(keep: string): Promise<void> {
-  for (const name of await readdir(CACHE).catch(() => [])) {
-    if (name === keep) continue
-    const file = path.join(CACHE, name)
-    const old = await stat(file).then(
-      (s) => Date.now() - s.mtimeMs > STALE_MS,
-      () => false
-    )
-    if (old) await rm(file, { recursive: true, force: true })
-  }
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(path.join(ROOT, dir), { recursive: true, withFileTypes: true })
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)))
-    .sort()
 }
 
 async function exists(file: string): Promise<boolean> {
