@@ -86,7 +86,8 @@ export default tseslint.config(
             'eslint.config.js',
             'test/run.mjs',
             'test/support/typescript-loader.mjs',
-            'test/support/build-cache.mjs'
+            'test/support/build-cache.mjs',
+            'test/support/skip-processinfo.mjs'
           ]
         },
         tsconfigRootDir: import.meta.dirname
@@ -114,7 +115,13 @@ export default tseslint.config(
   },
   {
     // Plain JavaScript run by node itself, before any TypeScript loader: no type information to lint with.
-    files: ['eslint.config.js', 'test/run.mjs', 'test/support/typescript-loader.mjs', 'test/support/build-cache.mjs'],
+    files: [
+      'eslint.config.js',
+      'test/run.mjs',
+      'test/support/typescript-loader.mjs',
+      'test/support/build-cache.mjs',
+      'test/support/skip-processinfo.mjs'
+    ],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } }
   },

@@ -17,7 +17,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 import { compileMigrations, filesUnder, pruneStale } from './support/build-cache.mjs'
 
@@ -43,6 +43,7 @@ const RECIPE = `v2 esm node22 splitting maps-for-entries external:${EXTERNAL.joi
 // tap's Test class is generated for the configured plugins (package.json tap.plugin); the bundles take it as built.
 const TAP_BUILT = path.join(ROOT, 'node_modules', '@tapjs', 'test', 'test-built', 'dist', 'esm', 'index.js')
 const TAP_RUN = path.join(ROOT, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs')
+const SKIP_PROCESSINFO = path.join(ROOT, 'test', 'support', 'skip-processinfo.mjs')
 
 const { selection, tapArgs } = parseArgs(process.argv.slice(2))
 const testFiles = await selectTests(selection)
@@ -57,7 +58,12 @@ const tap = spawn(process.execPath, [TAP_RUN, ...tapArgs, ...bundles], {
   cwd: ROOT,
   stdio: 'inherit',
   // Node 22+ keeps compiled code of the bundles on disk, so each test process after the first skips most parsing.
-  env: { NODE_COMPILE_CACHE: path.join(ROOT, 'node_modules', '.cache', 'node-compile-cache'), ...process.env }
+  env: {
+    NODE_COMPILE_CACHE: path.join(ROOT, 'node_modules', '.cache', 'node-compile-cache'),
+    ...process.env,
+    // Before tap's own preloads: see the file for why.
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${pathToFileURL(SKIP_PROCESSINFO)}`].filter(Boolean).join(' ')
+  }
 })
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => tap.kill(signal))
 tap.on('exit', (code, signal) => process.exit(code ?? (signal === null ? 1 : 128)))
@@ -144,7 +150,9 @@ async function bundle(entries) {
       },
       logLevel: 'error'
     })
-    for (const chunk of await readdir(path.join(partial, 'chunks'))) {
+    // A single test file with nothing to share has no chunks folder.
+    const chunks = await readdir(path.join(partial, 'chunks')).catch(() => [])
+    for (const chunk of chunks) {
       if (!chunk.endsWith('.mjs')) continue
       const file = path.join(partial, 'chunks', chunk)
       await writeFile(file, (await readFile(file, 'utf8')).replace(/\n\/\/# sourceMappingURL=\S+\n?$/, '\n'))
