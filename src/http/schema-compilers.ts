@@ -12,7 +12,9 @@ import type { FastifySchemaCompiler, FastifySerializerCompiler } from 'fastify'
 import fastJsonStringify from 'fast-json-stringify'
 
 function build(options: Options): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: false, ...options })
+  // validateSchema off: the schemas are TypeBox constants checked at compile time, and validating them against the
+  // JSON Schema meta-schema first compiled that meta-schema in every process (~50 ms of CPU) for nothing.
+  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, ...options })
   addFormats.default(ajv)
   return ajv
 }
