@@ -87,7 +87,8 @@ export default tseslint.config(
             'test/run.mjs',
             'test/support/typescript-loader.mjs',
             'test/support/build-cache.mjs',
-            'test/support/skip-processinfo.mjs'
+            'test/support/skip-processinfo.mjs',
+            'test/support/run-databases.mjs'
           ]
         },
         tsconfigRootDir: import.meta.dirname
@@ -120,7 +121,8 @@ export default tseslint.config(
       'test/run.mjs',
       'test/support/typescript-loader.mjs',
       'test/support/build-cache.mjs',
-      'test/support/skip-processinfo.mjs'
+      'test/support/skip-processinfo.mjs',
+      'test/support/run-databases.mjs'
     ],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } }

@@ -20,6 +20,7 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 import { compileMigrations, filesUnder, pruneStale } from './support/build-cache.mjs'
+import { dropRunDatabases, dropStaleRunDatabases, newRunId } from './support/run-databases.mjs'
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const BUILD = path.join(ROOT, 'test', '.build')
@@ -51,6 +52,9 @@ if (testFiles.length === 0) {
   console.error(`no test files match ${selection.join(' ')}`)
   process.exit(1)
 }
+const RUN_ID = newRunId()
+const serverUrl = process.env.DATABASE_URL || undefined
+if (serverUrl !== undefined) await dropStaleRunDatabases(serverUrl, KEEP_MS)
 await ensureTapBuilt()
 const outDir = await bundle(testFiles)
 const bundles = testFiles.map((file) => path.relative(ROOT, path.join(outDir, bundledName(file))))
@@ -61,12 +65,25 @@ const tap = spawn(process.execPath, [TAP_RUN, ...tapArgs, ...bundles], {
   env: {
     NODE_COMPILE_CACHE: path.join(ROOT, 'node_modules', '.cache', 'node-compile-cache'),
     ...process.env,
+    TEST_RUN_ID: RUN_ID,
     // Before tap's own preloads: see the file for why.
     NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${pathToFileURL(SKIP_PROCESSINFO)}`].filter(Boolean).join(' ')
   }
 })
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => tap.kill(signal))
-tap.on('exit', (code, signal) => process.exit(code ?? (signal === null ? 1 : 128)))
+tap.on('exit', (code, signal) => {
+  void dropDatabases(serverUrl).finally(() => process.exit(code ?? (signal === null ? 1 : 128)))
+})
+
+/** The run's test databases on the server, dropped together now that no test uses them (see run-databases.mjs). */
+async function dropDatabases(url) {
+  if (url === undefined) return
+  try {
+    await dropRunDatabases(url, RUN_ID)
+  } catch (err) {
+    console.error(`could not drop this run's test databases (broker_test_${RUN_ID}_*): ${err.message}`)
+  }
+}
 
 /** Paths (files or folders under test/) select tests; every other argument is tap's. */
 function parseArgs(args) {

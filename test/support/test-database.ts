@@ -1,10 +1,9 @@
 // A database per test: in-memory PGlite by default, or a fresh database on the PostgreSQL server named by
-// DATABASE_URL (CI), dropped afterwards.
+// DATABASE_URL (CI), dropped afterwards (under `npm test`, with the rest of the run's when it ends).
 //
 // Both start migrated from a template made once per migration set. On PGlite, booting an instance costs seconds of
 // CPU (wasm, loading the data dir), so a test process keeps the instances its dropped databases used and hands them
 // to the next test database, emptied back to what the migrations left.
-import { randomBytes } from 'node:crypto'
 import { createHash } from 'node:crypto'
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -16,6 +15,7 @@ import { pino } from 'pino'
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrator.js'
 import { openDatabase, openMemoryPGlite, PGliteInUseError, type DatabaseConfig } from '../../src/db/database.js'
 import { PGliteDialect } from '../../src/db/pglite-dialect.js'
+import { testDatabaseName } from './run-databases.mjs'
 
 export interface TestDatabase {
   config: DatabaseConfig
@@ -33,7 +33,9 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
       return { config: { kind: 'pglite', dataDir: null }, url: undefined, drop: async () => {} }
     return await pooledPGlite()
   }
-  const name = `broker_test_${randomBytes(6).toString('hex')}`
+  // Under `npm test` the run drops its databases when it ends (see run-databases.mjs); alone, the test drops its own.
+  const runId = process.env.TEST_RUN_ID
+  const name = testDatabaseName(runId)
   const template = options.empty === true ? undefined : await serverTemplate(serverUrl)
   await onServer(serverUrl, async (admin) => {
     await admin.query(`create database ${name}${template !== undefined ? ` template ${template}` : ''}`)
@@ -44,6 +46,7 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
     config: { kind: 'postgres', url: url.toString(), poolSize: 5 },
     url: url.toString(),
     drop: async () => {
+      if (runId !== undefined && runId !== '') return
       await onServer(serverUrl, async (admin) => {
         await admin.query(`drop database if exists ${name} with (force)`)
       })
