@@ -96,7 +96,6 @@ export async function registerAuthentication(
 ): Promise<void> {
   app.decorateRequest('caller', undefined)
   app.decorateRequest('deniedWithoutKey', false)
-  documentScopes(app)
   // Only as a store of per-address counters (an LRU, IPv6 grouped by /64): we decide and answer ourselves, so the
   // refusal is a problem+json without going through the error handler's log line.
   await app.register(rateLimit, { global: false })
@@ -254,14 +253,6 @@ function limitState(result: Awaited<ReturnType<AddressLimit>> | undefined): Limi
 }
 
 /** Each route's scope appears in the OpenAPI document, as the role its bearer key needs. */
-function documentScopes(app: FastifyInstance): void {
-  app.addHook('onRoute', (route) => {
-    const scope = route.config?.scope
-    if (scope === undefined || route.schema === undefined || 'security' in route.schema) return
-    route.schema = { ...route.schema, security: [{ apiKey: scope === 'any' ? [] : [scope] }] }
-  })
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The connection a request names, for the audit row of a caller with a valid key. */

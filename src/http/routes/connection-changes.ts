@@ -2,22 +2,24 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { ConnectionDeps } from '../../connections/connection-deps.js'
-import { ConnectionResource, toConnectionResource } from '../../connections/connection-resource.js'
+import { toConnectionResource } from '../../connections/connection-resource.js'
 import { deleteConnection } from '../../connections/change/delete-connection.js'
 import { renameConnection } from '../../connections/change/rename-connection.js'
 import { rotateCredentials } from '../../connections/change/rotate-credentials.js'
 import { requestContextOf } from '../authenticate.js'
 import { RenameConnectionRequest, RotateCredentialsRequest } from '../schemas/connection-changes.js'
-import { commonProblems, problemResponse } from '../schemas/problem.js'
-import { ConnectionId, CreatedConnection } from '../schemas/connections.js'
+import { problemResponse } from '../schemas/problem.js'
+import { ConnectionId, ConnectionResource, CreatedConnection } from '../schemas/connections.js'
+import { answer, ref } from '../schemas/components.js'
 
 const changeProblems = {
-  ...commonProblems,
   409: problemResponse(
     'Still being created or initializing in Flow Service (see Retry-After), another change in progress, or the connection is deleted/failed'
   ),
-  415: problemResponse('Body is not application/json'),
-  422: problemResponse('Flow Service refused the change; `downstream` carries its code and message')
+  422: problemResponse('Flow Service refused the change; `downstream` carries its code and message'),
+  503: problemResponse(
+    'Flow Service, the secret store or the database is unavailable; see Retry-After (nothing changed, or the change is settled later)'
+  )
 }
 
 export const connectionChangeRoutes: FastifyPluginAsyncTypebox<{ deps: ConnectionDeps }> = async (app, { deps }) => {
@@ -32,8 +34,8 @@ export const connectionChangeRoutes: FastifyPluginAsyncTypebox<{ deps: Connectio
         description:
           'Changes the name and/or description in Flow Service (PATCH with If-Match), then in the broker. Waits within the request budget while Flow Service still initializes the connection; otherwise 409 with Retry-After.',
         params: ConnectionId,
-        body: RenameConnectionRequest,
-        response: { 200: ConnectionResource, ...changeProblems }
+        body: ref(RenameConnectionRequest),
+        response: { 200: answer('Renamed: the connection as it is now.', ConnectionResource), ...changeProblems }
       }
     },
     async (request) => {
@@ -53,8 +55,14 @@ export const connectionChangeRoutes: FastifyPluginAsyncTypebox<{ deps: Connectio
         description:
           "Checks the params against the connection's auth spec, writes them as a new secret version (check-and-set), and sends them to Flow Service (PATCH /auth/params with If-Match). The new version becomes live only once Flow Service took it; if it did not, the previous credentials stay live everywhere.",
         params: ConnectionId,
-        body: RotateCredentialsRequest,
-        response: { 200: CreatedConnection, ...changeProblems }
+        body: ref(RotateCredentialsRequest),
+        response: {
+          200: answer(
+            'Rotated: Flow Service holds the new credentials and the new secret version is live; `notices` as for a create.',
+            CreatedConnection
+          ),
+          ...changeProblems
+        }
       }
     },
     async (request) => {

@@ -5,17 +5,18 @@ import { toConnectionResource } from '../../connections/connection-resource.js'
 import { createConnection } from '../../connections/create/create-connection.js'
 import { getConnection, getConnectionEvents, listConnectionPage } from '../../connections/read-connections.js'
 import { requestContextOf } from '../authenticate.js'
-import { commonProblems, problemResponse } from '../schemas/problem.js'
+import { problemResponse } from '../schemas/problem.js'
+import { answer, ref } from '../schemas/components.js'
 import {
   ConnectionEvents,
   ConnectionId,
   ConnectionPage,
+  ConnectionResource,
   CreateConnectionHeaders,
   CreateConnectionRequest,
   CreatedConnection,
   ListConnectionsQuery
 } from '../schemas/connections.js'
-import { ConnectionResource } from '../../connections/connection-resource.js'
 
 export interface ConnectionRoutesOptions {
   deps: ConnectionDeps
@@ -37,14 +38,25 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         description:
           'Validates the body against the catalogue, keeps secret params in the secret store, creates the base connection in Flow Service and starts following its state.',
         headers: CreateConnectionHeaders,
-        body: CreateConnectionRequest,
+        body: ref(CreateConnectionRequest),
         response: {
-          201: CreatedConnection,
-          ...commonProblems,
-          409: problemResponse('Idempotency-Key in use by a request still running'),
-          413: problemResponse('Body over 1 MiB'),
-          415: problemResponse('Body is not application/json'),
-          422: problemResponse('Flow Service rejected the connection, or Idempotency-Key reused with another body')
+          201: answer(
+            'Created: the connection (state initializing once Flow Service took it), secret params as references, and `notices` of what was corrected. Location names it; a replay of an Idempotency-Key answers the original again with `idempotent-replayed: true`.',
+            CreatedConnection
+          ),
+          400: problemResponse(
+            'Bad body: not JSON, an unknown connection spec or auth spec, or params that do not fit it (`errors` names each)'
+          ),
+          403: problemResponse(
+            'The key lacks connections:write, or the sandbox or connection spec is outside its limits'
+          ),
+          409: problemResponse('Idempotency-Key in use by a request still running; see Retry-After'),
+          422: problemResponse(
+            'Flow Service rejected the connection (`downstream` carries its answer), or Idempotency-Key reused with another body'
+          ),
+          503: problemResponse(
+            'Flow Service, the secret store or the database is unavailable; see Retry-After (a pending connection is named by `connectionId` and settled later)'
+          )
         }
       }
     },
@@ -69,7 +81,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         tags: ['connections'],
         summary: 'Read one connection by broker id',
         params: ConnectionId,
-        response: { 200: ConnectionResource, ...commonProblems }
+        response: { 200: answer('The connection; secret params as references.', ConnectionResource) }
       }
     },
     async (request) =>
@@ -85,7 +97,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         tags: ['connections'],
         summary: 'Find connections by Flow Service id, name, spec, state or sandbox',
         querystring: ListConnectionsQuery,
-        response: { 200: ConnectionPage, ...commonProblems }
+        response: { 200: answer('One page of connections, oldest first.', ConnectionPage) }
       }
     },
     async (request) => {
@@ -103,7 +115,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         tags: ['connections'],
         summary: 'State history of one connection, oldest first',
         params: ConnectionId,
-        response: { 200: ConnectionEvents, ...commonProblems }
+        response: { 200: answer('Its state changes, oldest first.', ConnectionEvents) }
       }
     },
     async (request) => {
