@@ -26,6 +26,7 @@ import { serializerCompiler, validatorCompiler } from './http/schema-compilers.j
 import { registerWellFormedInput } from './http/well-formed-input.js'
 import { SHARED_SCHEMAS } from './http/schemas/shared.js'
 import { registerRouteDocumentation } from './http/route-documentation.js'
+import { finishDocument } from './http/openapi-finish.js'
 import { API_DESCRIPTION, PROBLEM_TYPES } from './http/api-description.js'
 import { parseQueryString } from './http/query-string.js'
 
@@ -137,6 +138,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   registerRouteDocumentation(base)
   await app.register(swagger, {
     // Named schemas keep their `$id` as their name in components.schemas (the default numbers them def-0, def-1…).
+    transformObject: (document) =>
+      'openapiObject' in document ? finishDocument(document.openapiObject) : document.swaggerObject,
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
     },
@@ -149,6 +152,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
         // An extension: the types allow none, the document does.
         ...({ 'x-problem-types': PROBLEM_TYPES } as object)
       },
+      // Relative: the document describes the broker that serves it, wherever it runs.
+      servers: [{ url: '/', description: 'The broker serving this document' }],
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' }
