@@ -6,7 +6,7 @@ import { OPERATION_EXAMPLES } from './openapi-examples.js'
 
 type Json = Record<string, unknown>
 
-const FORMATS: Record<ParamSpec['format'], Json> = {
+const FORMATS: Record<ParamSpec['format'], Json & { description?: string }> = {
   text: { type: 'string', minLength: 1 },
   'salesforce-url': {
     type: 'string',
