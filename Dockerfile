@@ -13,8 +13,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
-# tsc -p tsconfig.build.json: dist/src (entry dist/src/bin/server.js) and dist/migrations.
-RUN npm run build
+# tsc -p tsconfig.build.json: dist/src (entry dist/src/bin/server.js) and dist/migrations. The client/ workspace is
+# not part of the image (npm ci skips a workspace whose folder is absent).
+RUN npm run build:broker
 
 FROM ${NODE_IMAGE} AS runtime
 # NODE_ENV=production puts the broker in production mode: it refuses to boot (exit 78, naming the variable) without

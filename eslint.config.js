@@ -74,7 +74,17 @@ const layering = [
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'test/.build/**', '.data/**', 'coverage/**', '.tap/**', 'bench/results/**']
+    ignores: [
+      'dist/**',
+      'client/dist/**',
+      'client/src/schema.ts',
+      'node_modules/**',
+      'test/.build/**',
+      '.data/**',
+      'coverage/**',
+      '.tap/**',
+      'bench/results/**'
+    ]
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -10,7 +10,7 @@
 //   npm test -- test/http test/db/x.test.ts    those folders and files
 //   npm test -- --grep=idempotent -R tap       anything else goes to tap as it is
 //
-// Bundles are kept by a hash of what went into them (sources, migrations, lock file, recipe), so a rerun without
+// Bundles are kept by a hash of what went into them (sources, the client's, migrations, lock file, recipe), so a rerun without
 // changes starts at once and two suites running side by side share one build (it is written beside and renamed).
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
@@ -129,6 +129,7 @@ async function bundle(entries) {
   const hash = createHash('sha256').update(RECIPE).update(entries.join('\n'))
   for (const file of [
     ...(await filesUnder(ROOT, 'src')),
+    ...(await filesUnder(ROOT, 'client/src')),
     ...(await filesUnder(ROOT, 'test')),
     ...(await filesUnder(ROOT, 'migrations')),
     'package-lock.json',

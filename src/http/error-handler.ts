@@ -70,7 +70,9 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 function clientGone(error: FastifyError, request: FastifyRequest): boolean {
   if (error instanceof ClientGoneError) return true
   const socket = request.raw.socket as Socket | undefined
-  return request.raw.destroyed || socket?.destroyed === true
+  // Not `raw.destroyed`: Node destroys a request whose body was read to its end (autoDestroy), so that flag made every
+  // error after a body was read (a 400 naming a field, a 422) a bodiless 499 over a real socket.
+  return request.raw.readableAborted || socket?.destroyed === true
 }
 
 /**

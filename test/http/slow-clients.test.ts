@@ -130,6 +130,15 @@ void t.test('a body over the limit, by its Content-Length: 413 before reading, t
   t.match(isProblem(t, await exchange(head, 100000), 413).type, /payload-too-large$/)
 })
 
+void t.test(
+  'a body read to its end and refused (a field fails validation): its 400 problem, not a bodiless 499',
+  async (t) => {
+    const body = JSON.stringify({ name: 'only a name' })
+    const head = `POST /v1/connections HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${b.adminKey}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
+    t.match(isProblem(t, await exchange(head), 400).type, /validation/)
+  }
+)
+
 void t.test('a client that leaves mid-body is logged at info, not error', async (t) => {
   const before = levels().length
   const socket = net.connect(port, '127.0.0.1')
