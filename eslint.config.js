@@ -3,16 +3,28 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 // The layering, checked on every import of src/ (tests may import anything). Lower layers never import higher
-// ones: leaves (shared/, domain/) → stores and clients (db/, errors/, catalog/, flow-service/, secrets/, emulator/,
+// ones: leaves (shared/, domain/, tracing/) → stores and clients (db/, errors/, catalog/, flow-service/, secrets/, emulator/,
 // logging/, health/) → use cases (connections/, audit/, auth/) → background work (background/, poller/,
 // reconciler/) → http/ → the composition root (app.ts, broker.ts, openapi-document.ts) → entry points (bin/, cli/).
 const area = (...names) => `(^|/)(${names.join('|')})/`
 const root = (...names) => `(^|/)(${names.join('|')})\\.js$`
 const ENTRY = area('bin', 'cli')
 const COMPOSITION = root('app', 'broker', 'openapi-document', 'server')
-const layer = (files, regexes, why) => ({
+// The OpenTelemetry SDK is set up in one file, by the composition root, only when tracing is on; everything else
+// sees @opentelemetry/api alone (a Tracer, or none).
+const OTEL_SDK = {
+  regex: '^@opentelemetry/(sdk-|exporter-|context-|resources)',
+  message: 'Only src/tracing/start-tracing.ts uses the OpenTelemetry SDK; elsewhere @opentelemetry/api only.'
+}
+const layer = (files, regexes, why, { sdk = false, ignores } = {}) => ({
   files,
-  rules: { 'no-restricted-imports': ['error', { patterns: regexes.map((regex) => ({ regex, message: why })) }] }
+  ...(ignores !== undefined ? { ignores } : {}),
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: [...regexes.map((regex) => ({ regex, message: why })), ...(sdk ? [] : [OTEL_SDK])] }
+    ]
+  }
 })
 const layering = [
   layer(
@@ -20,6 +32,12 @@ const layering = [
     ['^\\.\\./'],
     'shared/ and domain/ are leaves: they import nothing else of the app.'
   ),
+  layer(['src/tracing/**'], ['^\\.\\./'], 'tracing/ is a leaf: it imports nothing else of the app.', {
+    ignores: ['src/tracing/start-tracing.ts']
+  }),
+  layer(['src/tracing/start-tracing.ts'], ['^\\.\\./'], 'tracing/ is a leaf: it imports nothing else of the app.', {
+    sdk: true
+  }),
   layer(
     ['src/db/**', 'src/errors/**'],
     [

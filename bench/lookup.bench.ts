@@ -13,7 +13,13 @@ const CONNECTIONS = 10
 
 export async function lookupBench(): Promise<void> {
   print(`\n## lookup: GET /v1/connections/{id} vs a bare route with the same query — ${databaseLabel()}`)
-  const bench = await startBenchBroker({ POLLER_ENABLED: 'false', RECONCILER_ENABLED: 'false' })
+  // OTEL_EXPORTER_OTLP_ENDPOINT=… npm run bench -- lookup: the same figures with tracing on, to compare with off.
+  const tracing = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+  const bench = await startBenchBroker({
+    POLLER_ENABLED: 'false',
+    RECONCILER_ENABLED: 'false',
+    ...(tracing !== undefined && tracing !== '' ? { OTEL_EXPORTER_OTLP_ENDPOINT: tracing } : {})
+  })
   const bare = Fastify()
   try {
     const db = bench.broker.database.db

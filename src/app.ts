@@ -14,6 +14,7 @@ import { DenialLogController } from './http/denial-log-controller.js'
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js'
 import { registerHttpMetrics } from './http/http-metrics.js'
 import { registerJsonBodyParser } from './http/json-body-parser.js'
+import { registerRequestTracing } from './http/request-tracing.js'
 import { apiKeyRoutes } from './http/routes/api-keys.js'
 import { auditRoutes } from './http/routes/audit.js'
 import { connectionChangeRoutes } from './http/routes/connection-changes.js'
@@ -121,6 +122,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     return503OnClosing: true,
     frameworkErrors
   })
+  registerRequestTracing(base, deps.tracer)
   base.setValidatorCompiler(validatorCompiler())
   base.setSerializerCompiler(serializerCompiler())
   registerJsonBodyParser(base)

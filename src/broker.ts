@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import type { Tracer, TracerProvider } from '@opentelemetry/api'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { buildApp } from './app.js'
@@ -36,8 +37,10 @@ import { loadLocalKey } from './secrets/local/local-key.js'
 import { LocalSecretStore } from './secrets/local/local-secret-store.js'
 import { meterSecretStore } from './secrets/metered-secret-store.js'
 import type { SecretStore } from './secrets/secret-store.js'
+import { traceSecretStore } from './secrets/traced-secret-store.js'
 import { createVaultSecretStore } from './secrets/vault/vault-secret-store.js'
 import type { Clock } from './shared/clock.js'
+import { startTracing, useTracerProvider } from './tracing/start-tracing.js'
 
 export interface Broker {
   app: FastifyInstance
@@ -65,6 +68,8 @@ export interface BrokerOverrides {
   devKeyDir?: string | null
   /** What requests, the Flow Service client and the emulator sleep on and read the time from; tests pass a virtual one. */
   clock?: Clock
+  /** Spans go to this provider (tests: an in-memory exporter), whatever OTEL_EXPORTER_OTLP_ENDPOINT says. */
+  tracerProvider?: TracerProvider
 }
 
 /**
@@ -89,6 +94,16 @@ export async function createBroker(config: Config, logger: Logger, overrides: Br
   const closers: Array<() => Promise<void>> = []
   const clock = overrides.clock
   try {
+    // Tracing first, so its exporter is closed last, after everything that makes spans.
+    let tracer: Tracer | undefined
+    if (overrides.tracerProvider !== undefined) tracer = useTracerProvider(overrides.tracerProvider)
+    else if (config.tracing !== undefined) {
+      const tracing = startTracing(config.tracing)
+      tracer = tracing.tracer
+      closers.push(async () => {
+        await tracing.close()
+      })
+    }
     // Statements are counted from the first one; the metrics, which read the database, come after it.
     const queries: { observe?: (durationMs: number, failed: boolean) => void } = {}
     const databaseConfig: DatabaseConfig =
@@ -97,7 +112,8 @@ export async function createBroker(config: Config, logger: Logger, overrides: Br
     const database = await openDatabase(databaseConfig, logger, {
       onQuery: (durationMs, failed) => {
         queries.observe?.(durationMs, failed)
-      }
+      },
+      tracer
     })
     closers.push(async () => {
       await database.close()
@@ -116,7 +132,7 @@ export async function createBroker(config: Config, logger: Logger, overrides: Br
     // A key file is made only in dev mode (production requires BROKER_SECRET_KEY), in the private data dir.
     if (config.secretStore.kind === 'local' && config.secretStore.key === undefined)
       await ensurePrivateDir(config.dataDir)
-    const secrets: SecretStore = meterSecretStore(
+    const metered: SecretStore = meterSecretStore(
       config.secretStore.kind === 'vault'
         ? createVaultSecretStore(config.secretStore, logger.child({ component: 'vault' }))
         : new LocalSecretStore(
@@ -131,6 +147,7 @@ export async function createBroker(config: Config, logger: Logger, overrides: Br
           ),
       metrics.secretStoreDuration
     )
+    const secrets = tracer !== undefined ? traceSecretStore(metered, tracer) : metered
     closers.push(async () => {
       await secrets.close()
     })
@@ -177,7 +194,8 @@ export async function createBroker(config: Config, logger: Logger, overrides: Br
         onUnexpectedAnswer: (operation, reason) => {
           metrics.flowServiceUnexpectedAnswers.inc({ operation, reason })
         },
-        ...(clock !== undefined ? { now: clock.now } : {})
+        ...(clock !== undefined ? { now: clock.now } : {}),
+        tracer
       }),
       config,
       metrics,
@@ -202,7 +220,8 @@ export async function createBroker(config: Config, logger: Logger, overrides: Br
         secrets,
         logger: logger.child({ component: 'poller' }),
         observer: pollerObserver(metrics),
-        onTransition: countTransitions
+        onTransition: countTransitions,
+        tracer
       },
       {
         owner: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
@@ -236,6 +255,7 @@ export async function createBroker(config: Config, logger: Logger, overrides: Br
         logger: logger.child({ component: 'reconciler' }),
         settings,
         onTransition: countTransitions,
+        tracer,
         ...(clock !== undefined ? { clock } : {})
       },
       {
@@ -310,6 +330,7 @@ export async function createBroker(config: Config, logger: Logger, overrides: Br
         logger,
         settings,
         onTransition: countTransitions,
+        tracer,
         ...(clock !== undefined ? { clock } : {}),
         metrics,
         readiness: dependencies

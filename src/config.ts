@@ -317,6 +317,21 @@ export const EnvSchema = Type.Object(
         default: 3000,
         description: 'Dev mode: how long the emulator keeps a new connection initializing.'
       })
+    ),
+
+    OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        description:
+          'OpenTelemetry collector (OTLP over HTTP), e.g. http://otel-collector:4318: spans are sent to its /v1/traces. Unset: no tracing at all (no spans are made). The exporter also reads the standard OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TIMEOUT.'
+      })
+    ),
+    OTEL_SERVICE_NAME: Type.Optional(
+      Type.String({
+        minLength: 1,
+        default: 'credential-broker',
+        description: 'service.name of the spans, when tracing is on.'
+      })
     )
   },
   { additionalProperties: true }
@@ -377,6 +392,8 @@ export interface Config {
   /** This replica's share of the request budget towards Flow Service, in calls per second; 0: unpaced. */
   flowServiceRatePerSecond: number
   metrics: { requireKey: boolean }
+  /** Present only when OTEL_EXPORTER_OTLP_ENDPOINT is set: spans exported there (OTLP over HTTP). */
+  tracing?: { endpoint: string; serviceName: string }
   /** Time budgets of requests that call Flow Service. */
   deadlines: { createMs: number; changeMs: number }
   reconciler: { enabled: boolean; intervalMs: number; pendingGraceMs: number }
@@ -574,6 +591,9 @@ function toConfig(env: Required<Env>): Omit<Config, 'mode' | 'modeReason' | 'war
     },
     flowServiceRatePerSecond: env.FLOW_SERVICE_MAX_RPS / env.BROKER_REPLICAS,
     metrics: { requireKey: env.METRICS_REQUIRE_KEY },
+    ...(env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined
+      ? { tracing: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME } }
+      : {}),
     deadlines: { createMs: env.CREATE_DEADLINE_MS, changeMs: env.CHANGE_DEADLINE_MS },
     reconciler: {
       enabled: env.RECONCILER_ENABLED,

@@ -1,5 +1,6 @@
 // What the connection use cases need from the outside world; built once in the composition root (broker.ts)
 // and injected into the app and the reconciler.
+import type { Tracer } from '@opentelemetry/api'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { AuditLog } from '../audit/audit-log.js'
@@ -23,6 +24,8 @@ export interface ConnectionDeps {
    * clock when absent. Timestamps written to the database stay in real time: the poller and reconciler read them so.
    */
   clock?: Clock
+  /** Spans of requests and background passes; absent when tracing is off. */
+  tracer?: Tracer | undefined
   settings: {
     /** How long a create may keep retrying Flow Service before answering 503. */
     createDeadlineMs: number

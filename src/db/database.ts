@@ -2,6 +2,7 @@
 // Embedded data on disk is private to the broker's user and opened by one process at a time.
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
+import type { Tracer } from '@opentelemetry/api'
 import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
@@ -10,6 +11,7 @@ import { PGliteDialect } from './pglite-dialect.js'
 import { ensurePrivateDir, restrictTree } from './private-dir.js'
 import { PrivateNodeFS } from './private-node-fs.js'
 import type { Database } from './schema.js'
+import { databaseAttributes, recordStatement } from './statement-spans.js'
 
 export type DatabaseConfig =
   | { kind: 'postgres'; url: string; poolSize: number }
@@ -68,6 +70,8 @@ export class PGliteInUseError extends Error {
 export interface DatabaseOptions {
   /** Called after every statement with its duration (metrics). */
   onQuery?: (durationMs: number, failed: boolean) => void
+  /** A span per statement, child of the active span; absent when tracing is off. */
+  tracer?: Tracer | undefined
 }
 
 export async function openDatabase(
@@ -75,12 +79,15 @@ export async function openDatabase(
   logger: Logger,
   options: DatabaseOptions = {}
 ): Promise<BrokerDatabase> {
-  const onQuery = options.onQuery
+  const { onQuery, tracer } = options
+  const spanBase =
+    tracer === undefined ? undefined : databaseAttributes(config.kind === 'postgres' ? config.url : undefined)
   const log =
-    onQuery === undefined
+    onQuery === undefined && tracer === undefined
       ? undefined
       : (event: LogEvent): void => {
-          onQuery(event.queryDurationMillis, event.level === 'error')
+          onQuery?.(event.queryDurationMillis, event.level === 'error')
+          if (tracer !== undefined && spanBase !== undefined) recordStatement(tracer, spanBase, event)
         }
   if (config.kind === 'postgres') {
     const pool = new pg.Pool({

@@ -70,12 +70,16 @@ async function handle(deps: DispatchDeps, req: IncomingMessage, res: ServerRespo
   }
 
   const sandbox = singleHeader(req.headers['x-sandbox-name'])
+  const receivedRequestId = singleHeader(req.headers['x-request-id'])
+  const traceparent = singleHeader(req.headers.traceparent)
   const entry = deps.log.record({
     at: deps.clock(),
     method,
     path,
     query: loggableQuery(queryString),
-    ...(sandbox === undefined ? {} : { sandbox })
+    ...(sandbox === undefined ? {} : { sandbox }),
+    ...(receivedRequestId === undefined ? {} : { requestId: receivedRequestId }),
+    ...(traceparent === undefined ? {} : { traceparent })
   })
   res.once('close', () => {
     entry.status = res.writableFinished ? res.statusCode : 'no-answer'

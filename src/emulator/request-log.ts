@@ -1,5 +1,6 @@
 // Call counters per operation and a bounded log of recent requests, for tests that assert what the broker sent.
-// Only method, path, query and sandbox are kept: never the Authorization header, a body or a secret.
+// Only method, path, query, sandbox, request id and traceparent are kept: never the Authorization header, a body or a
+// secret.
 import type { CallCounts, FaultKind, Operation, RequestLogEntry } from './types.js'
 
 function zeroCounts(): CallCounts {

@@ -195,6 +195,10 @@ export interface RequestLogEntry {
   /** The raw query string without '?', with IMS `client_secret` redacted. */
   query: string
   sandbox?: string
+  /** The x-request-id header as received, when there was one. */
+  requestId?: string
+  /** The W3C traceparent header as received, when there was one. */
+  traceparent?: string
   operation?: Operation
   /** The status answered, or 'no-answer' when the socket was dropped or the emulator closed first. */
   status?: number | 'no-answer'

@@ -3,6 +3,7 @@
 // anyone acts on them: an answer about another id, an empty or unreadable 200, a 404 that is not Flow Service's own,
 // never pass for data; and whatever text an error takes from an answer has the call's secrets redacted first.
 import { randomUUID } from 'node:crypto'
+import type { Tracer } from '@opentelemetry/api'
 import { Pool, type Dispatcher } from 'undici'
 import { pino, type Logger } from 'pino'
 import {
@@ -14,6 +15,7 @@ import {
 } from './flow-service-error.js'
 import { ImsTokenSource } from './ims-token-source.js'
 import { redactEchoes } from './redact-echoes.js'
+import { currentRequestId } from '../tracing/request-scope.js'
 import { sendRequest, type HttpAnswer } from './send-request.js'
 import type { CreateConnectionBody, FlowConnection, JsonPatchOp } from './types.js'
 
@@ -116,6 +118,8 @@ export interface FlowServiceClientOptions {
   now?: () => number
   /** Told of every answer, or item of an answer, that was not trusted (metrics). */
   onUnexpectedAnswer?: (operation: FlowServiceOperation, reason: UnexpectedAnswerReason) => void
+  /** A client span per call (IMS token calls included), traceparent sent with it; absent when tracing is off. */
+  tracer?: Tracer | undefined
 }
 
 interface CallSpec {
@@ -163,12 +167,14 @@ export function createFlowServiceClient(options: FlowServiceClientOptions): Flow
     timeoutMs: options.timeoutMs,
     logger,
     ...(options.dispatcher !== undefined ? { dispatcher: options.dispatcher } : {}),
-    ...(options.now !== undefined ? { now: options.now } : {})
+    ...(options.now !== undefined ? { now: options.now } : {}),
+    tracer: options.tracer
   })
   let closed: Promise<void> | undefined
 
   async function send(spec: CallSpec, token: string): Promise<HttpAnswer & { requestId: string }> {
-    const requestId = randomUUID()
+    // The id of the broker request this call serves, so Adobe's logs and ours meet; background work mints one a call.
+    const requestId = currentRequestId() ?? randomUUID()
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
       'x-api-key': options.clientId,
@@ -188,7 +194,8 @@ export function createFlowServiceClient(options: FlowServiceClientOptions): Flow
       ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
       timeoutMs: options.timeoutMs,
       requestId,
-      ...(spec.redact !== undefined ? { redact: spec.redact } : {})
+      ...(spec.redact !== undefined ? { redact: spec.redact } : {}),
+      tracer: options.tracer
     })
     logger.debug(
       {

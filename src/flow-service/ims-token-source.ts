@@ -1,6 +1,7 @@
 // ImsTokenSource: the broker's own Adobe IMS access token (client credentials), cached and refreshed once at a time.
 // IMS throttles integrations that mint too many tokens, so every Flow Service call shares one cached token.
 import { randomUUID } from 'node:crypto'
+import type { Tracer } from '@opentelemetry/api'
 import { Pool, type Dispatcher } from 'undici'
 import { pino, type Logger } from 'pino'
 import { classifyFlowServiceFailure, FlowServiceError } from './flow-service-error.js'
@@ -19,6 +20,8 @@ export interface ImsTokenSourceOptions {
   dispatcher?: Dispatcher
   /** Wall clock in ms; tests pass a fake one. */
   now?: () => number
+  /** A client span per token call; absent when tracing is off. */
+  tracer?: Tracer | undefined
 }
 
 interface CachedToken {
@@ -125,7 +128,8 @@ export class ImsTokenSource {
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: form.toString(),
         timeoutMs,
-        requestId
+        requestId,
+        tracer: this.#options.tracer
       })
     } catch (error) {
       this.#logFailure(error)

@@ -1,11 +1,13 @@
 // The background poller: claims due connections with a lease, asks Flow Service for their state in batches,
 // and records each real change. Errors are logged and rescheduled, never thrown out of a sweep; a sweep that fails
 // as a whole (the database is down) is backed off by its loop.
+import type { Tracer } from '@opentelemetry/api'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Actor } from '../audit/audit-log.js'
 import { systemClock, type Clock } from '../shared/clock.js'
 import { PeriodicWorker } from '../background/periodic-worker.js'
+import { inSpan } from '../tracing/span.js'
 import { claimDueConnections, lockConnection, updateConnection } from '../connections/connection-repository.js'
 import { markedBrokerId } from '../connections/create/downstream-marker.js'
 import { recordObservation } from '../connections/state/record-observation.js'
@@ -30,7 +32,15 @@ export interface StatePollerDeps {
   observer?: PollerObserver
   /** Told of every state transition once it has committed (metrics). */
   onTransition?: TransitionListener
+  /** A span per batch (claim, calls, records); absent when tracing is off. */
+  tracer?: Tracer | undefined
 }
+
+/** Not semantic conventions: what one poller batch did. */
+export const ATTR_POLLER_CLAIMED = 'broker.poller.claimed'
+export const ATTR_POLLER_CHANGED = 'broker.poller.changed'
+export const ATTR_POLLER_FAILED = 'broker.poller.failed'
+export const ATTR_POLLER_DOWNSTREAM_CALLS = 'broker.poller.downstream_calls'
 
 export interface PollerObserver {
   /** After each batch, so counters move during a long sweep. */
@@ -109,16 +119,27 @@ export class StatePoller {
     const startedAt = performance.now()
     const total = noResult()
     while (signal?.aborted !== true && !this.#isPaused()) {
-      const now = this.#clock.now()
-      const claimed = await claimDueConnections(
-        this.deps.db,
-        this.options.owner,
-        new Date(now),
-        new Date(now + this.options.leaseMs),
-        this.options.batchSize
-      )
-      if (claimed.length === 0) break
-      const result = await this.#pollBatch(claimed)
+      const batch = await inSpan(this.deps.tracer, 'poller batch', {}, async (span) => {
+        const now = this.#clock.now()
+        const claimed = await claimDueConnections(
+          this.deps.db,
+          this.options.owner,
+          new Date(now),
+          new Date(now + this.options.leaseMs),
+          this.options.batchSize
+        )
+        span?.setAttribute(ATTR_POLLER_CLAIMED, claimed.length)
+        if (claimed.length === 0) return undefined
+        const result = await this.#pollBatch(claimed)
+        span?.setAttributes({
+          [ATTR_POLLER_CHANGED]: result.changed,
+          [ATTR_POLLER_FAILED]: result.failed,
+          [ATTR_POLLER_DOWNSTREAM_CALLS]: result.downstreamCalls
+        })
+        return { claimed, result }
+      })
+      if (batch === undefined) break
+      const { claimed, result } = batch
       this.deps.observer?.batchFinished?.(result)
       total.polled += result.polled
       total.changed += result.changed

@@ -6,6 +6,7 @@
 import type { Actor } from '../audit/audit-log.js'
 import { systemClock, type Clock } from '../shared/clock.js'
 import { PeriodicWorker } from '../background/periodic-worker.js'
+import { inSpan } from '../tracing/span.js'
 import type { ConnectionDeps } from '../connections/connection-deps.js'
 import {
   claimStalePending,
@@ -90,6 +91,16 @@ export class Reconciler {
    * Once `signal` aborts (the loop stops), no further batch is claimed.
    */
   async sweep(signal?: AbortSignal): Promise<ReconcileResult> {
+    return await inSpan(this.deps.tracer, 'reconciler sweep', {}, async (span) => {
+      const result = await this.#sweep(signal)
+      span?.setAttributes(
+        Object.fromEntries(Object.entries(result).map(([name, count]) => [`broker.reconciler.${name}`, count]))
+      )
+      return result
+    })
+  }
+
+  async #sweep(signal?: AbortSignal): Promise<ReconcileResult> {
     const result: ReconcileResult = {
       completed: 0,
       rolledBack: 0,

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
+import type { TracerProvider } from '@opentelemetry/api'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { sql, type Kysely } from 'kysely'
 import { insertApiKey } from '../../src/auth/api-key-repository.js'
@@ -30,6 +31,8 @@ export interface TestBrokerOptions {
   databaseUrl?: (url: string) => string
   /** What the broker and its emulator read the time from and sleep on; default the system clock. */
   clock?: Clock
+  /** Where the broker's spans go (e.g. an in-memory exporter); absent: tracing off. */
+  tracerProvider?: TracerProvider
 }
 
 export interface TestBroker {
@@ -112,7 +115,8 @@ export async function startTestBroker(t: Teardown, options: TestBrokerOptions = 
   const broker = await createBroker(config, logger, {
     database: databaseConfig,
     devKeyDir: null,
-    ...(options.clock !== undefined ? { clock: options.clock } : {})
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(options.tracerProvider !== undefined ? { tracerProvider: options.tracerProvider } : {})
   })
   t.teardown(async () => {
     await broker.app.close()
