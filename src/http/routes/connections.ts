@@ -1,14 +1,20 @@
 // /v1/connections: create, read, list, and state history.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { ConnectionDeps } from '../../connections/connection-deps.js'
 import { toConnectionResource } from '../../connections/connection-resource.js'
 import { createConnection } from '../../connections/create/create-connection.js'
 import { getConnection, getConnectionEvents, listConnectionPage } from '../../connections/read-connections.js'
 import { requestContextOf } from '../authenticate.js'
+import { tagConnection } from '../conditional-requests.js'
+import { setNextLink } from '../next-link.js'
+import { EtagHeader, LinkHeader, withHeaders } from '../schemas/response-headers.js'
 import { commonProblems, problemResponse } from '../schemas/problem.js'
 import {
   ConnectionEvents,
+  ConnectionEventsQuery,
   ConnectionId,
+  ReadConnectionHeaders,
   ConnectionPage,
   CreateConnectionHeaders,
   CreateConnectionRequest,
@@ -39,7 +45,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         headers: CreateConnectionHeaders,
         body: CreateConnectionRequest,
         response: {
-          201: CreatedConnection,
+          201: withHeaders(CreatedConnection, EtagHeader),
           ...commonProblems,
           409: problemResponse('Idempotency-Key in use by a request still running'),
           413: problemResponse('Body over 1 MiB'),
@@ -56,7 +62,9 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
       })
       void reply.header('location', `/v1/connections/${row.id}`)
       if (replayed) void reply.header('idempotent-replayed', 'true')
-      return await reply.code(201).send({ ...toConnectionResource(row, deps.secrets), notices })
+      const resource = toConnectionResource(row, deps.secrets)
+      tagConnection(request, reply, resource)
+      return await reply.code(201).send({ ...resource, notices })
     }
   )
 
@@ -68,12 +76,28 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         operationId: 'getConnection',
         tags: ['connections'],
         summary: 'Read one connection by broker id',
+        description:
+          "Answers with the broker's own strong ETag of the connection resource (changes whenever a byte of this body would). With If-None-Match naming it: 304 without a body.",
         params: ConnectionId,
-        response: { 200: ConnectionResource, ...commonProblems }
+        headers: ReadConnectionHeaders,
+        response: {
+          200: withHeaders(ConnectionResource, EtagHeader),
+          304: withHeaders(
+            Type.Null({ description: 'Not modified: If-None-Match names the current ETag (no body)' }),
+            EtagHeader
+          ),
+          ...commonProblems
+        }
       }
     },
-    async (request) =>
-      toConnectionResource(await getConnection(deps, requestContextOf(request), request.params.id), deps.secrets)
+    async (request, reply) => {
+      const resource = toConnectionResource(
+        await getConnection(deps, requestContextOf(request), request.params.id),
+        deps.secrets
+      )
+      if (tagConnection(request, reply, resource)) return await reply.code(304).send(null)
+      return resource
+    }
   )
 
   app.get(
@@ -85,11 +109,12 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         tags: ['connections'],
         summary: 'Find connections by Flow Service id, name, spec, state or sandbox',
         querystring: ListConnectionsQuery,
-        response: { 200: ConnectionPage, ...commonProblems }
+        response: { 200: withHeaders(ConnectionPage, LinkHeader), ...commonProblems }
       }
     },
-    async (request) => {
+    async (request, reply) => {
       const { items, nextCursor } = await listConnectionPage(deps, requestContextOf(request), request.query)
+      setNextLink(request, reply, nextCursor)
       return { items: items.map((r) => toConnectionResource(r, deps.secrets)), nextCursor }
     }
   )
@@ -102,14 +127,23 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         operationId: 'listConnectionEvents',
         tags: ['connections'],
         summary: 'State history of one connection, oldest first',
+        description: 'Paged like the connection list: `limit` and the opaque `cursor` of the previous page.',
         params: ConnectionId,
-        response: { 200: ConnectionEvents, ...commonProblems }
+        querystring: ConnectionEventsQuery,
+        response: { 200: withHeaders(ConnectionEvents, LinkHeader), ...commonProblems }
       }
     },
-    async (request) => {
-      const events = await getConnectionEvents(deps, requestContextOf(request), request.params.id)
+    async (request, reply) => {
+      const { items, nextCursor } = await getConnectionEvents(
+        deps,
+        requestContextOf(request),
+        request.params.id,
+        request.query
+      )
+      setNextLink(request, reply, nextCursor)
       return {
-        items: events.map((e) => ({
+        nextCursor,
+        items: items.map((e) => ({
           id: e.id,
           from: e.from_state,
           to: e.to_state,

@@ -58,4 +58,32 @@ export const ConnectionEvent = Type.Object({
   requestId: Type.Union([Type.String(), Type.Null()])
 })
 
-export const ConnectionEvents = Type.Object({ items: Type.Array(ConnectionEvent) })
+export const ConnectionEvents = Type.Object({
+  items: Type.Array(ConnectionEvent),
+  nextCursor: Type.Union([Type.String(), Type.Null()])
+})
+
+export const ConnectionEventsQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 100 }),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page.' })
+    )
+  },
+  { additionalProperties: false }
+)
+
+export const ReadConnectionHeaders = Type.Object({
+  'if-none-match': Type.Optional(
+    Type.String({ description: 'The ETag of a representation you hold: 304 without a body while it is current.' })
+  )
+})
+
+export const ChangeConnectionHeaders = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({
+      description:
+        'Change only while the connection still has this ETag (from GET /v1/connections/{id} or a previous change); otherwise 412 and nothing changes. `*`: any current version. Absent: unconditional.'
+    })
+  )
+})

@@ -1,0 +1,30 @@
+// Response headers as the OpenAPI document shows them (@fastify/swagger reads `headers` beside a response schema;
+// the serializer ignores it).
+const text = (description: string) => ({ type: 'string', description }) as const
+const seconds = (description: string) => ({ type: 'integer', minimum: 0, description }) as const
+
+/** A response schema documented with the headers it carries. */
+export const withHeaders = <T extends object>(schema: T, headers: Record<string, object>): T => {
+  const documented: T & { headers?: object } = schema
+  return { ...schema, headers: { ...documented.headers, ...headers } }
+}
+
+export const EtagHeader = {
+  etag: text(
+    "The broker's strong entity tag of the connection resource (not Flow Service's `etag` in the body): send it as If-None-Match on GET (304 while unchanged) or If-Match on PATCH, PUT credentials and DELETE (412 once the connection changed)."
+  )
+}
+
+export const LinkHeader = {
+  link: text(
+    '`<…>; rel="next"`: the URL of the next page (this request with `cursor` set to nextCursor); absent on the last page.'
+  )
+}
+
+/** IETF draft-ietf-httpapi-ratelimit-headers-06 fields, on every answer of a rate-limited route. */
+export const RateLimitHeaders = {
+  'ratelimit-limit': seconds('Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06).'),
+  'ratelimit-remaining': seconds('Requests left now.'),
+  'ratelimit-reset': seconds('Seconds until the quota is whole again.'),
+  'ratelimit-policy': text('The policy: `<limit>;w=60` (a token bucket refilled over 60 s).')
+}
