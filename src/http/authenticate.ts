@@ -10,11 +10,11 @@ import { keyActor, type AuditContext, type AuditLog } from '../audit/audit-log.j
 import type { DenialReason, DenialTally } from '../audit/denial-tally.js'
 import { hashApiKey } from '../auth/api-key-repository.js'
 import type { CallerCache } from '../auth/caller-cache.js'
-import type { RateLimiter } from '../auth/rate-limiter.js'
+import type { Quota, RateLimiter } from '../auth/rate-limiter.js'
 import { hasScope, type Caller, type Scope } from '../auth/scopes.js'
 import type { RequestContext } from '../connections/connection-deps.js'
 import { AppError } from '../errors/app-error.js'
-import { sendProblem } from './error-handler.js'
+import { BEARER, sendProblem } from './error-handler.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -129,11 +129,23 @@ export async function registerAuthentication(
     const resetSeconds =
       state === undefined ? 60 : state.ttlInSeconds > 0 ? state.ttlInSeconds : Math.ceil(state.timeWindow / 1000)
     if (state !== undefined) {
-      void reply.header('ratelimit-limit', state.max)
-      void reply.header('ratelimit-remaining', over ? 0 : state.remaining)
-      void reply.header('ratelimit-reset', resetSeconds)
+      setQuotaHeaders(reply, { limit: state.max, remaining: over ? 0 : state.remaining, resetSeconds })
     }
-    if (!over) return sendProblem(reply, request, reason === 'unknown or revoked key' ? UNKNOWN_KEY : NO_KEY)
+    if (!over) {
+      // RFC 6750 §3.1: a key that was presented but is not valid is invalid_token; an Authorization header that is
+      // not "Bearer <key>" is invalid_request; no header at all gets the bare challenge.
+      if (reason === 'unknown or revoked key')
+        void reply.header(
+          'www-authenticate',
+          `${BEARER}, error="invalid_token", error_description="unknown or revoked API key"`
+        )
+      else if (reason === 'malformed authorization')
+        void reply.header(
+          'www-authenticate',
+          `${BEARER}, error="invalid_request", error_description="expected Authorization: Bearer <key>"`
+        )
+      return sendProblem(reply, request, reason === 'unknown or revoked key' ? UNKNOWN_KEY : NO_KEY)
+    }
     void reply.header('retry-after', resetSeconds)
     // The tarpit: a client looping on one connection gets one answer per delay, so a flood costs us one timer per
     // connection instead of a response per request (on a small machine, writing the answers was most of its cost).
@@ -183,6 +195,7 @@ export async function registerAuthentication(
       provenKeys.add(credential.key)
     }
     const decision = options.rateLimiter?.take(caller.keyId)
+    if (decision !== undefined) setQuotaHeaders(reply, decision.quota)
     if (decision !== undefined && !decision.allowed) {
       request.log.warn(
         { keyId: caller.keyId, team: caller.team, retryAfterSeconds: decision.retryAfterSeconds },
@@ -220,6 +233,17 @@ export async function registerAuthentication(
       detail: { status: 404 }
     })
   })
+}
+
+/**
+ * The quota as draft-ietf-httpapi-ratelimit-headers-06 says it: RateLimit-Limit, -Remaining, -Reset (seconds) and
+ * RateLimit-Policy (`<limit>;w=60`: per 60 s window). Set before the handler runs, so every answer carries them.
+ */
+function setQuotaHeaders(reply: FastifyReply, quota: Quota): void {
+  void reply.header('ratelimit-limit', quota.limit)
+  void reply.header('ratelimit-remaining', quota.remaining)
+  void reply.header('ratelimit-reset', quota.resetSeconds)
+  void reply.header('ratelimit-policy', `${quota.limit};w=60`)
 }
 
 /** Hashes of keys a lookup found valid within the last hour, the newest 10 000 (revocation is still looked up). */
