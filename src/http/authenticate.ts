@@ -15,6 +15,7 @@ import { hasScope, type Caller, type Scope } from '../auth/scopes.js'
 import type { RequestContext } from '../connections/connection-deps.js'
 import { AppError } from '../errors/app-error.js'
 import { BEARER, sendProblem } from './error-handler.js'
+import { RateLimitHeaders, withHeaders } from './schemas/response-headers.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -221,16 +222,18 @@ export async function registerAuthentication(
     request.caller = caller
   })
   // A 404 to an authenticated caller is denied access as far as the caller can tell: a missing connection and
-  // another team's look the same, and the row says no more (the caller's team can read it).
+  // another team's look the same, and the row says no more (the caller's team can read it). A 412 (If-Match not
+  // current) is a change refused before anything was done: a denied row too.
   app.addHook('onError', async (request, _reply, error) => {
-    if (!(error instanceof AppError) || error.code !== 'not_found' || request.caller === undefined) return
+    if (!(error instanceof AppError) || request.caller === undefined) return
+    if (error.code !== 'not_found' && error.code !== 'precondition_failed') return
     await audit.append({
       actor: keyActor(request.caller),
       action: request.routeOptions.config.action ?? 'unknown',
       connectionId: connectionIdOf(request),
       requestId: request.id,
       outcome: 'denied',
-      detail: { status: 404 }
+      detail: { status: error.status }
     })
   })
 }
@@ -282,7 +285,22 @@ function documentScopes(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const scope = route.config?.scope
     if (scope === undefined || route.schema === undefined || 'security' in route.schema) return
-    route.schema = { ...route.schema, security: [{ apiKey: scope === 'any' ? [] : [scope] }] }
+    // Keyed routes are rate limited per key: their successful answers say the quota too (the 429 documents its own).
+    const response = route.schema.response as Record<string, object> | undefined
+    route.schema = {
+      ...route.schema,
+      security: [{ apiKey: scope === 'any' ? [] : [scope] }],
+      ...(response !== undefined
+        ? {
+            response: Object.fromEntries(
+              Object.entries(response).map(([status, schema]) => [
+                status,
+                status.startsWith('2') ? withHeaders(schema, RateLimitHeaders) : schema
+              ])
+            )
+          }
+        : {})
+    }
   })
 }
 

@@ -1,7 +1,7 @@
 // The broker's own ETag on a connection: 304 for If-None-Match on reads; If-Match on PATCH, PUT credentials and
 // DELETE (412 when stale or malformed, nothing changed); and of two writers with the same If-Match, one at most wins.
 import t from 'tap'
-import { connectionRow, eventually, salesforceBody } from '../support/lifecycle-fixtures.js'
+import { auditOf, connectionRow, eventually, salesforceBody } from '../support/lifecycle-fixtures.js'
 import { startTestApp, startTestBroker } from '../support/test-broker.js'
 
 interface Resource {
@@ -110,6 +110,11 @@ void t.test(
       errors: [{ path: 'header.if-match' }]
     })
     t.notOk(res.body.includes(password), 'no secret in the problem')
+    t.match(
+      (await auditOf(b, created.id)).filter((a) => a.action === 'connection.rename'),
+      [{ outcome: 'denied', detail: { status: 412 } }],
+      'the refused change is an audit row'
+    )
     t.equal((await connectionRow(b, created.id)).name, created.name, 'not renamed in the broker')
     t.equal(control.storedConnection(created.flowConnectionId)?.name, created.name, 'nor in Flow Service')
   }

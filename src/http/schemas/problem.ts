@@ -2,6 +2,13 @@
 // route that can fail documents its errors with it (the health and metrics routes answer no problems of their own).
 import { Type, type Static } from 'typebox'
 import { FieldError } from '../../shared/field-error.js'
+import {
+  AllowHeader,
+  RateLimitHeaders,
+  RetryAfterHeader,
+  WwwAuthenticateHeader,
+  withHeaders
+} from './response-headers.js'
 
 export const Problem = Type.Object(
   {
@@ -36,10 +43,17 @@ export const problemResponse = (description: string) => ({
 /** Error responses every authenticated route can give. */
 export const commonProblems = {
   400: problemResponse('Bad input: which field, why, what to send'),
-  401: problemResponse('No API key, or an unknown or revoked one'),
+  401: withHeaders(problemResponse('No API key, or an unknown or revoked one'), WwwAuthenticateHeader),
   403: problemResponse('The API key lacks the scope'),
   404: problemResponse("No such resource (or another team's)"),
-  429: problemResponse('Rate limited; see Retry-After'),
+  405: withHeaders(
+    problemResponse('A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes'),
+    AllowHeader
+  ),
+  429: withHeaders(problemResponse('Rate limited; see Retry-After and RateLimit-*'), {
+    ...RateLimitHeaders,
+    ...RetryAfterHeader
+  }),
   500: problemResponse('Internal error (nothing internal is said)'),
   503: problemResponse('A dependency is unavailable; see Retry-After')
 }
