@@ -24,6 +24,10 @@ import { metricsRoutes } from './http/routes/metrics.js'
 import type { BrokerMetrics } from './metrics/broker-metrics.js'
 import { serializerCompiler, validatorCompiler } from './http/schema-compilers.js'
 import { registerWellFormedInput } from './http/well-formed-input.js'
+import { SHARED_SCHEMAS } from './http/schemas/shared.js'
+import { registerRouteDocumentation } from './http/route-documentation.js'
+import { finishDocument } from './http/openapi-finish.js'
+import { API_DESCRIPTION, PROBLEM_TYPES } from './http/api-description.js'
 import { parseQueryString } from './http/query-string.js'
 
 export interface AppDeps extends ConnectionDeps {
@@ -130,15 +134,26 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     if (request.raw.complete === false) void reply.header('connection', 'close')
   })
 
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
+  registerRouteDocumentation(base)
   await app.register(swagger, {
+    // Named schemas keep their `$id` as their name in components.schemas (the default numbers them def-0, def-1…).
+    transformObject: (document) =>
+      'openapiObject' in document ? finishDocument(document.openapiObject) : document.swaggerObject,
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
+    },
     openapi: {
       openapi: '3.1.0',
       info: {
         title: 'Credential broker',
         version: '1.0.0',
-        description:
-          'Keeps third-party source credentials for Adobe Experience Platform Flow Service: validates them against a catalogue, keeps secret params in a secret store, creates base connections and follows their state. Errors are application/problem+json (RFC 9457).'
+        description: API_DESCRIPTION,
+        // An extension: the types allow none, the document does.
+        ...({ 'x-problem-types': PROBLEM_TYPES } as object)
       },
+      // Relative: the document describes the broker that serves it, wherever it runs.
+      servers: [{ url: '/', description: 'The broker serving this document' }],
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' }

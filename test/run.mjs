@@ -27,7 +27,7 @@ const BUILD = path.join(ROOT, 'test', '.build')
 const KEEP_MS = 24 * 3600_000
 
 // Left to node_modules: packages that read their own files at run time (PGlite's wasm, swagger's package.json and
-// UI assets, pino's worker threads, Prism's), esbuild's binary, and an optional native module pg asks for only on
+// UI assets, pino's worker threads, Prism's, openapi-typescript's), esbuild's binary, and an optional native module pg asks for only on
 // demand. tap is bundled too, as built for this project's plugins (see ensureTapBuilt).
 const EXTERNAL = [
   '@electric-sql/pglite',
@@ -37,6 +37,7 @@ const EXTERNAL = [
   'pino-pretty',
   'thread-stream',
   '@stoplight/*',
+  'openapi-typescript',
   'esbuild',
   'pg-native'
 ]

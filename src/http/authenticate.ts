@@ -15,7 +15,6 @@ import { hasScope, type Caller, type Scope } from '../auth/scopes.js'
 import type { RequestContext } from '../connections/connection-deps.js'
 import { AppError } from '../errors/app-error.js'
 import { BEARER, sendProblem } from './error-handler.js'
-import { RateLimitHeaders, withHeaders } from './schemas/response-headers.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -97,7 +96,6 @@ export async function registerAuthentication(
 ): Promise<void> {
   app.decorateRequest('caller', undefined)
   app.decorateRequest('deniedWithoutKey', false)
-  documentScopes(app)
   // Only as a store of per-address counters (an LRU, IPv6 grouped by /64): we decide and answer ourselves, so the
   // refusal is a problem+json without going through the error handler's log line.
   await app.register(rateLimit, { global: false })
@@ -278,30 +276,6 @@ function release(counts: Map<string, number>, key: string): void {
 /** We never give the limiter an allow list, so it always answers with counts. */
 function limitState(result: Awaited<ReturnType<AddressLimit>> | undefined): LimitState | undefined {
   return result === undefined || result.isAllowed ? undefined : result
-}
-
-/** Each route's scope appears in the OpenAPI document, as the role its bearer key needs. */
-function documentScopes(app: FastifyInstance): void {
-  app.addHook('onRoute', (route) => {
-    const scope = route.config?.scope
-    if (scope === undefined || route.schema === undefined || 'security' in route.schema) return
-    // Keyed routes are rate limited per key: their successful answers say the quota too (the 429 documents its own).
-    const response = route.schema.response as Record<string, object> | undefined
-    route.schema = {
-      ...route.schema,
-      security: [{ apiKey: scope === 'any' ? [] : [scope] }],
-      ...(response !== undefined
-        ? {
-            response: Object.fromEntries(
-              Object.entries(response).map(([status, schema]) => [
-                status,
-                status.startsWith('2') ? withHeaders(schema, RateLimitHeaders) : schema
-              ])
-            )
-          }
-        : {})
-    }
-  })
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

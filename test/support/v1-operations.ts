@@ -35,7 +35,11 @@ interface OpenApiOperation {
 
 export async function v1Operations(app: FastifyInstance): Promise<V1Operation[]> {
   await app.ready()
-  const doc = app.swagger() as { paths: Record<string, Record<string, OpenApiOperation>> }
+  const doc = app.swagger() as {
+    paths: Record<string, Record<string, OpenApiOperation>>
+    components?: { schemas?: Record<string, JsonSchema> }
+  }
+  const named = doc.components?.schemas ?? {}
   const ops: V1Operation[] = []
   for (const [path, methods] of Object.entries(doc.paths)) {
     if (!path.startsWith('/v1/')) continue
@@ -52,7 +56,7 @@ export async function v1Operations(app: FastifyInstance): Promise<V1Operation[]>
         operationId,
         needsKey: op.security?.[0]?.apiKey !== undefined,
         scopes: op.security?.[0]?.apiKey ?? [],
-        body: SAMPLE_BODIES[operationId] ?? (bodySchema !== undefined ? sampleOf(bodySchema) : undefined),
+        body: SAMPLE_BODIES[operationId] ?? (bodySchema !== undefined ? sampleOf(bodySchema, named) : undefined),
         headers,
         namesConnection: path.startsWith('/v1/connections/{id}')
       })
@@ -65,26 +69,31 @@ export async function v1Operations(app: FastifyInstance): Promise<V1Operation[]>
 export const urlOf = (op: V1Operation, ids: { connectionId: string; otherId: string }): string =>
   op.path.replace('{id}', op.namesConnection ? ids.connectionId : ids.otherId).replace(/\{[^}]+\}/g, ids.otherId)
 
-/** A small value that satisfies a (JSON) schema: as few properties as it allows, shortest strings, first choices. */
-export function sampleOf(schema: JsonSchema): unknown {
+/**
+ * A small value that satisfies a (JSON) schema: as few properties as it allows, shortest strings, first choices.
+ * `named`: the document's components.schemas, which `$ref`s point into.
+ */
+export function sampleOf(schema: JsonSchema, named: Record<string, JsonSchema> = {}): unknown {
+  const sample = (s: JsonSchema): unknown => sampleOf(s, named)
+  if (typeof schema.$ref === 'string') return sample(named[schema.$ref.replace('#/components/schemas/', '')] ?? {})
   if ('const' in schema) return schema.const
   if (Array.isArray(schema.enum)) return schema.enum[0]
   if ('default' in schema) return schema.default
   for (const key of ['anyOf', 'oneOf'] as const) {
     const choices = schema[key]
-    if (Array.isArray(choices) && choices.length > 0) return sampleOf(choices[0] as JsonSchema)
+    if (Array.isArray(choices) && choices.length > 0) return sample(choices[0] as JsonSchema)
   }
   if (Array.isArray(schema.allOf))
-    return Object.assign({}, ...(schema.allOf.map((s) => sampleOf(s as JsonSchema)) as object[]))
+    return Object.assign({}, ...(schema.allOf.map((s) => sample(s as JsonSchema)) as object[]))
   switch (schema.type) {
     case 'object': {
       const properties = (schema.properties ?? {}) as Record<string, JsonSchema>
       const names = [...new Set([...((schema.required ?? []) as string[]), ...Object.keys(properties)])]
       const count = Math.max(((schema.required ?? []) as string[]).length, Number(schema.minProperties ?? 0))
-      return Object.fromEntries(names.slice(0, count).map((name) => [name, sampleOf(properties[name] ?? {})]))
+      return Object.fromEntries(names.slice(0, count).map((name) => [name, sample(properties[name] ?? {})]))
     }
     case 'array':
-      return Array.from({ length: Number(schema.minItems ?? 0) }, () => sampleOf((schema.items ?? {}) as JsonSchema))
+      return Array.from({ length: Number(schema.minItems ?? 0) }, () => sample((schema.items ?? {}) as JsonSchema))
     case 'integer':
     case 'number':
       return Number(schema.minimum ?? 1)

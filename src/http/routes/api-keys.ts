@@ -7,7 +7,8 @@ import { setNextLink } from '../next-link.js'
 import { LinkHeader, withHeaders } from '../schemas/response-headers.js'
 import { ApiKeyId, ApiKeyPage, CreateApiKeyRequest, CreatedApiKey, ListApiKeysQuery } from '../schemas/api-keys.js'
 import { auditContextOf } from '../authenticate.js'
-import { commonProblems, problemResponse } from '../schemas/problem.js'
+import { problemResponse } from '../schemas/problem.js'
+import { answer, ref } from '../schemas/components.js'
 
 export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: ApiKeyDeps; callers: CallerCache }> = async (
   app,
@@ -26,12 +27,10 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: ApiKeyDeps; callers
           'A team key may be limited to `sandboxes` and `connectionSpecs`; without them it acts in every sandbox and on every spec (the default). ' +
           "Outside its limits a key is refused as for another team's connection: 403 naming the sandbox or spec on create, 404 on reads and changes, absent from lists. " +
           'Admin keys take no team: they belong to the reserved team *admin*, which no other key can have.',
-        body: CreateApiKeyRequest,
+        body: ref(CreateApiKeyRequest),
         response: {
-          201: CreatedApiKey,
-          ...commonProblems,
-          413: problemResponse('Body over 1 MiB'),
-          415: problemResponse('Body is not application/json')
+          201: answer('Issued: the key resource, with the key itself (shown this once).', CreatedApiKey),
+          409: problemResponse('The team name differs from an existing team only in case')
         }
       }
     },
@@ -51,7 +50,9 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: ApiKeyDeps; callers
         tags: ['api-keys'],
         summary: 'List API keys, revoked ones included (never the key nor its hash)',
         querystring: ListApiKeysQuery,
-        response: { 200: withHeaders(ApiKeyPage, LinkHeader), ...commonProblems }
+        response: {
+          200: withHeaders(answer('One page of API keys (never the key nor its hash).', ApiKeyPage), LinkHeader)
+        }
       }
     },
     async (request, reply) => {
@@ -71,7 +72,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: ApiKeyDeps; callers
         summary: 'Revoke an API key; its next request is refused (401)',
         description: 'Idempotent: revoking a revoked key answers 204 again and changes nothing.',
         params: ApiKeyId,
-        response: { 204: Type.Null({ description: 'Revoked' }), ...commonProblems }
+        response: { 204: Type.Null({ description: 'Revoked (or already revoked)' }) }
       }
     },
     async (request, reply) => {

@@ -14,7 +14,8 @@ import { AuditPage, AuditQuery, AuditVerdict, AuditVerifyQuery } from '../schema
 import { auditContextOf, callerOf } from '../authenticate.js'
 import { setNextLink } from '../next-link.js'
 import { LinkHeader, withHeaders } from '../schemas/response-headers.js'
-import { commonProblems, problemResponse } from '../schemas/problem.js'
+import { problemResponse } from '../schemas/problem.js'
+import { answer } from '../schemas/components.js'
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; audit: AuditLog }> = async (
   app,
@@ -31,7 +32,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; audi
         description:
           'Admin keys see every row and may narrow to one team; other audit:read keys see the rows their team acted, plus, when connectionId names one of their connections, its rows by the poller and by unauthenticated callers.',
         querystring: AuditQuery,
-        response: { 200: withHeaders(AuditPage, LinkHeader), ...commonProblems }
+        response: { 200: withHeaders(answer('One page of the audit history, newest first.', AuditPage), LinkHeader) }
       }
     },
     async (request, reply) => {
@@ -55,8 +56,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; audi
           "Admin only. Walks the rows appended since the last run that found the chain intact (that run's newest row is remembered in the database), or, with full=true, every row. One run at a time across all replicas: a call while one runs gets 409 with Retry-After and should come back; it is not queued.",
         querystring: AuditVerifyQuery,
         response: {
-          200: AuditVerdict,
-          ...commonProblems,
+          200: answer('What the run found: valid, or the first row that does not hold.', AuditVerdict),
           409: problemResponse('A verification is already running; see Retry-After')
         }
       }

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { ConnectionDeps } from '../../connections/connection-deps.js'
-import { ConnectionResource, toConnectionResource } from '../../connections/connection-resource.js'
+import { toConnectionResource } from '../../connections/connection-resource.js'
 import { deleteConnection } from '../../connections/change/delete-connection.js'
 import { renameConnection } from '../../connections/change/rename-connection.js'
 import { rotateCredentials } from '../../connections/change/rotate-credentials.js'
@@ -10,19 +10,21 @@ import { requestContextOf } from '../authenticate.js'
 import { ifMatchOf, tagConnection } from '../conditional-requests.js'
 import { EtagHeader, withHeaders } from '../schemas/response-headers.js'
 import { RenameConnectionRequest, RotateCredentialsRequest } from '../schemas/connection-changes.js'
-import { commonProblems, problemResponse } from '../schemas/problem.js'
-import { ChangeConnectionHeaders, ConnectionId, CreatedConnection } from '../schemas/connections.js'
+import { problemResponse } from '../schemas/problem.js'
+import { ChangeConnectionHeaders, ConnectionId, ConnectionResource, CreatedConnection } from '../schemas/connections.js'
+import { answer, ref } from '../schemas/components.js'
 
 const changeProblems = {
-  ...commonProblems,
   409: problemResponse(
     'Still being created or initializing in Flow Service (see Retry-After), another change in progress, or the connection is deleted/failed'
   ),
   412: problemResponse(
     'If-Match does not name the current ETag (the connection changed since it was read), or is not an entity tag: nothing was changed; the problem carries the current `etag`, `state` and `updatedAt`'
   ),
-  415: problemResponse('Body is not application/json'),
-  422: problemResponse('Flow Service refused the change; `downstream` carries its code and message')
+  422: problemResponse('Flow Service refused the change; `downstream` carries its code and message'),
+  503: problemResponse(
+    'Flow Service, the secret store or the database is unavailable; see Retry-After (nothing changed, or the change is settled later)'
+  )
 }
 
 export const connectionChangeRoutes: FastifyPluginAsyncTypebox<{ deps: ConnectionDeps }> = async (app, { deps }) => {
@@ -38,8 +40,11 @@ export const connectionChangeRoutes: FastifyPluginAsyncTypebox<{ deps: Connectio
           "Changes the name and/or description in Flow Service (PATCH with If-Match), then in the broker. With If-Match (the broker's ETag of the connection), only while the connection is unchanged since: otherwise 412 and nothing changes; the tag is compared in the transaction that starts the change, so of two requests with the same tag one at most succeeds. The answer carries the new ETag. Waits within the request budget while Flow Service still initializes the connection; otherwise 409 with Retry-After.",
         params: ConnectionId,
         headers: ChangeConnectionHeaders,
-        body: RenameConnectionRequest,
-        response: { 200: withHeaders(ConnectionResource, EtagHeader), ...changeProblems }
+        body: ref(RenameConnectionRequest),
+        response: {
+          200: withHeaders(answer('Renamed: the connection as it is now.', ConnectionResource), EtagHeader),
+          ...changeProblems
+        }
       }
     },
     async (request, reply) => {
@@ -66,8 +71,17 @@ export const connectionChangeRoutes: FastifyPluginAsyncTypebox<{ deps: Connectio
           "Checks the params against the connection's auth spec, writes them as a new secret version (check-and-set), and sends them to Flow Service (PATCH /auth/params with If-Match). The new version becomes live only once Flow Service took it; if it did not, the previous credentials stay live everywhere. If-Match and the ETag of the answer are the connection's (GET /v1/connections/{id}), as on PATCH.",
         params: ConnectionId,
         headers: ChangeConnectionHeaders,
-        body: RotateCredentialsRequest,
-        response: { 200: withHeaders(CreatedConnection, EtagHeader), ...changeProblems }
+        body: ref(RotateCredentialsRequest),
+        response: {
+          200: withHeaders(
+            answer(
+              'Rotated: Flow Service holds the new credentials and the new secret version is live; `notices` as for a create.',
+              CreatedConnection
+            ),
+            EtagHeader
+          ),
+          ...changeProblems
+        }
       }
     },
     async (request, reply) => {

@@ -1,7 +1,8 @@
 // /v1/connection-specs: the catalogue, so callers can see what each source takes and what is secret.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ConnectionSpecList, describeCatalog } from '../../catalog/describe-catalog.js'
-import { commonProblems } from '../schemas/problem.js'
+import { describeCatalog } from '../../catalog/describe-catalog.js'
+import { ConnectionSpecList } from '../schemas/catalogue.js'
+import { answer } from '../schemas/components.js'
 
 export const connectionSpecRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const body = describeCatalog()
@@ -13,7 +14,7 @@ export const connectionSpecRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'listConnectionSpecs',
         tags: ['catalogue'],
         summary: 'Sources, their auth specs and params (required, secret, format)',
-        response: { 200: ConnectionSpecList, ...commonProblems }
+        response: { 200: answer('The catalogue: every source, its auth specs and their params.', ConnectionSpecList) }
       }
     },
     async () => body

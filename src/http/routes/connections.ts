@@ -9,19 +9,26 @@ import { requestContextOf } from '../authenticate.js'
 import { tagConnection } from '../conditional-requests.js'
 import { setNextLink } from '../next-link.js'
 import { EtagHeader, LinkHeader, withHeaders } from '../schemas/response-headers.js'
-import { commonProblems, problemResponse } from '../schemas/problem.js'
+import { problemResponse } from '../schemas/problem.js'
+import { answer, ref } from '../schemas/components.js'
 import {
   ConnectionEvents,
   ConnectionEventsQuery,
   ConnectionId,
   ReadConnectionHeaders,
   ConnectionPage,
+  ConnectionResource,
   CreateConnectionHeaders,
   CreateConnectionRequest,
   CreatedConnection,
   ListConnectionsQuery
 } from '../schemas/connections.js'
-import { ConnectionResource } from '../../connections/connection-resource.js'
+
+/** Made once: serializers are cached per schema object, and route schemas are made again with every app. */
+const NOT_MODIFIED = withHeaders(
+  Type.Null({ description: 'Not modified: If-None-Match names the current ETag (no body)' }),
+  EtagHeader
+)
 
 export interface ConnectionRoutesOptions {
   deps: ConnectionDeps
@@ -43,14 +50,28 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         description:
           'Validates the body against the catalogue, keeps secret params in the secret store, creates the base connection in Flow Service and starts following its state.',
         headers: CreateConnectionHeaders,
-        body: CreateConnectionRequest,
+        body: ref(CreateConnectionRequest),
         response: {
-          201: withHeaders(CreatedConnection, EtagHeader),
-          ...commonProblems,
-          409: problemResponse('Idempotency-Key in use by a request still running'),
-          413: problemResponse('Body over 1 MiB'),
-          415: problemResponse('Body is not application/json'),
-          422: problemResponse('Flow Service rejected the connection, or Idempotency-Key reused with another body')
+          201: withHeaders(
+            answer(
+              'Created: the connection (state initializing once Flow Service took it), secret params as references, and `notices` of what was corrected. Location names it and ETag tags it; a replay of an Idempotency-Key answers the original again with `idempotent-replayed: true`.',
+              CreatedConnection
+            ),
+            EtagHeader
+          ),
+          400: problemResponse(
+            'Bad body: not JSON, an unknown connection spec or auth spec, or params that do not fit it (`errors` names each)'
+          ),
+          403: problemResponse(
+            'The key lacks connections:write, or the sandbox or connection spec is outside its limits'
+          ),
+          409: problemResponse('Idempotency-Key in use by a request still running; see Retry-After'),
+          422: problemResponse(
+            'Flow Service rejected the connection (`downstream` carries its answer), or Idempotency-Key reused with another body'
+          ),
+          503: problemResponse(
+            'Flow Service, the secret store or the database is unavailable; see Retry-After (a pending connection is named by `connectionId` and settled later)'
+          )
         }
       }
     },
@@ -81,12 +102,8 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         params: ConnectionId,
         headers: ReadConnectionHeaders,
         response: {
-          200: withHeaders(ConnectionResource, EtagHeader),
-          304: withHeaders(
-            Type.Null({ description: 'Not modified: If-None-Match names the current ETag (no body)' }),
-            EtagHeader
-          ),
-          ...commonProblems
+          200: withHeaders(answer('The connection; secret params as references.', ConnectionResource), EtagHeader),
+          304: NOT_MODIFIED
         }
       }
     },
@@ -109,7 +126,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         tags: ['connections'],
         summary: 'Find connections by Flow Service id, name, spec, state or sandbox',
         querystring: ListConnectionsQuery,
-        response: { 200: withHeaders(ConnectionPage, LinkHeader), ...commonProblems }
+        response: { 200: withHeaders(answer('One page of connections, oldest first.', ConnectionPage), LinkHeader) }
       }
     },
     async (request, reply) => {
@@ -130,7 +147,9 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         description: 'Paged like the connection list: `limit` and the opaque `cursor` of the previous page.',
         params: ConnectionId,
         querystring: ConnectionEventsQuery,
-        response: { 200: withHeaders(ConnectionEvents, LinkHeader), ...commonProblems }
+        response: {
+          200: withHeaders(answer('Its state changes, oldest first, one page.', ConnectionEvents), LinkHeader)
+        }
       }
     },
     async (request, reply) => {

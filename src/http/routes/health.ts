@@ -2,24 +2,11 @@
 // is in the body and in /metrics, never a reason for unready: a load balancer would drop every replica at once
 // while reads, look-ups and audit still work.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
 import { checkDependencies, type DependencyChecks } from '../../health/check-dependencies.js'
+import { answer } from '../schemas/components.js'
+import { Liveness, Readiness } from '../schemas/health.js'
 
 export type ReadinessChecks = DependencyChecks
-
-const CheckResult = Type.Object({
-  ok: Type.Boolean(),
-  required: Type.Boolean({ description: 'Whether readiness depends on it (false: reported only).' }),
-  error: Type.Optional(
-    Type.String({ description: 'Why it is not ok, e.g. "IMS refused the broker\'s credentials (invalid_client): …".' })
-  )
-})
-const Readiness = Type.Object({
-  ready: Type.Boolean({ description: 'Every required dependency answers.' }),
-  checks: Type.Record(Type.String(), CheckResult, {
-    description: 'database, secretStore (required), flowService (reported only).'
-  })
-})
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{ checks: ReadinessChecks }> = async (app, { checks }) => {
   app.get(
@@ -30,7 +17,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ checks: ReadinessChecks }
         tags: ['health'],
         security: [],
         summary: 'The process is up',
-        response: { 200: Type.Object({ live: Type.Boolean() }) }
+        response: { 200: answer('The process is up.', Liveness) }
       }
     },
     async () => ({ live: true })
@@ -44,7 +31,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ checks: ReadinessChecks }
         tags: ['health'],
         security: [],
         summary: 'The database and the secret store answer (Flow Service is reported, not required)',
-        response: { 200: Readiness, 503: Readiness }
+        response: {
+          200: answer('Ready: the database and the secret store answer.', Readiness),
+          503: answer('Not ready: the database or the secret store does not answer (see checks).', Readiness)
+        }
       }
     },
     async (request, reply) => {

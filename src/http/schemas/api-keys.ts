@@ -1,12 +1,26 @@
 // Request and response schemas of /v1/api-keys.
 import { Type } from 'typebox'
-import { ApiKeyResource, TeamName } from '../../auth/api-key-resource.js'
-export { CreateApiKeyRequest } from '../../auth/api-key-resource.js'
+import {
+  ApiKeyResource as ApiKeyResourceSchema,
+  CreateApiKeyRequest as CreateApiKeyRequestSchema,
+  TeamName
+} from '../../auth/api-key-resource.js'
+import { named, ref } from './components.js'
 
-export const CreatedApiKey = Type.Intersect([
-  ApiKeyResource,
-  Type.Object({ key: Type.String({ description: 'The key: shown once, here. Only its hash is kept.' }) })
-])
+export const ApiKeyResource = named('ApiKey', ApiKeyResourceSchema)
+
+export const CreateApiKeyRequest = named('CreateApiKeyRequest', CreateApiKeyRequestSchema)
+
+export const CreatedApiKey = named(
+  'CreatedApiKey',
+  Type.Object(
+    {
+      ...ApiKeyResourceSchema.properties,
+      key: Type.String({ description: 'The key: shown once, here. Only its hash is kept.' })
+    },
+    { description: 'A new API key, with the key itself (this once).' }
+  )
+)
 
 export const ApiKeyId = Type.Object({
   id: Type.String({ format: 'uuid', description: 'API key id.' })
@@ -23,7 +37,15 @@ export const ListApiKeysQuery = Type.Object(
   { additionalProperties: false }
 )
 
-export const ApiKeyPage = Type.Object({
-  items: Type.Array(ApiKeyResource),
-  nextCursor: Type.Union([Type.String(), Type.Null()])
-})
+export const ApiKeyPage = named(
+  'ApiKeyPage',
+  Type.Object(
+    {
+      items: Type.Array(ref(ApiKeyResource)),
+      nextCursor: Type.Union([Type.String(), Type.Null()], {
+        description: 'Pass as `cursor` for the next page; null on the last page.'
+      })
+    },
+    { description: 'One page of API keys.' }
+  )
+)

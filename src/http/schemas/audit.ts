@@ -1,6 +1,9 @@
 // Request and response schemas of /v1/audit.
 import { Type } from 'typebox'
-import { AuditEventResource, AuditOutcome } from '../../audit/audit-event-resource.js'
+import { AuditEventResource as AuditEventResourceSchema, AuditOutcome } from '../../audit/audit-event-resource.js'
+import { named, ref } from './components.js'
+
+export const AuditEventResource = named('AuditEvent', AuditEventResourceSchema)
 
 export const AuditQuery = Type.Object(
   {
@@ -27,12 +30,18 @@ export const AuditQuery = Type.Object(
   { additionalProperties: false }
 )
 
-export const AuditPage = Type.Object({
-  items: Type.Array(AuditEventResource, { description: 'Newest first.' }),
-  nextCursor: Type.Union([Type.String(), Type.Null()], {
-    description: 'Older rows; null on the last page. Rows appended meanwhile are never in later pages.'
-  })
-})
+export const AuditPage = named(
+  'AuditPage',
+  Type.Object(
+    {
+      items: Type.Array(ref(AuditEventResource), { description: 'Newest first.' }),
+      nextCursor: Type.Union([Type.String(), Type.Null()], {
+        description: 'Older rows; null on the last page. Rows appended meanwhile are never in later pages.'
+      })
+    },
+    { description: 'One page of the audit history.' }
+  )
+)
 
 export const AuditVerifyQuery = Type.Object(
   {
@@ -44,17 +53,24 @@ export const AuditVerifyQuery = Type.Object(
   { additionalProperties: false }
 )
 
-export const AuditVerdict = Type.Object({
-  valid: Type.Boolean(),
-  checked: Type.Integer({ description: 'Rows examined by this run.' }),
-  firstBrokenId: Type.Optional(
-    Type.String({ description: 'The first row whose hash or link to its predecessor does not hold.' })
-  ),
-  full: Type.Boolean({ description: 'This run walked from the first row.' }),
-  startedAfterId: Type.Union([Type.String(), Type.Null()], {
-    description: 'The run walked the rows after this one, proven intact by an earlier run; null: from the first row.'
-  }),
-  verifiedThroughId: Type.Union([Type.String(), Type.Null()], {
-    description: 'When valid: the chain is proven intact up to this row, and the next run starts after it.'
-  })
-})
+export const AuditVerdict = named(
+  'AuditVerdict',
+  Type.Object(
+    {
+      valid: Type.Boolean(),
+      checked: Type.Integer({ description: 'Rows examined by this run.' }),
+      firstBrokenId: Type.Optional(
+        Type.String({ description: 'The first row whose hash or link to its predecessor does not hold.' })
+      ),
+      full: Type.Boolean({ description: 'This run walked from the first row.' }),
+      startedAfterId: Type.Union([Type.String(), Type.Null()], {
+        description:
+          'The run walked the rows after this one, proven intact by an earlier run; null: from the first row.'
+      }),
+      verifiedThroughId: Type.Union([Type.String(), Type.Null()], {
+        description: 'When valid: the chain is proven intact up to this row, and the next run starts after it.'
+      })
+    },
+    { description: 'What a run of the chain check found.' }
+  )
+)

@@ -1,7 +1,16 @@
-// Request and response schemas of the API (types flow from these; never written twice).
+// Request and response schemas of /v1/connections (types flow from these; never written twice).
 import { Type } from 'typebox'
-import { ConnectionResource, ConnectionState, Notice } from '../../connections/connection-resource.js'
-export { CreateConnectionRequest } from '../../connections/create/create-connection-request.js'
+import {
+  ConnectionResource as ConnectionResourceSchema,
+  ConnectionState
+} from '../../connections/connection-resource.js'
+import { CreateConnectionRequest as CreateConnectionRequestSchema } from '../../connections/create/create-connection-request.js'
+import { named, ref } from './components.js'
+import { Notice } from './problem.js'
+
+export const ConnectionResource = named('Connection', ConnectionResourceSchema)
+
+export const CreateConnectionRequest = named('CreateConnectionRequest', CreateConnectionRequestSchema)
 
 export const ConnectionId = Type.Object({
   id: Type.String({ format: 'uuid', description: 'Broker connection id.' })
@@ -24,7 +33,18 @@ export const CreateConnectionHeaders = Type.Object({
   )
 })
 
-export const CreatedConnection = Type.Intersect([ConnectionResource, Type.Object({ notices: Type.Array(Notice) })])
+export const CreatedConnection = named(
+  'CreatedConnection',
+  Type.Object(
+    {
+      ...ConnectionResourceSchema.properties,
+      notices: Type.Array(ref(Notice), {
+        description: 'What the broker corrected in the request (e.g. a mistyped connection spec id), and why.'
+      })
+    },
+    { description: 'A connection, with what the broker corrected in the request that made it or changed it.' }
+  )
+)
 
 export const ListConnectionsQuery = Type.Object(
   {
@@ -42,26 +62,48 @@ export const ListConnectionsQuery = Type.Object(
   { additionalProperties: false }
 )
 
-export const ConnectionPage = Type.Object({
-  items: Type.Array(ConnectionResource),
-  nextCursor: Type.Union([Type.String(), Type.Null()])
-})
+export const ConnectionPage = named(
+  'ConnectionPage',
+  Type.Object(
+    {
+      items: Type.Array(ref(ConnectionResource)),
+      nextCursor: Type.Union([Type.String(), Type.Null()], {
+        description: 'Pass as `cursor` for the next page; null on the last page.'
+      })
+    },
+    { description: 'One page of connections.' }
+  )
+)
 
-export const ConnectionEvent = Type.Object({
-  id: Type.String(),
-  from: Type.Union([Type.String(), Type.Null()]),
-  to: Type.String(),
-  reason: Type.Union([Type.String(), Type.Null()]),
-  downstreamState: Type.Union([Type.String(), Type.Null()]),
-  observedAt: Type.String({ format: 'date-time' }),
-  observedBy: Type.String({ description: 'request, poller or reconciler' }),
-  requestId: Type.Union([Type.String(), Type.Null()])
-})
+export const ConnectionEvent = named(
+  'ConnectionEvent',
+  Type.Object(
+    {
+      id: Type.String(),
+      from: Type.Union([Type.String(), Type.Null()]),
+      to: Type.String(),
+      reason: Type.Union([Type.String(), Type.Null()]),
+      downstreamState: Type.Union([Type.String(), Type.Null()]),
+      observedAt: Type.String({ format: 'date-time' }),
+      observedBy: Type.String({ description: 'request, poller or reconciler' }),
+      requestId: Type.Union([Type.String(), Type.Null()])
+    },
+    { description: 'One state change of a connection.' }
+  )
+)
 
-export const ConnectionEvents = Type.Object({
-  items: Type.Array(ConnectionEvent),
-  nextCursor: Type.Union([Type.String(), Type.Null()])
-})
+export const ConnectionEvents = named(
+  'ConnectionEvents',
+  Type.Object(
+    {
+      items: Type.Array(ref(ConnectionEvent)),
+      nextCursor: Type.Union([Type.String(), Type.Null()], {
+        description: 'Pass as `cursor` for the next page; null on the last page.'
+      })
+    },
+    { description: 'State history, oldest first, one page at a time.' }
+  )
+)
 
 export const ConnectionEventsQuery = Type.Object(
   {
