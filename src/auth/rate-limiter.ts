@@ -2,7 +2,17 @@
 // Each replica keeps its own buckets, so N replicas allow up to N times the configured rate to one key;
 // losing them on restart only forgives a burst, which is why they need no shared store.
 
-export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number }
+/** Where a key stands after a request, as the RateLimit-* answer headers say it. */
+export interface Quota {
+  /** The bucket's size: requests a minute, and the burst a full bucket allows. */
+  limit: number
+  /** Whole requests left now. */
+  remaining: number
+  /** Seconds until the bucket is full again. */
+  resetSeconds: number
+}
+
+export type RateDecision = { allowed: true; quota: Quota } | { allowed: false; retryAfterSeconds: number; quota: Quota }
 
 export interface RateLimiterOptions {
   /** Sustained requests per minute per key; also the burst a full bucket allows. */
@@ -42,9 +52,21 @@ export class RateLimiter {
     }
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1
-      return { allowed: true }
+      return { allowed: true, quota: this.#quota(bucket) }
     }
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.#perMs / 1000)) }
+    return {
+      allowed: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.#perMs / 1000)),
+      quota: this.#quota(bucket)
+    }
+  }
+
+  #quota(bucket: Bucket): Quota {
+    return {
+      limit: this.#capacity,
+      remaining: Math.floor(bucket.tokens),
+      resetSeconds: Math.ceil((this.#capacity - bucket.tokens) / this.#perMs / 1000)
+    }
   }
 
   #prune(now: number): void {

@@ -117,14 +117,20 @@ export async function insertConnectionEvent(db: Kysely<Database>, e: NewConnecti
     .execute()
 }
 
-export async function listConnectionEvents(db: Kysely<Database>, connectionId: string): Promise<ConnectionEventRow[]> {
-  return await db
+/** One connection's events in the order they happened; with `page`, up to `limit` of them after event `afterId`. */
+export async function listConnectionEvents(
+  db: Kysely<Database>,
+  connectionId: string,
+  page?: { limit: number; afterId?: string }
+): Promise<ConnectionEventRow[]> {
+  let query = db
     .selectFrom('connection_events')
     .selectAll()
     .select(sql<string>`id::text`.as('id'))
     .where('connection_id', '=', connectionId)
-    .orderBy('connection_events.id')
-    .execute()
+  if (page?.afterId !== undefined) query = query.where('connection_events.id', '>', page.afterId)
+  query = query.orderBy('connection_events.id')
+  return await (page === undefined ? query : query.limit(page.limit)).execute()
 }
 
 /** A claim: which rows, in which order, for whom, until when. */

@@ -53,13 +53,26 @@ export async function listConnectionPage(
   return page
 }
 
+export interface EventsQuery {
+  limit: number
+  cursor?: string | undefined
+}
+
+const EVENT_ID = /^[1-9][0-9]{0,18}$/
+
 export async function getConnectionEvents(
   deps: ReadDeps,
   ctx: RequestContext,
-  id: string
-): Promise<ConnectionEventRow[]> {
+  id: string,
+  query: EventsQuery
+): Promise<Page<ConnectionEventRow>> {
+  const afterId = cursorPosition(query.cursor, EVENT_ID)
   const row = await findVisibleConnection(deps, ctx.caller, id)
-  const events = await listConnectionEvents(deps.db, row.id)
+  const rows = await listConnectionEvents(deps.db, row.id, {
+    limit: rowsForPage(query.limit),
+    ...(afterId !== undefined ? { afterId } : {})
+  })
+  const page = pageOf(rows, query.limit, (event) => event.id)
   await deps.audit.append({
     actor: keyActor(ctx.caller),
     action: 'connection.events',
@@ -67,5 +80,5 @@ export async function getConnectionEvents(
     requestId: ctx.requestId,
     outcome: 'success'
   })
-  return events
+  return page
 }

@@ -15,6 +15,7 @@ export const ErrorCodes = {
   conflict: { status: 409, title: 'Conflict' },
   connection_busy: { status: 409, title: 'The connection is busy downstream' },
   idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is still running' },
+  precondition_failed: { status: 412, title: 'A precondition of the request does not hold' },
   payload_too_large: { status: 413, title: 'The body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   idempotency_key_reused: { status: 422, title: 'Idempotency-Key reused with a different body' },

@@ -17,6 +17,8 @@ const MEANINGS: Record<ErrorCode, string> = {
   conflict: 'The resource is not in a state that allows this (deleted, failed, a name in use).',
   connection_busy: 'Flow Service is still initializing the connection or another change is under way; see Retry-After.',
   idempotency_key_in_use: 'A request with this Idempotency-Key is still running; see Retry-After.',
+  precondition_failed:
+    'If-Match does not name the current ETag of the connection (or is not an entity tag); nothing was changed. The problem carries the current `etag`, `state` and `updatedAt`.',
   payload_too_large: 'The body is over 1 MiB.',
   unsupported_media_type: 'The body is not application/json.',
   idempotency_key_reused: 'This Idempotency-Key was used with another body in the last 24 h.',
@@ -43,6 +45,8 @@ export const API_DESCRIPTION = [
   'Every /v1 operation needs `Authorization: Bearer <api key>`; the scope each needs is in its description and its `x-required-scope`. Secret params never come back: each is replaced by a reference such as `vault:secret/credential-broker/connections/<id>#password@v1`.',
   '',
   'Errors are `application/problem+json` (RFC 9457): `type`, `title`, `status`, `detail`, `instance` (the request id, also in `x-request-id`), and for bad input an `errors` list of `{path, message}`. Each operation lists the statuses it can answer; besides those, any request can get 400 (text that is not well-formed Unicode in a header), 404 (no such route), 408 (too slow) or 431 (headers over 16 KiB).',
+  '',
+  'HTTP conventions: a connection carries the broker\'s own strong `ETag` (If-None-Match on GET: 304; If-Match on PATCH, PUT credentials and DELETE: 412 once it changed); every 401 has `WWW-Authenticate: Bearer`; a known path asked with a method it does not take is 405 with `Allow`; answers to a valid key carry `RateLimit-Limit`, `-Remaining`, `-Reset` and `-Policy` (draft-ietf-httpapi-ratelimit-headers-06); paged lists add `Link: <…>; rel="next"`.',
   '',
   '## Problem types',
   '',

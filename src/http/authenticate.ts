@@ -10,11 +10,11 @@ import { keyActor, type AuditContext, type AuditLog } from '../audit/audit-log.j
 import type { DenialReason, DenialTally } from '../audit/denial-tally.js'
 import { hashApiKey } from '../auth/api-key-repository.js'
 import type { CallerCache } from '../auth/caller-cache.js'
-import type { RateLimiter } from '../auth/rate-limiter.js'
+import type { Quota, RateLimiter } from '../auth/rate-limiter.js'
 import { hasScope, type Caller, type Scope } from '../auth/scopes.js'
 import type { RequestContext } from '../connections/connection-deps.js'
 import { AppError } from '../errors/app-error.js'
-import { sendProblem } from './error-handler.js'
+import { BEARER, sendProblem } from './error-handler.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -128,11 +128,23 @@ export async function registerAuthentication(
     const resetSeconds =
       state === undefined ? 60 : state.ttlInSeconds > 0 ? state.ttlInSeconds : Math.ceil(state.timeWindow / 1000)
     if (state !== undefined) {
-      void reply.header('ratelimit-limit', state.max)
-      void reply.header('ratelimit-remaining', over ? 0 : state.remaining)
-      void reply.header('ratelimit-reset', resetSeconds)
+      setQuotaHeaders(reply, { limit: state.max, remaining: over ? 0 : state.remaining, resetSeconds })
     }
-    if (!over) return sendProblem(reply, request, reason === 'unknown or revoked key' ? UNKNOWN_KEY : NO_KEY)
+    if (!over) {
+      // RFC 6750 §3.1: a key that was presented but is not valid is invalid_token; an Authorization header that is
+      // not "Bearer <key>" is invalid_request; no header at all gets the bare challenge.
+      if (reason === 'unknown or revoked key')
+        void reply.header(
+          'www-authenticate',
+          `${BEARER}, error="invalid_token", error_description="unknown or revoked API key"`
+        )
+      else if (reason === 'malformed authorization')
+        void reply.header(
+          'www-authenticate',
+          `${BEARER}, error="invalid_request", error_description="expected Authorization: Bearer <key>"`
+        )
+      return sendProblem(reply, request, reason === 'unknown or revoked key' ? UNKNOWN_KEY : NO_KEY)
+    }
     void reply.header('retry-after', resetSeconds)
     // The tarpit: a client looping on one connection gets one answer per delay, so a flood costs us one timer per
     // connection instead of a response per request (on a small machine, writing the answers was most of its cost).
@@ -182,6 +194,7 @@ export async function registerAuthentication(
       provenKeys.add(credential.key)
     }
     const decision = options.rateLimiter?.take(caller.keyId)
+    if (decision !== undefined) setQuotaHeaders(reply, decision.quota)
     if (decision !== undefined && !decision.allowed) {
       request.log.warn(
         { keyId: caller.keyId, team: caller.team, retryAfterSeconds: decision.retryAfterSeconds },
@@ -207,18 +220,31 @@ export async function registerAuthentication(
     request.caller = caller
   })
   // A 404 to an authenticated caller is denied access as far as the caller can tell: a missing connection and
-  // another team's look the same, and the row says no more (the caller's team can read it).
+  // another team's look the same, and the row says no more (the caller's team can read it). A 412 (If-Match not
+  // current) is a change refused before anything was done: a denied row too.
   app.addHook('onError', async (request, _reply, error) => {
-    if (!(error instanceof AppError) || error.code !== 'not_found' || request.caller === undefined) return
+    if (!(error instanceof AppError) || request.caller === undefined) return
+    if (error.code !== 'not_found' && error.code !== 'precondition_failed') return
     await audit.append({
       actor: keyActor(request.caller),
       action: request.routeOptions.config.action ?? 'unknown',
       connectionId: connectionIdOf(request),
       requestId: request.id,
       outcome: 'denied',
-      detail: { status: 404 }
+      detail: { status: error.status }
     })
   })
+}
+
+/**
+ * The quota as draft-ietf-httpapi-ratelimit-headers-06 says it: RateLimit-Limit, -Remaining, -Reset (seconds) and
+ * RateLimit-Policy (`<limit>;w=60`: per 60 s window). Set before the handler runs, so every answer carries them.
+ */
+function setQuotaHeaders(reply: FastifyReply, quota: Quota): void {
+  void reply.header('ratelimit-limit', quota.limit)
+  void reply.header('ratelimit-remaining', quota.remaining)
+  void reply.header('ratelimit-reset', quota.resetSeconds)
+  void reply.header('ratelimit-policy', `${quota.limit};w=60`)
 }
 
 /** Hashes of keys a lookup found valid within the last hour, the newest 10 000 (revocation is still looked up). */
@@ -252,7 +278,6 @@ function limitState(result: Awaited<ReturnType<AddressLimit>> | undefined): Limi
   return result === undefined || result.isAllowed ? undefined : result
 }
 
-/** Each route's scope appears in the OpenAPI document, as the role its bearer key needs. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The connection a request names, for the audit row of a caller with a valid key. */

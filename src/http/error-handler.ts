@@ -10,6 +10,9 @@ import type { Problem } from './schemas/problem.js'
 import { ClientGoneError, tooLarge } from './read-body.js'
 import { errorCode } from '../shared/error-code.js'
 
+/** The challenge of every 401: API keys are bearer tokens. */
+export const BEARER = 'Bearer realm="credential-broker"'
+
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
   const body: Problem = {
     type: problemType(error.code),
@@ -21,6 +24,8 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
     ...error.extensions
   }
   if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds))
+  // RFC 6750 §3: every 401 names the scheme; the authentication hook adds the error when a credential was bad.
+  if (error.status === 401 && !reply.hasHeader('www-authenticate')) void reply.header('www-authenticate', BEARER)
   // Set here too: refusals Fastify raises before routing (frameworkErrors) skip the onSend hooks.
   void reply.header('x-request-id', request.id)
   return reply.code(error.status).type('application/problem+json').send(body)
@@ -41,13 +46,60 @@ export function registerErrorHandling(app: FastifyInstance): void {
     else request.log.info({ err: { type: problem.code, message: problem.detail } }, 'request refused')
     return sendProblem(reply, request, problem)
   })
+  const routes = new RouteMethods()
+  app.addHook('onRoute', (route) => {
+    routes.add(route.url, route.method)
+  })
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? ''
+    const allowed = routes.allowedAt(path)
+    if (allowed.length > 0) {
+      // RFC 9110 §15.5.6: a known path with another method is 405, with the methods it takes in Allow.
+      void reply.header('allow', allowed.join(', '))
+      return sendProblem(
+        reply,
+        request,
+        new AppError(
+          'method_not_allowed',
+          `${path} does not take ${request.method}; it takes ${allowed.join(', ')} (see the Allow header and /docs).`
+        )
+      )
+    }
     return sendProblem(
       reply,
       request,
-      new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0] ?? ''}. See /docs for the API.`)
+      new AppError('not_found', `No route ${request.method} ${path}. See /docs for the API.`)
     )
   })
+}
+
+/** Which methods each route path takes, to tell a wrong method (405) from an unknown path (404). */
+class RouteMethods {
+  readonly #routes: Array<{ pattern: RegExp; methods: Set<string> }> = []
+
+  add(url: string, method: string | string[]): void {
+    // Fastify's path syntax as it is used here: `:param` is one segment, `*` the rest of the path.
+    const source = url
+      .split(/(:[A-Za-z0-9_]+|\*)/)
+      .map((part) =>
+        part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      )
+      .join('')
+    const pattern = new RegExp(`^${source}$`)
+    let entry = this.#routes.find((r) => r.pattern.source === pattern.source)
+    if (entry === undefined) {
+      entry = { pattern, methods: new Set() }
+      this.#routes.push(entry)
+    }
+    for (const m of Array.isArray(method) ? method : [method]) entry.methods.add(m.toUpperCase())
+    if (entry.methods.has('GET')) entry.methods.add('HEAD')
+  }
+
+  allowedAt(path: string): string[] {
+    const methods = new Set<string>()
+    for (const route of this.#routes) if (route.pattern.test(path)) for (const m of route.methods) methods.add(m)
+    return [...methods].sort()
+  }
 }
 
 /**

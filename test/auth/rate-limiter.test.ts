@@ -16,19 +16,28 @@ function clock(): { now: () => number; advance: (ms: number) => void } {
 void t.test('a new key may spend its whole budget at once, and not one request more', async (t) => {
   const c = clock()
   const limiter = new RateLimiter({ perMinute: 5, now: c.now })
-  for (let i = 0; i < 5; i++) t.same(limiter.take('k'), { allowed: true }, `request ${i + 1}`)
-  t.same(limiter.take('k'), { allowed: false, retryAfterSeconds: 12 }, 'the sixth waits for one token: 60 s / 5')
+  for (let i = 0; i < 5; i++)
+    t.same(
+      limiter.take('k'),
+      { allowed: true, quota: { limit: 5, remaining: 4 - i, resetSeconds: 12 * (i + 1) } },
+      `request ${i + 1}: what is left, and how long until the bucket is full again`
+    )
+  t.same(
+    limiter.take('k'),
+    { allowed: false, retryAfterSeconds: 12, quota: { limit: 5, remaining: 0, resetSeconds: 60 } },
+    'the sixth waits for one token: 60 s / 5'
+  )
 })
 
 void t.test('tokens come back at the sustained rate, and Retry-After shrinks as they do', async (t) => {
   const c = clock()
   const limiter = new RateLimiter({ perMinute: 60, now: c.now })
   for (let i = 0; i < 60; i++) limiter.take('k')
-  t.same(limiter.take('k'), { allowed: false, retryAfterSeconds: 1 })
+  t.match(limiter.take('k'), { allowed: false, retryAfterSeconds: 1 })
   c.advance(999)
   t.equal(limiter.take('k').allowed, false, 'not quite one token yet')
   c.advance(1)
-  t.same(limiter.take('k'), { allowed: true }, 'one second later: one request')
+  t.match(limiter.take('k'), { allowed: true, quota: { remaining: 0 } }, 'one second later: one request')
   t.equal(limiter.take('k').allowed, false, 'and only one')
   c.advance(10 * 60_000)
   for (let i = 0; i < 60; i++) t.equal(limiter.take('k').allowed, true)
@@ -39,9 +48,9 @@ void t.test('Retry-After is whole seconds, at least 1, rounded up', async (t) =>
   const c = clock()
   const limiter = new RateLimiter({ perMinute: 7, now: c.now })
   for (let i = 0; i < 7; i++) limiter.take('k')
-  t.same(limiter.take('k'), { allowed: false, retryAfterSeconds: 9 }, '60/7 = 8.57 s → 9')
+  t.match(limiter.take('k'), { allowed: false, retryAfterSeconds: 9 }, '60/7 = 8.57 s → 9')
   c.advance(8_000)
-  t.same(limiter.take('k'), { allowed: false, retryAfterSeconds: 1 }, '0.57 s left → 1')
+  t.match(limiter.take('k'), { allowed: false, retryAfterSeconds: 1 }, '0.57 s left → 1')
 })
 
 void t.test('each key has its own bucket', async (t) => {

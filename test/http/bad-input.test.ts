@@ -268,9 +268,11 @@ void t.test('path and query: malformed ids, limits, states and cursors are 400; 
   }
 })
 
-void t.test('unknown routes: 404 problem', async (t) => {
+void t.test('unknown routes: 404 problem; a known path with another method: 405 problem with Allow', async (t) => {
   problem(t, await b.request({ method: 'GET', url: '/v1/nope' }), 404)
-  problem(t, await b.request({ method: 'DELETE', url: '/health/live' }), 404)
+  const wrongMethod = await b.request({ method: 'DELETE', url: '/health/live' })
+  problem(t, wrongMethod, 405)
+  t.equal(wrongMethod.headers.allow, 'GET, HEAD')
 })
 
 void t.test('nothing above produced a 500 or logged a secret', async (t) => {

@@ -14,6 +14,7 @@ import { destroyRecordedSecret } from '../destroy-secret.js'
 import { recordObservation } from '../state/record-observation.js'
 import { afterCommit } from '../state/transitions.js'
 import { findVisibleConnection } from '../visible-connections.js'
+import { assertIfMatch, type IfMatch } from '../connection-etag.js'
 
 export interface DeleteResult {
   row: ConnectionRow
@@ -21,7 +22,13 @@ export interface DeleteResult {
   deleted: boolean
 }
 
-export async function deleteConnection(deps: ConnectionDeps, ctx: RequestContext, id: string): Promise<DeleteResult> {
+/** With `ifMatch`, deletes only while the connection's ETag is one of those (checked when the change lease is taken). */
+export async function deleteConnection(
+  deps: ConnectionDeps,
+  ctx: RequestContext,
+  id: string,
+  ifMatch?: IfMatch
+): Promise<DeleteResult> {
   const { requestId } = ctx
   const actor = keyActor(ctx.caller)
   const visible = await findVisibleConnection(deps, ctx.caller, id)
@@ -37,7 +44,11 @@ export async function deleteConnection(deps: ConnectionDeps, ctx: RequestContext
     })
     return { row, deleted: false }
   }
-  if (visible.state === 'deleted' || visible.state === 'failed') return await nothingLeft(visible)
+  if (visible.state === 'deleted' || visible.state === 'failed') {
+    // Nothing of the connection is written here (only the audit row), so there is no write for the check to race.
+    assertIfMatch(ifMatch, visible, deps.secrets)
+    return await nothingLeft(visible)
+  }
   if (visible.state === 'pending') {
     throw new AppError(
       'connection_busy',
@@ -49,79 +60,85 @@ export async function deleteConnection(deps: ConnectionDeps, ctx: RequestContext
     )
   }
 
-  return await withChangeLease(deps, visible.id, requestId, async (row) => {
-    if (row.state === 'deleted' || row.state === 'failed') return await nothingLeft(row)
-    let outcome: 'deleted' | 'not_found' = 'not_found'
-    if (row.flow_connection_id !== null) {
-      const flowId = row.flow_connection_id
-      try {
-        outcome = await changeDownstream(
-          deps,
-          row,
-          {
-            operation: 'deleteConnection',
-            send: async (etag) => await deps.flow.deleteConnection(row.sandbox_name, flowId, etag)
-          },
-          deps.settings.changeDeadlineMs
-        )
-      } catch (err) {
-        // A 404 while re-reading the etag: gone already, which is what was asked.
-        if (!(err instanceof FlowServiceError && err.kind === 'not_found')) {
-          await deps.audit.append({
+  return await withChangeLease(
+    deps,
+    visible.id,
+    requestId,
+    async (row) => {
+      if (row.state === 'deleted' || row.state === 'failed') return await nothingLeft(row)
+      let outcome: 'deleted' | 'not_found' = 'not_found'
+      if (row.flow_connection_id !== null) {
+        const flowId = row.flow_connection_id
+        try {
+          outcome = await changeDownstream(
+            deps,
+            row,
+            {
+              operation: 'deleteConnection',
+              send: async (etag) => await deps.flow.deleteConnection(row.sandbox_name, flowId, etag)
+            },
+            deps.settings.changeDeadlineMs
+          )
+        } catch (err) {
+          // A 404 while re-reading the etag: gone already, which is what was asked.
+          if (!(err instanceof FlowServiceError && err.kind === 'not_found')) {
+            await deps.audit.append({
+              actor,
+              action: 'connection.delete',
+              connectionId: row.id,
+              requestId,
+              outcome: 'failure',
+              changedFields: [],
+              detail: {
+                reason: err instanceof FlowServiceError ? err.kind : err instanceof Error ? err.name : 'error',
+                code: err instanceof FlowServiceError ? (err.code ?? null) : null
+              }
+            })
+            throw changeProblem(err, row.id)
+          }
+        }
+      }
+      // Recorded before the secret is destroyed: a crash in between leaves a deleted row holding a secret, which the
+      // reconciler destroys; the reverse order could leave a live row whose secret is gone.
+      const updated = await transaction(
+        deps.db,
+        async (tx, onCommit) => {
+          const locked = await lockConnection(tx, row.id)
+          if (locked === undefined) throw new AppError('not_found', `No connection ${row.id}.`)
+          // Flow Service's 204 confirms the delete. A 404 is what was asked for too, but one answer proves little: the
+          // row is watched, and any connection still carrying its marker is deleted by the reconciler.
+          const watch =
+            outcome === 'not_found' && row.flow_connection_id !== null
+              ? { duplicate_watch_until: new Date(Date.now() + deps.settings.duplicateWatchMs) }
+              : {}
+          const stored = await recordObservation(
+            tx,
+            locked,
+            { kind: 'deleted_by_request' },
+            {
+              observedBy: 'request',
+              actor,
+              requestId,
+              onTransition: afterCommit(onCommit, deps.onTransition),
+              patch: { next_poll_at: null, pending_change: null, gone_suspected_at: null, ...watch }
+            }
+          )
+          await deps.audit.appendIn(tx, {
             actor,
             action: 'connection.delete',
             connectionId: row.id,
             requestId,
-            outcome: 'failure',
-            changedFields: [],
-            detail: {
-              reason: err instanceof FlowServiceError ? err.kind : err instanceof Error ? err.name : 'error',
-              code: err instanceof FlowServiceError ? (err.code ?? null) : null
-            }
+            outcome: 'success',
+            changedFields: ['state'],
+            detail: { downstream: outcome }
           })
-          throw changeProblem(err, row.id)
-        }
-      }
-    }
-    // Recorded before the secret is destroyed: a crash in between leaves a deleted row holding a secret, which the
-    // reconciler destroys; the reverse order could leave a live row whose secret is gone.
-    const updated = await transaction(
-      deps.db,
-      async (tx, onCommit) => {
-        const locked = await lockConnection(tx, row.id)
-        if (locked === undefined) throw new AppError('not_found', `No connection ${row.id}.`)
-        // Flow Service's 204 confirms the delete. A 404 is what was asked for too, but one answer proves little: the
-        // row is watched, and any connection still carrying its marker is deleted by the reconciler.
-        const watch =
-          outcome === 'not_found' && row.flow_connection_id !== null
-            ? { duplicate_watch_until: new Date(Date.now() + deps.settings.duplicateWatchMs) }
-            : {}
-        const stored = await recordObservation(
-          tx,
-          locked,
-          { kind: 'deleted_by_request' },
-          {
-            observedBy: 'request',
-            actor,
-            requestId,
-            onTransition: afterCommit(onCommit, deps.onTransition),
-            patch: { next_poll_at: null, pending_change: null, gone_suspected_at: null, ...watch }
-          }
-        )
-        await deps.audit.appendIn(tx, {
-          actor,
-          action: 'connection.delete',
-          connectionId: row.id,
-          requestId,
-          outcome: 'success',
-          changedFields: ['state'],
-          detail: { downstream: outcome }
-        })
-        return stored
-      },
-      deps.logger
-    )
-    if (await destroyRecordedSecret(deps, row.id)) updated.secret_version = null
-    return { row: updated, deleted: true }
-  })
+          return stored
+        },
+        deps.logger
+      )
+      if (await destroyRecordedSecret(deps, row.id)) updated.secret_version = null
+      return { row: updated, deleted: true }
+    },
+    ifMatch
+  )
 }

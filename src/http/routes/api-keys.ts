@@ -3,6 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { issueApiKey, listApiKeyPage, revokeApiKey, type ApiKeyDeps } from '../../auth/api-key-admin.js'
 import type { CallerCache } from '../../auth/caller-cache.js'
+import { setNextLink } from '../next-link.js'
+import { LinkHeader, withHeaders } from '../schemas/response-headers.js'
 import { ApiKeyId, ApiKeyPage, CreateApiKeyRequest, CreatedApiKey, ListApiKeysQuery } from '../schemas/api-keys.js'
 import { auditContextOf } from '../authenticate.js'
 import { problemResponse } from '../schemas/problem.js'
@@ -48,10 +50,16 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: ApiKeyDeps; callers
         tags: ['api-keys'],
         summary: 'List API keys, revoked ones included (never the key nor its hash)',
         querystring: ListApiKeysQuery,
-        response: { 200: answer('One page of API keys (never the key nor its hash).', ApiKeyPage) }
+        response: {
+          200: withHeaders(answer('One page of API keys (never the key nor its hash).', ApiKeyPage), LinkHeader)
+        }
       }
     },
-    async (request) => await listApiKeyPage(deps, auditContextOf(request), request.query)
+    async (request, reply) => {
+      const page = await listApiKeyPage(deps, auditContextOf(request), request.query)
+      setNextLink(request, reply, page.nextCursor)
+      return page
+    }
   )
 
   app.delete(

@@ -12,6 +12,8 @@ import { isTeamConnection } from '../../connections/visible-connections.js'
 import type { Database } from '../../db/schema.js'
 import { AuditPage, AuditQuery, AuditVerdict, AuditVerifyQuery } from '../schemas/audit.js'
 import { auditContextOf, callerOf } from '../authenticate.js'
+import { setNextLink } from '../next-link.js'
+import { LinkHeader, withHeaders } from '../schemas/response-headers.js'
 import { problemResponse } from '../schemas/problem.js'
 import { answer } from '../schemas/components.js'
 
@@ -30,12 +32,14 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; audi
         description:
           'Admin keys see every row and may narrow to one team; other audit:read keys see the rows their team acted, plus, when connectionId names one of their connections, its rows by the poller and by unauthenticated callers.',
         querystring: AuditQuery,
-        response: { 200: answer('One page of the audit history, newest first.', AuditPage) }
+        response: { 200: withHeaders(answer('One page of the audit history, newest first.', AuditPage), LinkHeader) }
       }
     },
-    async (request) => {
+    async (request, reply) => {
       const reader = auditReaderOf(db, callerOf(request), request.query.team)
-      return await readAuditHistory({ db, audit }, auditContextOf(request), reader, request.query)
+      const page = await readAuditHistory({ db, audit }, auditContextOf(request), reader, request.query)
+      setNextLink(request, reply, page.nextCursor)
+      return page
     }
   )
 

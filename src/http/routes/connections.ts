@@ -1,15 +1,21 @@
 // /v1/connections: create, read, list, and state history.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { ConnectionDeps } from '../../connections/connection-deps.js'
 import { toConnectionResource } from '../../connections/connection-resource.js'
 import { createConnection } from '../../connections/create/create-connection.js'
 import { getConnection, getConnectionEvents, listConnectionPage } from '../../connections/read-connections.js'
 import { requestContextOf } from '../authenticate.js'
+import { tagConnection } from '../conditional-requests.js'
+import { setNextLink } from '../next-link.js'
+import { EtagHeader, LinkHeader, withHeaders } from '../schemas/response-headers.js'
 import { problemResponse } from '../schemas/problem.js'
 import { answer, ref } from '../schemas/components.js'
 import {
   ConnectionEvents,
+  ConnectionEventsQuery,
   ConnectionId,
+  ReadConnectionHeaders,
   ConnectionPage,
   ConnectionResource,
   CreateConnectionHeaders,
@@ -17,6 +23,12 @@ import {
   CreatedConnection,
   ListConnectionsQuery
 } from '../schemas/connections.js'
+
+/** Made once: serializers are cached per schema object, and route schemas are made again with every app. */
+const NOT_MODIFIED = withHeaders(
+  Type.Null({ description: 'Not modified: If-None-Match names the current ETag (no body)' }),
+  EtagHeader
+)
 
 export interface ConnectionRoutesOptions {
   deps: ConnectionDeps
@@ -40,9 +52,12 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         headers: CreateConnectionHeaders,
         body: ref(CreateConnectionRequest),
         response: {
-          201: answer(
-            'Created: the connection (state initializing once Flow Service took it), secret params as references, and `notices` of what was corrected. Location names it; a replay of an Idempotency-Key answers the original again with `idempotent-replayed: true`.',
-            CreatedConnection
+          201: withHeaders(
+            answer(
+              'Created: the connection (state initializing once Flow Service took it), secret params as references, and `notices` of what was corrected. Location names it and ETag tags it; a replay of an Idempotency-Key answers the original again with `idempotent-replayed: true`.',
+              CreatedConnection
+            ),
+            EtagHeader
           ),
           400: problemResponse(
             'Bad body: not JSON, an unknown connection spec or auth spec, or params that do not fit it (`errors` names each)'
@@ -68,7 +83,9 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
       })
       void reply.header('location', `/v1/connections/${row.id}`)
       if (replayed) void reply.header('idempotent-replayed', 'true')
-      return await reply.code(201).send({ ...toConnectionResource(row, deps.secrets), notices })
+      const resource = toConnectionResource(row, deps.secrets)
+      tagConnection(request, reply, resource)
+      return await reply.code(201).send({ ...resource, notices })
     }
   )
 
@@ -80,12 +97,24 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         operationId: 'getConnection',
         tags: ['connections'],
         summary: 'Read one connection by broker id',
+        description:
+          "Answers with the broker's own strong ETag of the connection resource (changes whenever a byte of this body would). With If-None-Match naming it: 304 without a body.",
         params: ConnectionId,
-        response: { 200: answer('The connection; secret params as references.', ConnectionResource) }
+        headers: ReadConnectionHeaders,
+        response: {
+          200: withHeaders(answer('The connection; secret params as references.', ConnectionResource), EtagHeader),
+          304: NOT_MODIFIED
+        }
       }
     },
-    async (request) =>
-      toConnectionResource(await getConnection(deps, requestContextOf(request), request.params.id), deps.secrets)
+    async (request, reply) => {
+      const resource = toConnectionResource(
+        await getConnection(deps, requestContextOf(request), request.params.id),
+        deps.secrets
+      )
+      if (tagConnection(request, reply, resource)) return await reply.code(304).send(null)
+      return resource
+    }
   )
 
   app.get(
@@ -97,11 +126,12 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         tags: ['connections'],
         summary: 'Find connections by Flow Service id, name, spec, state or sandbox',
         querystring: ListConnectionsQuery,
-        response: { 200: answer('One page of connections, oldest first.', ConnectionPage) }
+        response: { 200: withHeaders(answer('One page of connections, oldest first.', ConnectionPage), LinkHeader) }
       }
     },
-    async (request) => {
+    async (request, reply) => {
       const { items, nextCursor } = await listConnectionPage(deps, requestContextOf(request), request.query)
+      setNextLink(request, reply, nextCursor)
       return { items: items.map((r) => toConnectionResource(r, deps.secrets)), nextCursor }
     }
   )
@@ -114,14 +144,25 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
         operationId: 'listConnectionEvents',
         tags: ['connections'],
         summary: 'State history of one connection, oldest first',
+        description: 'Paged like the connection list: `limit` and the opaque `cursor` of the previous page.',
         params: ConnectionId,
-        response: { 200: answer('Its state changes, oldest first.', ConnectionEvents) }
+        querystring: ConnectionEventsQuery,
+        response: {
+          200: withHeaders(answer('Its state changes, oldest first, one page.', ConnectionEvents), LinkHeader)
+        }
       }
     },
-    async (request) => {
-      const events = await getConnectionEvents(deps, requestContextOf(request), request.params.id)
+    async (request, reply) => {
+      const { items, nextCursor } = await getConnectionEvents(
+        deps,
+        requestContextOf(request),
+        request.params.id,
+        request.query
+      )
+      setNextLink(request, reply, nextCursor)
       return {
-        items: events.map((e) => ({
+        nextCursor,
+        items: items.map((e) => ({
           id: e.id,
           from: e.from_state,
           to: e.to_state,

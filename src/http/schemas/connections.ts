@@ -94,5 +94,38 @@ export const ConnectionEvent = named(
 
 export const ConnectionEvents = named(
   'ConnectionEvents',
-  Type.Object({ items: Type.Array(ref(ConnectionEvent)) }, { description: 'State history, oldest first.' })
+  Type.Object(
+    {
+      items: Type.Array(ref(ConnectionEvent)),
+      nextCursor: Type.Union([Type.String(), Type.Null()], {
+        description: 'Pass as `cursor` for the next page; null on the last page.'
+      })
+    },
+    { description: 'State history, oldest first, one page at a time.' }
+  )
 )
+
+export const ConnectionEventsQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 100 }),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page.' })
+    )
+  },
+  { additionalProperties: false }
+)
+
+export const ReadConnectionHeaders = Type.Object({
+  'if-none-match': Type.Optional(
+    Type.String({ description: 'The ETag of a representation you hold: 304 without a body while it is current.' })
+  )
+})
+
+export const ChangeConnectionHeaders = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({
+      description:
+        'Change only while the connection still has this ETag (from GET /v1/connections/{id} or a previous change); otherwise 412 and nothing changes. `*`: any current version. Absent: unconditional.'
+    })
+  )
+})

@@ -4,6 +4,7 @@ import { Type, type Static } from 'typebox'
 import { FieldError as FieldErrorSchema, Notice as NoticeSchema } from '../../shared/field-error.js'
 import { ErrorCodes, problemType, type ErrorCode } from '../../errors/app-error.js'
 import { named, ref } from './components.js'
+import { AllowHeader, RateLimitHeaders, RetryAfterHeader, WwwAuthenticateHeader } from './response-headers.js'
 
 export const FieldError = named('FieldError', FieldErrorSchema)
 export const Notice = named('Notice', NoticeSchema)
@@ -53,7 +54,7 @@ export const problemResponse = (description: string) => ({
 
 /** What a route can do that can fail, from which its error statuses follow. */
 export interface RouteTraits {
-  /** Needs an API key: 401, 429, and 503 (the key is looked up in the database). */
+  /** Needs an API key: 401, 405 (a keyed path asked with a method it does not take), 429, and 503 (the key is looked up in the database). */
   key: boolean
   /** Needs a scope that some valid keys lack: 403. */
   scoped: boolean
@@ -70,17 +71,28 @@ const GENERIC: Record<number, string> = {
   401: 'No API key, or an unknown or revoked one',
   403: 'The API key lacks the scope this operation needs',
   404: "No such resource (or another team's)",
+  405: 'A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes',
   413: 'Body over 1 MiB',
   415: 'Body is not application/json',
-  429: 'Too many requests for this key (or, without a valid key, from this address); see Retry-After',
+  429: 'Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-*',
   500: 'Internal error (nothing internal is said); quote `instance` when asking for help',
   503: 'The database (or another dependency) is unavailable; see Retry-After'
+}
+
+/**
+ * Headers a problem of these statuses always carries, whoever words it (route-documentation.ts adds them): the
+ * RFC 6750 challenge on 401, Allow on 405, the quota and Retry-After on 429.
+ */
+export const PROBLEM_HEADERS: Readonly<Record<string, Record<string, object>>> = {
+  401: WwwAuthenticateHeader,
+  405: AllowHeader,
+  429: { ...RateLimitHeaders, ...RetryAfterHeader }
 }
 
 /** The error responses of a route, from what it does. Every route can answer 500. */
 export function problemsOf(traits: RouteTraits): Record<string, ReturnType<typeof problemResponse>> {
   const statuses = new Set<number>([500])
-  if (traits.key) for (const s of [401, 429, 503]) statuses.add(s)
+  if (traits.key) for (const s of [401, 405, 429, 503]) statuses.add(s)
   if (traits.scoped) statuses.add(403)
   if (traits.input || traits.body) statuses.add(400)
   if (traits.body) for (const s of [413, 415]) statuses.add(s)
