@@ -120,10 +120,20 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
     listConnectionPage,
 
     async listEvents(id) {
-      const page = await call('listConnectionEvents', () =>
-        api.GET('/v1/connections/{id}/events', { params: { path: { id } } })
-      )
-      return page.items
+      // The whole history, oldest first, following nextCursor across pages of the largest size the route takes.
+      const events: ConnectionEvent[] = []
+      let cursor: string | undefined
+      do {
+        const after = cursor
+        const page = await call('listConnectionEvents', () =>
+          api.GET('/v1/connections/{id}/events', {
+            params: { path: { id }, query: { limit: 100, ...(after !== undefined ? { cursor: after } : {}) } }
+          })
+        )
+        events.push(...page.items)
+        cursor = page.nextCursor ?? undefined
+      } while (cursor !== undefined)
+      return events
     },
 
     async rotateCredentials(id, params) {

@@ -93,14 +93,16 @@ export interface paths {
         };
         /**
          * Read one connection by broker id
-         * @description Required scope: `connections:read` (or `admin`, which has every scope).
+         * @description Answers with the broker's own strong ETag of the connection resource (changes whenever a byte of this body would). With If-None-Match naming it: 304 without a body.
+         *
+         *     Required scope: `connections:read` (or `admin`, which has every scope).
          */
         get: operations["getConnection"];
         put?: never;
         post?: never;
         /**
          * Delete a connection in Flow Service and its credentials
-         * @description Deletes the base connection in Flow Service (already gone there counts as done), destroys its secret, and records the connection as deleted; it stays readable with its history. Deleting a deleted (or failed) connection answers 204 again.
+         * @description Deletes the base connection in Flow Service (already gone there counts as done), destroys its secret, and records the connection as deleted; it stays readable with its history. Deleting a deleted (or failed) connection answers 204 again. With If-Match, only while the connection still has that ETag (else 412).
          *
          *     Required scope: `connections:write` (or `admin`, which has every scope).
          */
@@ -109,7 +111,7 @@ export interface paths {
         head?: never;
         /**
          * Rename a connection, or change its description
-         * @description Changes the name and/or description in Flow Service (PATCH with If-Match), then in the broker. Waits within the request budget while Flow Service still initializes the connection; otherwise 409 with Retry-After.
+         * @description Changes the name and/or description in Flow Service (PATCH with If-Match), then in the broker. With If-Match (the broker's ETag of the connection), only while the connection is unchanged since: otherwise 412 and nothing changes; the tag is compared in the transaction that starts the change, so of two requests with the same tag one at most succeeds. The answer carries the new ETag. Waits within the request budget while Flow Service still initializes the connection; otherwise 409 with Retry-After.
          *
          *     Required scope: `connections:write` (or `admin`, which has every scope).
          */
@@ -125,7 +127,9 @@ export interface paths {
         };
         /**
          * State history of one connection, oldest first
-         * @description Required scope: `connections:read` (or `admin`, which has every scope).
+         * @description Paged like the connection list: `limit` and the opaque `cursor` of the previous page.
+         *
+         *     Required scope: `connections:read` (or `admin`, which has every scope).
          */
         get: operations["listConnectionEvents"];
         put?: never;
@@ -146,7 +150,7 @@ export interface paths {
         get?: never;
         /**
          * Replace a connection's credentials
-         * @description Checks the params against the connection's auth spec, writes them as a new secret version (check-and-set), and sends them to Flow Service (PATCH /auth/params with If-Match). The new version becomes live only once Flow Service took it; if it did not, the previous credentials stay live everywhere.
+         * @description Checks the params against the connection's auth spec, writes them as a new secret version (check-and-set), and sends them to Flow Service (PATCH /auth/params with If-Match). The new version becomes live only once Flow Service took it; if it did not, the previous credentials stay live everywhere. If-Match and the ETag of the answer are the connection's (GET /v1/connections/{id}), as on PATCH.
          *
          *     Required scope: `connections:write` (or `admin`, which has every scope).
          */
@@ -383,9 +387,11 @@ export interface components {
             observedBy: string;
             requestId: string | null;
         };
-        /** @description State history, oldest first. */
+        /** @description State history, oldest first, one page at a time. */
         ConnectionEvents: {
             items: components["schemas"]["ConnectionEvent"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
         };
         /** @description What each source takes is spelled out in `oneOf`, one variant per connection spec and auth spec of the catalogue (GET /v1/connection-specs serves the same data). The `oneOf` is documentation: the broker checks bodies against the catalogue itself, which also accepts and corrects a few known mistakes (a mistyped connection spec id, auth spec names in another case, a Marketing Cloud host in another form, "true"/"false" strings, an apiVersion of 52) and reports each in `notices`, and answers 400 naming each wrong field. */
         CreateConnectionRequest: {
@@ -905,6 +911,14 @@ export interface operations {
             /** @description The catalogue: every source, its auth specs and their params. */
             200: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -914,15 +928,38 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -973,6 +1010,16 @@ export interface operations {
             /** @description One page of connections, oldest first. */
             200: {
                 headers: {
+                    /** @description `<…>; rel="next"`: the URL of the next page (this request with `cursor` set to nextCursor); absent on the last page. */
+                    link?: string;
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -991,6 +1038,8 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1006,9 +1055,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1053,9 +1123,19 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created: the connection (state initializing once Flow Service took it), secret params as references, and `notices` of what was corrected. Location names it; a replay of an Idempotency-Key answers the original again with `idempotent-replayed: true`. */
+            /** @description Created: the connection (state initializing once Flow Service took it), secret params as references, and `notices` of what was corrected. Location names it and ETag tags it; a replay of an Idempotency-Key answers the original again with `idempotent-replayed: true`. */
             201: {
                 headers: {
+                    /** @description The broker's strong entity tag of the connection resource (not Flow Service's `etag` in the body): send it as If-None-Match on GET (304 while unchanged) or If-Match on PATCH, PUT credentials and DELETE (412 once the connection changed). */
+                    etag?: string;
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1074,6 +1154,8 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1083,6 +1165,17 @@ export interface operations {
             /** @description The key lacks connections:write, or the sandbox or connection spec is outside its limits */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1125,9 +1218,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1157,7 +1260,10 @@ export interface operations {
     getConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of a representation you hold: 304 without a body while it is current. */
+                "if-none-match"?: string;
+            };
             path: {
                 /** @description Broker connection id. */
                 id: string;
@@ -1169,11 +1275,30 @@ export interface operations {
             /** @description The connection; secret params as references. */
             200: {
                 headers: {
+                    /** @description The broker's strong entity tag of the connection resource (not Flow Service's `etag` in the body): send it as If-None-Match on GET (304 while unchanged) or If-Match on PATCH, PUT credentials and DELETE (412 once the connection changed). */
+                    etag?: string;
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Connection"];
                 };
+            };
+            /** @description Not modified: If-None-Match names the current ETag (no body) */
+            304: {
+                headers: {
+                    /** @description The broker's strong entity tag of the connection resource (not Flow Service's `etag` in the body): send it as If-None-Match on GET (304 while unchanged) or If-Match on PATCH, PUT credentials and DELETE (412 once the connection changed). */
+                    etag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad input: which field, why, what to send (`errors`) */
             400: {
@@ -1187,6 +1312,8 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1211,9 +1338,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1243,7 +1391,10 @@ export interface operations {
     deleteConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Change only while the connection still has this ETag (from GET /v1/connections/{id} or a previous change); otherwise 412 and nothing changes. `*`: any current version. Absent: unconditional. */
+                "if-match"?: string;
+            };
             path: {
                 /** @description Broker connection id. */
                 id: string;
@@ -1255,6 +1406,14 @@ export interface operations {
             /** @description Deleted (or nothing left to delete) */
             204: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1271,6 +1430,8 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1295,8 +1456,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Still being created or initializing in Flow Service (see Retry-After), another change in progress, or the connection is deleted/failed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current ETag (the connection changed since it was read), or is not an entity tag: nothing was changed; the problem carries the current `etag`, `state` and `updatedAt` */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1313,9 +1494,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1345,7 +1536,10 @@ export interface operations {
     renameConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Change only while the connection still has this ETag (from GET /v1/connections/{id} or a previous change); otherwise 412 and nothing changes. `*`: any current version. Absent: unconditional. */
+                "if-match"?: string;
+            };
             path: {
                 /** @description Broker connection id. */
                 id: string;
@@ -1361,6 +1555,16 @@ export interface operations {
             /** @description Renamed: the connection as it is now. */
             200: {
                 headers: {
+                    /** @description The broker's strong entity tag of the connection resource (not Flow Service's `etag` in the body): send it as If-None-Match on GET (304 while unchanged) or If-Match on PATCH, PUT credentials and DELETE (412 once the connection changed). */
+                    etag?: string;
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1379,6 +1583,8 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1403,8 +1609,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Still being created or initializing in Flow Service (see Retry-After), another change in progress, or the connection is deleted/failed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current ETag (the connection changed since it was read), or is not an entity tag: nothing was changed; the problem carries the current `etag`, `state` and `updatedAt` */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1439,9 +1665,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1470,7 +1706,11 @@ export interface operations {
     };
     listConnectionEvents: {
         parameters: {
-            query?: never;
+            query: {
+                limit: number;
+                /** @description nextCursor of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description Broker connection id. */
@@ -1480,9 +1720,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Its state changes, oldest first. */
+            /** @description Its state changes, oldest first, one page. */
             200: {
                 headers: {
+                    /** @description `<…>; rel="next"`: the URL of the next page (this request with `cursor` set to nextCursor); absent on the last page. */
+                    link?: string;
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1501,6 +1751,8 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1525,9 +1777,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1557,7 +1830,10 @@ export interface operations {
     rotateCredentials: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Change only while the connection still has this ETag (from GET /v1/connections/{id} or a previous change); otherwise 412 and nothing changes. `*`: any current version. Absent: unconditional. */
+                "if-match"?: string;
+            };
             path: {
                 /** @description Broker connection id. */
                 id: string;
@@ -1573,6 +1849,16 @@ export interface operations {
             /** @description Rotated: Flow Service holds the new credentials and the new secret version is live; `notices` as for a create. */
             200: {
                 headers: {
+                    /** @description The broker's strong entity tag of the connection resource (not Flow Service's `etag` in the body): send it as If-None-Match on GET (304 while unchanged) or If-Match on PATCH, PUT credentials and DELETE (412 once the connection changed). */
+                    etag?: string;
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1591,6 +1877,8 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1615,8 +1903,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Still being created or initializing in Flow Service (see Retry-After), another change in progress, or the connection is deleted/failed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current ETag (the connection changed since it was read), or is not an entity tag: nothing was changed; the problem carries the current `etag`, `state` and `updatedAt` */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1651,9 +1959,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1708,6 +2026,16 @@ export interface operations {
             /** @description One page of the audit history, newest first. */
             200: {
                 headers: {
+                    /** @description `<…>; rel="next"`: the URL of the next page (this request with `cursor` set to nextCursor); absent on the last page. */
+                    link?: string;
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1726,6 +2054,8 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1741,9 +2071,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1785,6 +2136,14 @@ export interface operations {
             /** @description What the run found: valid, or the first row that does not hold. */
             200: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1803,6 +2162,8 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1818,6 +2179,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A verification is already running; see Retry-After */
             409: {
                 headers: {
@@ -1827,9 +2199,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1874,6 +2256,16 @@ export interface operations {
             /** @description One page of API keys (never the key nor its hash). */
             200: {
                 headers: {
+                    /** @description `<…>; rel="next"`: the URL of the next page (this request with `cursor` set to nextCursor); absent on the last page. */
+                    link?: string;
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1892,6 +2284,8 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1907,9 +2301,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1952,6 +2367,14 @@ export interface operations {
             /** @description Issued: the key resource, with the key itself (shown this once). */
             201: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1970,6 +2393,8 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1979,6 +2404,17 @@ export interface operations {
             /** @description The API key lacks the scope this operation needs */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2012,9 +2448,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2056,6 +2502,14 @@ export interface operations {
             /** @description Revoked (or already revoked) */
             204: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2072,6 +2526,8 @@ export interface operations {
             /** @description No API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description RFC 6750 challenge: `Bearer realm="credential-broker"`, with `error="invalid_token"` when the key sent is unknown or revoked (`invalid_request` when Authorization is not `Bearer <key>`). */
+                    "www-authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2096,9 +2552,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After */
+            /** @description A method this path does not take (e.g. PUT /v1/connections); Allow lists those it takes */
+            405: {
+                headers: {
+                    /** @description The methods this path takes. */
+                    allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests for this key (or, without a valid key, from this address); see Retry-After and RateLimit-* */
             429: {
                 headers: {
+                    /** @description Requests the API key may send in the window (draft-ietf-httpapi-ratelimit-headers-06). */
+                    "ratelimit-limit"?: number;
+                    /** @description Requests left now. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the quota is whole again. */
+                    "ratelimit-reset"?: number;
+                    /** @description The policy: `<limit>;w=60` (a token bucket refilled over 60 s). */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
