@@ -90,6 +90,16 @@ const layering = [
   layer(['src/*.ts'], [ENTRY], 'Only entry points import entry points.')
 ]
 
+/** Plain JavaScript run by node itself, before any TypeScript loader: outside tsconfig, linted without types. */
+const PLAIN_JAVASCRIPT = [
+  'eslint.config.js',
+  'test/run.mjs',
+  'test/support/typescript-loader.mjs',
+  'test/support/build-cache.mjs',
+  'test/support/skip-processinfo.mjs',
+  'test/support/run-databases.mjs'
+]
+
 export default tseslint.config(
   {
     ignores: [
@@ -110,14 +120,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: [
-            'eslint.config.js',
-            'test/run.mjs',
-            'test/support/typescript-loader.mjs',
-            'test/support/build-cache.mjs',
-            'test/support/skip-processinfo.mjs',
-            'test/support/run-databases.mjs'
-          ]
+          allowDefaultProject: PLAIN_JAVASCRIPT
         },
         tsconfigRootDir: import.meta.dirname
       }
@@ -144,14 +147,7 @@ export default tseslint.config(
   },
   {
     // Plain JavaScript run by node itself, before any TypeScript loader: no type information to lint with.
-    files: [
-      'eslint.config.js',
-      'test/run.mjs',
-      'test/support/typescript-loader.mjs',
-      'test/support/build-cache.mjs',
-      'test/support/skip-processinfo.mjs',
-      'test/support/run-databases.mjs'
-    ],
+    files: PLAIN_JAVASCRIPT,
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } }
   },
