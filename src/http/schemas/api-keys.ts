@@ -5,7 +5,7 @@ import {
   CreateApiKeyRequest as CreateApiKeyRequestSchema,
   TeamName
 } from '../../auth/api-key-resource.js'
-import { named, ref } from './components.js'
+import { named, page } from './components.js'
 
 export const ApiKeyResource = named('ApiKey', ApiKeyResourceSchema)
 
@@ -37,15 +37,4 @@ export const ListApiKeysQuery = Type.Object(
   { additionalProperties: false }
 )
 
-export const ApiKeyPage = named(
-  'ApiKeyPage',
-  Type.Object(
-    {
-      items: Type.Array(ref(ApiKeyResource)),
-      nextCursor: Type.Union([Type.String(), Type.Null()], {
-        description: 'Pass as `cursor` for the next page; null on the last page.'
-      })
-    },
-    { description: 'One page of API keys.' }
-  )
-)
+export const ApiKeyPage = page('ApiKeyPage', ApiKeyResource, 'One page of API keys.')

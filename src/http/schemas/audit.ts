@@ -1,7 +1,7 @@
 // Request and response schemas of /v1/audit.
 import { Type } from 'typebox'
 import { AuditEventResource as AuditEventResourceSchema, AuditOutcome } from '../../audit/audit-event-resource.js'
-import { named, ref } from './components.js'
+import { named, page } from './components.js'
 
 export const AuditEventResource = named('AuditEvent', AuditEventResourceSchema)
 
@@ -30,18 +30,10 @@ export const AuditQuery = Type.Object(
   { additionalProperties: false }
 )
 
-export const AuditPage = named(
-  'AuditPage',
-  Type.Object(
-    {
-      items: Type.Array(ref(AuditEventResource), { description: 'Newest first.' }),
-      nextCursor: Type.Union([Type.String(), Type.Null()], {
-        description: 'Older rows; null on the last page. Rows appended meanwhile are never in later pages.'
-      })
-    },
-    { description: 'One page of the audit history.' }
-  )
-)
+export const AuditPage = page('AuditPage', AuditEventResource, 'One page of the audit history.', {
+  items: 'Newest first.',
+  nextCursor: 'Older rows; null on the last page. Rows appended meanwhile are never in later pages.'
+})
 
 export const AuditVerifyQuery = Type.Object(
   {

@@ -31,3 +31,24 @@ export function ref<T extends TSchema>(schema: Named<T>, options: Record<string,
  * it as the response's description and keeps only the `$ref` in the media type).
  */
 export const answer = <T extends TSchema>(description: string, schema: Named<T>) => ref(schema, { description })
+
+/** One page of a cursor-paged list, under a name: its items and the cursor of the next page (null on the last). */
+export function page<T extends TSchema>(
+  id: string,
+  item: Named<T>,
+  description: string,
+  notes: { items?: string; nextCursor?: string } = {}
+) {
+  return named(
+    id,
+    Type.Object(
+      {
+        items: Type.Array(ref(item), notes.items !== undefined ? { description: notes.items } : {}),
+        nextCursor: Type.Union([Type.String(), Type.Null()], {
+          description: notes.nextCursor ?? 'Pass as `cursor` for the next page; null on the last page.'
+        })
+      },
+      { description }
+    )
+  )
+}

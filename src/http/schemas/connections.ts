@@ -5,7 +5,7 @@ import {
   ConnectionState
 } from '../../connections/connection-resource.js'
 import { CreateConnectionRequest as CreateConnectionRequestSchema } from '../../connections/create/create-connection-request.js'
-import { named, ref } from './components.js'
+import { named, page, ref } from './components.js'
 import { Notice } from './problem.js'
 
 export const ConnectionResource = named('Connection', ConnectionResourceSchema)
@@ -62,18 +62,7 @@ export const ListConnectionsQuery = Type.Object(
   { additionalProperties: false }
 )
 
-export const ConnectionPage = named(
-  'ConnectionPage',
-  Type.Object(
-    {
-      items: Type.Array(ref(ConnectionResource)),
-      nextCursor: Type.Union([Type.String(), Type.Null()], {
-        description: 'Pass as `cursor` for the next page; null on the last page.'
-      })
-    },
-    { description: 'One page of connections.' }
-  )
-)
+export const ConnectionPage = page('ConnectionPage', ConnectionResource, 'One page of connections.')
 
 export const ConnectionEvent = named(
   'ConnectionEvent',
@@ -92,17 +81,10 @@ export const ConnectionEvent = named(
   )
 )
 
-export const ConnectionEvents = named(
+export const ConnectionEvents = page(
   'ConnectionEvents',
-  Type.Object(
-    {
-      items: Type.Array(ref(ConnectionEvent)),
-      nextCursor: Type.Union([Type.String(), Type.Null()], {
-        description: 'Pass as `cursor` for the next page; null on the last page.'
-      })
-    },
-    { description: 'State history, oldest first, one page at a time.' }
-  )
+  ConnectionEvent,
+  'State history, oldest first, one page at a time.'
 )
 
 export const ConnectionEventsQuery = Type.Object(
